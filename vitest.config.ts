@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["gateway/**/*.spec.ts", "services/**/*.spec.ts", "test/**/*.test.ts"],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    // Integration tests start real servers on ephemeral ports; forks keep
+    // one test file's sockets and timers from leaking into another.
+    pool: "forks",
+  },
+});
