@@ -1,0 +1,29 @@
+import { Code, CallError } from "./status.js";
+
+/** Reads a whole (unary) body, refusing to buffer past the limit. */
+export async function readAll(src: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of src) {
+    n += c.byteLength;
+    if (n > maxBytes) {
+      throw new CallError(Code.RESOURCE_EXHAUSTED, `message exceeds the limit of ${maxBytes} bytes (limits.maxMessageBytes)`);
+    }
+    parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  }
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}
+
+/** A unary call carries exactly one request message. */
+export async function singleMessage(messages: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  let one: Uint8Array | undefined;
+  let count = 0;
+  for await (const m of messages) {
+    one = m;
+    count++;
+  }
+  if (count !== 1 || one === undefined) {
+    throw new CallError(Code.INVALID_ARGUMENT, `a unary call takes exactly one request message, got ${count}`);
+  }
+  return one;
+}

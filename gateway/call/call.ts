@@ -1,0 +1,44 @@
+import type { Metadata } from "./metadata.js";
+import type { Status } from "./status.js";
+
+export type Codec = "proto" | "json";
+
+/** What the gateway knows about a method; from descriptors or the inbound protocol. */
+export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
+
+/**
+ * The protocol-neutral call every inbound adapter produces and every
+ * outbound adapter consumes. Messages are whole, uncompressed payloads in
+ * `codec`; framing and compression belong to the adapters.
+ */
+export interface CallHead {
+  /** "/pkg.Service/Method" */
+  path: string;
+  service: string;
+  method: string;
+  /** undefined when neither descriptors nor the protocol tell. */
+  kind: MethodKind | undefined;
+  codec: Codec;
+  metadata: Metadata;
+  /** Milliseconds the call may still take when the gateway received it. */
+  timeoutMs: number | undefined;
+}
+
+/** One step of an upstream's answer; pulled, so backpressure is natural. */
+export type ResponseEvent =
+  | { type: "headers"; metadata: Metadata }
+  | { type: "message"; data: Uint8Array }
+  | { type: "end"; status: Status; trailers: Metadata };
+
+/** Where an inbound adapter sends the answer. Calls come in this order: headers? message* end. */
+export interface ResponseSink {
+  headers(metadata: Metadata): void;
+  /** Resolves when the client can take more. */
+  message(data: Uint8Array): Promise<void> | void;
+  end(status: Status, trailers: Metadata): void;
+}
+
+export function splitPath(path: string): { service: string; method: string } | undefined {
+  const m = /^\/([^/]+)\/([^/]+)$/.exec(path);
+  return m ? { service: m[1], method: m[2] } : undefined;
+}

@@ -1,0 +1,46 @@
+import { Code, CallError } from "./status.js";
+
+const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/** grpc-timeout: 1–8 digits and a unit (gRPC over HTTP/2 spec). Returns ms. */
+export function parseGrpcTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
+  if (!m) {
+    throw new CallError(
+      Code.INVALID_ARGUMENT,
+      `invalid grpc-timeout "${value}": expected 1-8 digits and a unit (H, M, S, m, u, n), e.g. "250m"`,
+    );
+  }
+  return Number(m[1]) * UNIT_MS[m[2]];
+}
+
+/** Encodes ms as grpc-timeout, choosing the finest unit that fits 8 digits. */
+export function encodeGrpcTimeout(ms: number): string {
+  const t = Math.max(0, ms);
+  if (t < 1) return `${Math.max(1, Math.round(t * 1000))}u`;
+  if (t < 1e8) return `${Math.ceil(t)}m`;
+  if (t / 1000 < 1e8) return `${Math.ceil(t / 1000)}S`;
+  return `${Math.min(99_999_999, Math.ceil(t / 60_000))}M`;
+}
+
+/** connect-timeout-ms: 1–10 digits (Connect protocol spec). */
+export function parseConnectTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,10}$/.test(value)) {
+    throw new CallError(
+      Code.INVALID_ARGUMENT,
+      `invalid connect-timeout-ms "${value}": expected 1-10 digits`,
+    );
+  }
+  return Number(value);
+}
+
+/**
+ * The gateway gives up slightly before the client does, so its
+ * DEADLINE_EXCEEDED reaches the client instead of racing the client's own
+ * timer; the shave is small against the timeout.
+ */
+export function shave(timeoutMs: number): number {
+  return Math.min(20, timeoutMs * 0.05);
+}

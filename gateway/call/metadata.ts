@@ -1,0 +1,87 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+
+/** Header names are lower-case; a repeated header is an array. */
+export type Metadata = Record<string, string | string[]>;
+
+// Hop-by-hop headers and the pseudo-headers belong to one connection and
+// Node's HTTP/2 client throws on most of them.
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "host",
+  "http2-settings",
+  "content-length",
+]);
+
+// Headers each protocol adapter writes for itself; forwarding the client's
+// copy would contradict what the outbound protocol says.
+const PROTOCOL_HEADERS = new Set([
+  "content-type",
+  "content-encoding",
+  "accept-encoding",
+  "grpc-timeout",
+  "grpc-encoding",
+  "grpc-accept-encoding",
+  "connect-timeout-ms",
+  "connect-protocol-version",
+  "connect-content-encoding",
+  "connect-accept-encoding",
+  "x-grpc-web",
+  "x-user-agent",
+  // Browser and CORS plumbing: meaningful to the gateway, not the upstream.
+  "origin",
+  "referer",
+  "access-control-request-method",
+  "access-control-request-headers",
+  "sec-fetch-mode",
+  "sec-fetch-site",
+  "sec-fetch-dest",
+]);
+
+/** Request metadata an upstream should see: application headers only. */
+export function forwardableRequestMetadata(headers: IncomingHttpHeaders): Metadata {
+  const out: Metadata = {};
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 58 /* ':' */) continue;
+    if (HOP_BY_HOP.has(name) || PROTOCOL_HEADERS.has(name)) continue;
+    const v = headers[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+const RESPONSE_PROTOCOL_HEADERS = new Set([
+  ...PROTOCOL_HEADERS,
+  "grpc-status",
+  "grpc-message",
+  "grpc-status-details-bin",
+  "date",
+  "server",
+  "vary",
+]);
+
+/** Response headers or trailers a client should see: application metadata only. */
+export function forwardableResponseMetadata(headers: IncomingHttpHeaders | Metadata): Metadata {
+  const out: Metadata = {};
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 58) continue;
+    if (HOP_BY_HOP.has(name) || RESPONSE_PROTOCOL_HEADERS.has(name)) continue;
+    if (name.startsWith("access-control-")) continue;
+    const v = headers[name];
+    if (v !== undefined) out[name] = v as string | string[];
+  }
+  return out;
+}
+
+export function firstValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function mergeInto(target: OutgoingHttpHeaders, md: Metadata): OutgoingHttpHeaders {
+  for (const k in md) target[k] = md[k];
+  return target;
+}

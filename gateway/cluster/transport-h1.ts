@@ -1,0 +1,81 @@
+import http from "node:http";
+import https from "node:https";
+import type { IncomingHttpHeaders } from "node:http";
+import { Code } from "../call/status.js";
+import {
+  type HttpTransport,
+  type UpstreamHttpRequest,
+  type UpstreamHttpResponse,
+  UpstreamError,
+  isConnectError,
+} from "./transport.js";
+
+export interface H1Options {
+  host: string;
+  port: number;
+  tls?: https.AgentOptions;
+  label: string;
+}
+
+/** HTTP/1.1 keep-alive pool, for Connect and gRPC-Web upstreams that want it. */
+export class H1Transport implements HttpTransport {
+  private readonly agent: http.Agent;
+  private readonly mod: typeof http | typeof https;
+
+  constructor(private readonly opts: H1Options) {
+    this.mod = opts.tls ? https : http;
+    this.agent = opts.tls
+      ? new https.Agent({ keepAlive: true, maxSockets: 256, ...opts.tls })
+      : new http.Agent({ keepAlive: true, maxSockets: 256 });
+  }
+
+  request(req: UpstreamHttpRequest): Promise<UpstreamHttpResponse> {
+    const label = this.opts.label;
+    return new Promise((resolve, reject) => {
+      let sent = false;
+      const r = this.mod.request({
+        host: this.opts.host,
+        port: this.opts.port,
+        method: req.method,
+        path: req.path,
+        headers: req.headers,
+        agent: this.agent,
+        signal: req.signal,
+      });
+      r.on("error", (err) => {
+        reject(new UpstreamError(req.signal.aborted ? Code.CANCELLED : Code.UNAVAILABLE, `${label} unreachable: ${err.message}`, !sent && isConnectError(err)));
+      });
+      r.on("finish", () => (sent = true));
+      r.on("response", (res) => {
+        async function* body(): AsyncGenerator<Buffer> {
+          try {
+            for await (const chunk of res) yield chunk as Buffer;
+          } catch (err) {
+            throw new UpstreamError(Code.UNAVAILABLE, `${label} broke off the response: ${(err as Error).message}`, false);
+          }
+          if (!res.complete) throw new UpstreamError(Code.UNAVAILABLE, `${label} broke off the response`, false);
+        }
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: body(),
+          trailers: () => res.trailers as IncomingHttpHeaders,
+        });
+      });
+      if (req.body instanceof Uint8Array) {
+        r.end(req.body);
+      } else {
+        (async () => {
+          for await (const chunk of req.body as AsyncIterable<Uint8Array>) {
+            if (!r.write(chunk)) await new Promise((ok) => r.once("drain", ok));
+          }
+          r.end();
+        })().catch((err) => r.destroy(err));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+  }
+}

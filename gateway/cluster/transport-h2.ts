@@ -1,0 +1,176 @@
+import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
+import { once } from "node:events";
+import net from "node:net";
+import tls from "node:tls";
+import type { Duplex } from "node:stream";
+import type { IncomingHttpHeaders } from "node:http";
+import type { SecureClientSessionOptions } from "node:http2";
+import { Code } from "../call/status.js";
+import {
+  type HttpTransport,
+  type UpstreamHttpRequest,
+  type UpstreamHttpResponse,
+  UpstreamError,
+  isConnectError,
+  rstCodeToCode,
+} from "./transport.js";
+
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+
+// Node's defaults (64 KiB windows, 10 MiB session memory) throttle a proxy
+// that multiplexes many calls on one connection.
+const STREAM_WINDOW = 1 << 20;
+const SESSION_WINDOW = 16 << 20;
+
+export interface H2Options {
+  /** "http://host:port" or "https://host:port" */
+  origin: string;
+  tls?: SecureClientSessionOptions;
+  /** Name used in error messages, e.g. `cluster "echo" endpoint 127.0.0.1:50051`. */
+  label: string;
+}
+
+/** One reused HTTP/2 session per endpoint, reopened after GOAWAY or close. */
+export class H2Transport implements HttpTransport {
+  private session: ClientHttp2Session | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: H2Options) {}
+
+  private getSession(): ClientHttp2Session {
+    const s = this.session;
+    if (s && !s.closed && !s.destroyed) return s;
+    const session = http2.connect(this.opts.origin, {
+      ...this.opts.tls,
+      // Nagle would hold small gRPC frames back for delayed ACKs (~40 ms).
+      createConnection: (url: URL) => this.connectSocket(url),
+      settings: { initialWindowSize: STREAM_WINDOW, enablePush: false },
+      maxSessionMemory: 64,
+    });
+    // A session error also fails its streams; the listener only keeps the
+    // process alive, the streams report what went wrong.
+    session.on("error", () => {});
+    session.on("goaway", () => this.forget(session));
+    session.on("close", () => this.forget(session));
+    session.once("connect", () => {
+      try {
+        session.setLocalWindowSize(SESSION_WINDOW);
+      } catch {
+        // the session may already be going away
+      }
+    });
+    session.unref();
+    this.session = session;
+    return session;
+  }
+
+  private connectSocket(url: URL): Duplex {
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const port = Number(url.port);
+    if (url.protocol === "https:") {
+      return tls.connect({ ...this.opts.tls, host, port, noDelay: true, ALPNProtocols: ["h2"], servername: this.opts.tls?.servername ?? (net.isIP(host) ? undefined : host) });
+    }
+    return net.connect({ host, port, noDelay: true });
+  }
+
+  private forget(session: ClientHttp2Session): void {
+    if (this.session === session) this.session = undefined;
+  }
+
+  async request(req: UpstreamHttpRequest): Promise<UpstreamHttpResponse> {
+    if (this.closed) throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label} is shut down`, true);
+    const session = this.getSession();
+    const connected = !session.connecting;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request(
+        { ":method": req.method, ":path": req.path, ...req.headers },
+        { endStream: false, signal: undefined },
+      );
+    } catch (err) {
+      this.forget(session);
+      throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label}: ${(err as Error).message}`, true);
+    }
+    let trailers: IncomingHttpHeaders = {};
+    stream.on("trailers", (t) => (trailers = t));
+    const onAbort = () => {
+      if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+    };
+    if (req.signal.aborted) onAbort();
+    else req.signal.addEventListener("abort", onAbort, { once: true });
+    stream.on("close", () => req.signal.removeEventListener("abort", onAbort));
+
+    const label = this.opts.label;
+    const fail = (err: unknown): UpstreamError => {
+      if (stream.rstCode !== undefined && stream.rstCode !== 0) {
+        const neverLeft = stream.rstCode === NGHTTP2_REFUSED_STREAM;
+        return new UpstreamError(rstCodeToCode(stream.rstCode), `${label} reset the stream (HTTP/2 error code ${stream.rstCode})`, neverLeft);
+      }
+      const neverLeft = isConnectError(err) && (!connected || stream.id === undefined);
+      return new UpstreamError(Code.UNAVAILABLE, `${label} unreachable: ${(err as Error).message}`, neverLeft);
+    };
+
+    pump(req.body, stream).catch(() => onAbort());
+
+    const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+      const onClose = () => reject(fail(new Error("stream closed before response headers")));
+      stream.once("response", (h) => {
+        stream.off("close", onClose);
+        stream.off("error", onError);
+        resolve(h);
+      });
+      const onError = (err: Error) => reject(fail(err));
+      stream.once("error", onError);
+      stream.once("close", onClose);
+    });
+    async function* body(): AsyncGenerator<Buffer> {
+      let finished = false;
+      try {
+        for await (const chunk of stream) yield chunk as Buffer;
+        finished = true;
+      } catch (err) {
+        throw fail(err);
+      } finally {
+        // A consumer that stops early (client gone, deadline) cancels upstream.
+        if (!finished) onAbort();
+      }
+      // Some resets end the iteration without an error event.
+      if (stream.rstCode !== undefined && stream.rstCode !== 0 && !req.signal.aborted) throw fail(new Error("reset"));
+    }
+    return { status: Number(headers[":status"]), headers, body: body(), trailers: () => trailers };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const s = this.session;
+    this.session = undefined;
+    if (s && !s.destroyed) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          s.destroy();
+          resolve();
+        }, 1000);
+        s.close(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/** Writes the request body, waiting for the upstream to drain. */
+async function pump(body: AsyncIterable<Uint8Array> | Uint8Array, stream: ClientHttp2Stream): Promise<void> {
+  stream.on("error", () => {});
+  if (body instanceof Uint8Array) {
+    stream.end(body);
+    return;
+  }
+  for await (const chunk of body) {
+    if (stream.destroyed) return;
+    if (!stream.write(chunk)) {
+      await Promise.race([once(stream, "drain"), once(stream, "close")]);
+    }
+  }
+  if (!stream.destroyed) stream.end();
+}

@@ -1,0 +1,59 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import { Code, CallError } from "../call/status.js";
+
+/** One HTTP exchange with an endpoint, whatever the HTTP version. */
+export interface UpstreamHttpRequest {
+  method: "POST" | "GET";
+  path: string;
+  headers: OutgoingHttpHeaders;
+  body: AsyncIterable<Uint8Array> | Uint8Array;
+  signal: AbortSignal;
+}
+
+export interface UpstreamHttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: AsyncIterable<Buffer>;
+  /** Complete once `body` is exhausted. */
+  trailers(): IncomingHttpHeaders;
+}
+
+export interface HttpTransport {
+  request(req: UpstreamHttpRequest): Promise<UpstreamHttpResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * A failure on the way to an endpoint. `neverLeft` marks requests that
+ * provably never reached the upstream (connect refused, REFUSED_STREAM,
+ * GOAWAY before the stream started): those are safe to retry anywhere.
+ */
+export class UpstreamError extends CallError {
+  readonly neverLeft: boolean;
+  constructor(code: Code, message: string, neverLeft: boolean) {
+    super(code, message);
+    this.neverLeft = neverLeft;
+  }
+}
+
+/** Maps an HTTP/2 RST_STREAM code as gRPC's spec does. */
+export function rstCodeToCode(rst: number): Code {
+  switch (rst) {
+    case 0x7: // REFUSED_STREAM
+      return Code.UNAVAILABLE;
+    case 0x8: // CANCEL
+      return Code.CANCELLED;
+    case 0xb: // ENHANCE_YOUR_CALM
+      return Code.RESOURCE_EXHAUSTED;
+    case 0xc: // INADEQUATE_SECURITY
+      return Code.PERMISSION_DENIED;
+    default:
+      return Code.INTERNAL;
+  }
+}
+
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "ETIMEDOUT", "EPIPE"]);
+
+export function isConnectError(err: unknown): boolean {
+  return CONNECT_ERRORS.has((err as { code?: string })?.code ?? "");
+}

@@ -1,0 +1,23 @@
+import { startReplica, type Replica } from "../services/replica.js";
+
+/** Three in-process demo replicas with weights 1, 1, 2, as `npm start` runs them. */
+export async function startDemoReplicas(): Promise<{ replicas: Replica[]; config(port: number): unknown; close(): Promise<void> }> {
+  const replicas = await Promise.all(["r1", "r2", "r3"].map((name) => startReplica({ name })));
+  const weights = [1, 1, 2];
+  return {
+    replicas,
+    config: (port: number) => ({
+      listeners: [{ port }],
+      clusters: {
+        echo: {
+          protocol: "grpc",
+          endpoints: replicas.map((r, i) => ({ address: r.address, weight: weights[i] })),
+        },
+      },
+      routes: [{ match: { prefix: "/" }, cluster: "echo" }],
+    }),
+    close: async () => {
+      await Promise.all(replicas.map((r) => r.close()));
+    },
+  };
+}

@@ -1,0 +1,165 @@
+import type { Codec, ResponseSink } from "../../call/call.js";
+import { splitPath } from "../../call/call.js";
+import { Code, CallError, type Status, codeToHttpStatus } from "../../call/status.js";
+import { FLAG_COMPRESSED, FLAG_CONNECT_END, encodeEnvelope, readEnvelopes } from "../../call/envelope.js";
+import { COMPRESS_MIN_BYTES, acceptsGzip, compress, decompress, parseEncoding } from "../../call/compression.js";
+import { parseConnectTimeout } from "../../call/deadline.js";
+import { type Metadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
+import { readAll } from "../../call/body.js";
+import {
+  type InboundCall,
+  type InboundOptions,
+  type InboundProtocol,
+  type ServerRequest,
+  type ServerResponseLike,
+  contentType,
+  writeWithBackpressure,
+} from "../inbound.js";
+import { endStreamJson, statusToErrorJson } from "./error-json.js";
+import { parseGetQuery } from "./get.js";
+
+export type ConnectForm = { stream: boolean; codec: Codec };
+
+/** application/proto|json (unary) or application/connect+proto|json (streaming). */
+export function connectForm(req: ServerRequest): ConnectForm | undefined {
+  if (req.method === "GET") return { stream: false, codec: getCodec(req) };
+  const ct = contentType(req).split(";")[0].trim();
+  switch (ct) {
+    case "application/proto":
+      return { stream: false, codec: "proto" };
+    case "application/json":
+      return { stream: false, codec: "json" };
+    case "application/connect+proto":
+      return { stream: true, codec: "proto" };
+    case "application/connect+json":
+      return { stream: true, codec: "json" };
+    default:
+      return undefined;
+  }
+}
+
+function getCodec(req: ServerRequest): Codec {
+  return new URLSearchParams(req.url?.split("?")[1] ?? "").get("encoding") === "json" ? "json" : "proto";
+}
+
+function unarySink(req: ServerRequest, res: ServerResponseLike, codec: Codec): ResponseSink {
+  const gzip = acceptsGzip(req.headers["accept-encoding"]);
+  let headers: Metadata = {};
+  let body: Uint8Array | undefined;
+  return {
+    headers(md) {
+      headers = md;
+    },
+    message(data) {
+      body = data;
+    },
+    end(status: Status, trailers: Metadata) {
+      if (res.headersSent || res.destroyed) return;
+      const h: Record<string, string | string[]> = { ...headers };
+      for (const k in trailers) h[`trailer-${k}`] = trailers[k];
+      if (status.code === Code.OK) {
+        let out = body ?? new Uint8Array(0);
+        h["content-type"] = `application/${codec}`;
+        if (gzip && out.byteLength >= COMPRESS_MIN_BYTES) {
+          out = compress(out, "gzip");
+          h["content-encoding"] = "gzip";
+        }
+        res.writeHead(200, h);
+        res.end(out);
+        return;
+      }
+      h["content-type"] = "application/json";
+      res.writeHead(codeToHttpStatus(status.code), h);
+      res.end(JSON.stringify(statusToErrorJson(status)));
+    },
+  };
+}
+
+function streamSink(req: ServerRequest, res: ServerResponseLike, codec: Codec): ResponseSink {
+  const gzip = acceptsGzip(req.headers["connect-accept-encoding"]);
+  let sent = false;
+  const sendHeaders = (md: Metadata) => {
+    sent = true;
+    const h: Record<string, string | string[]> = { ...md, "content-type": `application/connect+${codec}` };
+    if (gzip) h["connect-content-encoding"] = "gzip";
+    if (!res.headersSent && !res.destroyed) res.writeHead(200, h);
+  };
+  const envelope = (flags: number, data: Uint8Array) => {
+    const z = gzip && data.byteLength >= COMPRESS_MIN_BYTES;
+    return encodeEnvelope(z ? flags | FLAG_COMPRESSED : flags, z ? compress(data, "gzip") : data);
+  };
+  return {
+    headers: sendHeaders,
+    message(data) {
+      if (!sent) sendHeaders({});
+      return writeWithBackpressure(res, envelope(0, data));
+    },
+    end(status, trailers) {
+      if (res.destroyed || res.writableEnded) return;
+      if (!sent) sendHeaders({});
+      res.end(envelope(FLAG_CONNECT_END, endStreamJson(status, trailers)));
+    },
+  };
+}
+
+function parse(req: ServerRequest, opts: InboundOptions): InboundCall {
+  const form = connectForm(req);
+  if (!form) throw new CallError(Code.UNKNOWN, `unsupported content-type "${contentType(req)}"`);
+  const [pathname] = (req.url ?? "").split("?");
+  const parts = splitPath(pathname);
+  if (!parts) throw new CallError(Code.UNIMPLEMENTED, `"${pathname}" is not an RPC path (/package.Service/Method)`);
+  const version = firstValue(req.headers["connect-protocol-version"]);
+  if (version !== undefined && version !== "1") {
+    throw new CallError(Code.INVALID_ARGUMENT, `connect-protocol-version must be "1", got "${version}"`);
+  }
+  const timeoutMs = parseConnectTimeout(firstValue(req.headers["connect-timeout-ms"]));
+  const head = {
+    path: pathname,
+    ...parts,
+    kind: form.stream ? undefined : ("unary" as const),
+    codec: form.codec,
+    metadata: forwardableRequestMetadata(req.headers),
+    timeoutMs,
+  };
+  if (req.method === "GET") {
+    const q = parseGetQuery(req.url ?? "");
+    return { head: { ...head, codec: q.codec }, messages: getMessage(q.message, q.encoding, opts.maxBytes) };
+  }
+  if (form.stream) {
+    const encoding = parseEncoding(firstValue(req.headers["connect-content-encoding"]), "connect-content-encoding");
+    return { head, messages: streamMessages(req, encoding, opts.maxBytes) };
+  }
+  const encoding = parseEncoding(firstValue(req.headers["content-encoding"]), "content-encoding");
+  return { head, messages: unaryMessage(req, encoding, opts.maxBytes) };
+}
+
+async function* getMessage(message: Uint8Array, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
+  yield await decompress(message, encoding, maxBytes);
+}
+
+async function* unaryMessage(req: ServerRequest, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
+  // A compressed body may legitimately exceed the limit by its framing only; the decompressed size is what counts.
+  const raw = await readAll(req as AsyncIterable<Uint8Array>, encoding === "identity" ? maxBytes : maxBytes * 2 + 1024);
+  yield await decompress(raw, encoding, maxBytes);
+}
+
+async function* streamMessages(req: ServerRequest, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
+  for await (const env of readEnvelopes(req as AsyncIterable<Uint8Array>, maxBytes)) {
+    if (env.flags & FLAG_CONNECT_END) {
+      throw new CallError(Code.INVALID_ARGUMENT, "protocol error: a request stream must not carry an end-of-stream message");
+    }
+    if (env.flags & FLAG_COMPRESSED) {
+      if (encoding === "identity") throw new CallError(Code.INTERNAL, "protocol error: compressed message without connect-content-encoding");
+      yield await decompress(env.data, encoding, maxBytes);
+    } else yield env.data;
+  }
+}
+
+export const connectInbound: InboundProtocol = {
+  name: "connect",
+  sink(req, res) {
+    const form = connectForm(req) ?? { stream: false, codec: "json" };
+    return form.stream ? streamSink(req, res, form.codec) : unarySink(req, res, form.codec);
+  },
+  parse,
+};

@@ -1,0 +1,103 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { ResponseEvent } from "../../call/call.js";
+import { Code, httpStatusToCode } from "../../call/status.js";
+import { FLAG_COMPRESSED, FLAG_CONNECT_END, encodeEnvelope, readEnvelopes } from "../../call/envelope.js";
+import { decompress, parseEncoding } from "../../call/compression.js";
+import { type Metadata, firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
+import { drain, mapIterable } from "../../call/iterables.js";
+import type { OutboundCall } from "../outbound.js";
+import { parseEndStream, statusFromErrorJson } from "./error-json.js";
+import { readAll, singleMessage } from "../../call/body.js";
+
+export async function* connectOutbound(call: OutboundCall): AsyncGenerator<ResponseEvent> {
+  if (call.head.kind === "unary") yield* unary(call);
+  else yield* streaming(call);
+}
+
+function baseHeaders(call: OutboundCall): Record<string, string | string[]> {
+  const h: Record<string, string | string[]> = { ...call.head.metadata, "connect-protocol-version": "1" };
+  if (call.timeoutMs !== undefined) h["connect-timeout-ms"] = String(Math.max(1, Math.ceil(call.timeoutMs)));
+  return h;
+}
+
+async function* unary(call: OutboundCall): AsyncGenerator<ResponseEvent> {
+  const { head, label } = call;
+  const body = await singleMessage(call.messages);
+  const headers = baseHeaders(call);
+  headers["content-type"] = `application/${head.codec}`;
+  headers["accept-encoding"] = "gzip";
+  const res = await call.transport.request({ method: "POST", path: head.path, headers, body, signal: call.signal });
+  const encoding = parseEncoding(firstValue(res.headers["content-encoding"]), "content-encoding");
+  const raw = await decompress(await readAll(res.body, call.maxBytes), encoding, call.maxBytes);
+  const { metadata, trailers } = splitUnaryHeaders(res.headers);
+  if (res.status !== 200) {
+    const ct = firstValue(res.headers["content-type"]) ?? "";
+    let json: unknown;
+    if (ct.startsWith("application/json")) {
+      try {
+        json = JSON.parse(Buffer.from(raw).toString("utf8"));
+      } catch {
+        // fall back to the HTTP status
+      }
+    }
+    const status = statusFromErrorJson(json, httpStatusToCode(res.status), label);
+    if (json === undefined) status.message = `${label} answered HTTP ${res.status}`;
+    yield { type: "end", status, trailers: { ...metadata, ...trailers } };
+    return;
+  }
+  yield { type: "headers", metadata };
+  yield { type: "message", data: raw };
+  yield { type: "end", status: { code: Code.OK, message: "", details: [] }, trailers };
+}
+
+/** Connect unary trailers travel as "trailer-" prefixed headers. */
+function splitUnaryHeaders(h: IncomingHttpHeaders): { metadata: Metadata; trailers: Metadata } {
+  const all = forwardableResponseMetadata(h);
+  const metadata: Metadata = {};
+  const trailers: Metadata = {};
+  for (const k in all) {
+    if (k.startsWith("trailer-")) trailers[k.slice(8)] = all[k];
+    else metadata[k] = all[k];
+  }
+  return { metadata, trailers };
+}
+
+async function* streaming(call: OutboundCall): AsyncGenerator<ResponseEvent> {
+  const { head, label } = call;
+  const headers = baseHeaders(call);
+  headers["content-type"] = `application/connect+${head.codec}`;
+  headers["connect-accept-encoding"] = "gzip";
+  const res = await call.transport.request({
+    method: "POST",
+    path: head.path,
+    headers,
+    body: mapIterable(call.messages, (m) => encodeEnvelope(0, m)),
+    signal: call.signal,
+  });
+  if (res.status !== 200) {
+    const raw = await readAll(res.body, call.maxBytes).catch(() => new Uint8Array(0));
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(raw).toString("utf8"));
+    } catch {
+      // not a Connect error body
+    }
+    const status = statusFromErrorJson(json, httpStatusToCode(res.status), label);
+    if (json === undefined) status.message = `${label} answered HTTP ${res.status}`;
+    yield { type: "end", status, trailers: {} };
+    return;
+  }
+  yield { type: "headers", metadata: forwardableResponseMetadata(res.headers) };
+  const encoding = parseEncoding(firstValue(res.headers["connect-content-encoding"]), "connect-content-encoding");
+  for await (const env of readEnvelopes(res.body, call.maxBytes)) {
+    const data = env.flags & FLAG_COMPRESSED ? await decompress(env.data, encoding, call.maxBytes) : env.data;
+    if (env.flags & FLAG_CONNECT_END) {
+      const end = parseEndStream(data, label);
+      await drain(res.body);
+      yield { type: "end", status: end.status, trailers: end.trailers };
+      return;
+    }
+    yield { type: "message", data };
+  }
+  yield { type: "end", status: { code: Code.INTERNAL, message: `${label} ended the stream without an end-of-stream message`, details: [] }, trailers: {} };
+}

@@ -1,0 +1,103 @@
+import type { Http2ServerResponse } from "node:http2";
+import type { ResponseSink } from "../../call/call.js";
+import { splitPath } from "../../call/call.js";
+import { Code, CallError, type Status } from "../../call/status.js";
+import { FLAG_COMPRESSED, encodeEnvelope, readEnvelopes } from "../../call/envelope.js";
+import { COMPRESS_MIN_BYTES, acceptsGzip, compress, decompress, parseEncoding } from "../../call/compression.js";
+import { parseGrpcTimeout } from "../../call/deadline.js";
+import { type Metadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
+import {
+  type InboundCall,
+  type InboundOptions,
+  type InboundProtocol,
+  type ServerRequest,
+  type ServerResponseLike,
+  contentType,
+  writeWithBackpressure,
+} from "../inbound.js";
+import { statusToGrpcHeaders } from "./status-headers.js";
+import { type Codec } from "../../call/call.js";
+
+/** application/grpc, application/grpc+proto, application/grpc+json */
+export function grpcCodec(ct: string, base: string): Codec | undefined {
+  if (!ct.startsWith(base)) return undefined;
+  const rest = ct.slice(base.length).split(";")[0].trim();
+  if (rest === "" || rest === "+proto") return "proto";
+  if (rest === "+json") return "json";
+  return undefined;
+}
+
+export function parseGrpcRequest(req: ServerRequest, opts: InboundOptions, codec: Codec, body: AsyncIterable<Uint8Array>): InboundCall {
+  const parts = splitPath(req.url?.split("?")[0] ?? "");
+  if (!parts) throw new CallError(Code.UNIMPLEMENTED, `"${req.url}" is not a gRPC method path (/package.Service/Method)`);
+  const timeoutMs = parseGrpcTimeout(firstValue(req.headers["grpc-timeout"]));
+  const encoding = parseEncoding(firstValue(req.headers["grpc-encoding"]), "grpc-encoding");
+  const path = `/${parts.service}/${parts.method}`;
+  return {
+    head: { path, ...parts, kind: undefined, codec, metadata: forwardableRequestMetadata(req.headers), timeoutMs },
+    messages: decodeMessages(body, encoding, opts.maxBytes),
+  };
+}
+
+async function* decodeMessages(body: AsyncIterable<Uint8Array>, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
+  for await (const env of readEnvelopes(body, maxBytes)) {
+    if (env.flags & FLAG_COMPRESSED) {
+      if (encoding === "identity") {
+        throw new CallError(Code.INTERNAL, "protocol error: compressed message without a grpc-encoding header");
+      }
+      yield await decompress(env.data, encoding, maxBytes);
+    } else {
+      yield env.data;
+    }
+  }
+}
+
+/**
+ * Writes a gRPC response: headers, length-prefixed messages, then the status
+ * in HTTP/2 trailers (or in the headers alone when nothing else was sent).
+ */
+export function grpcSink(req: ServerRequest, res: ServerResponseLike, codec: Codec): ResponseSink {
+  const gzip = acceptsGzip(req.headers["grpc-accept-encoding"]);
+  const ct = `application/grpc+${codec}`;
+  const r = res as Http2ServerResponse;
+  let sent = false;
+  const sendHeaders = (md: Metadata) => {
+    sent = true;
+    const h: Record<string, string | string[]> = { ...md, "content-type": ct };
+    if (gzip) h["grpc-encoding"] = "gzip";
+    if (!r.headersSent && !r.destroyed) r.writeHead(200, h);
+  };
+  return {
+    headers: sendHeaders,
+    message(data) {
+      if (!sent) sendHeaders({});
+      const z = gzip && data.byteLength >= COMPRESS_MIN_BYTES;
+      return writeWithBackpressure(res, encodeEnvelope(z ? FLAG_COMPRESSED : 0, z ? compress(data, "gzip") : data));
+    },
+    end(status: Status, trailers: Metadata) {
+      if (r.destroyed || r.writableEnded) return;
+      const st = statusToGrpcHeaders(status);
+      if (!sent) {
+        // Trailers-only response.
+        if (!r.headersSent) r.writeHead(200, { ...trailers, "content-type": ct, ...st });
+        r.end();
+        return;
+      }
+      r.addTrailers({ ...trailers, ...st });
+      r.end();
+    },
+  };
+}
+
+export const grpcInbound: InboundProtocol = {
+  name: "grpc",
+  sink: (req, res) => grpcSink(req, res, grpcCodec(contentType(req), "application/grpc") ?? "proto"),
+  parse(req, opts) {
+    const codec = grpcCodec(contentType(req), "application/grpc");
+    if (!codec) throw new CallError(Code.INTERNAL, `unsupported content-type "${contentType(req)}"`);
+    if (req.httpVersionMajor !== 2) {
+      throw new CallError(Code.INTERNAL, "gRPC requires HTTP/2; use gRPC-Web or Connect over HTTP/1.1");
+    }
+    return parseGrpcRequest(req, opts, codec, req as AsyncIterable<Uint8Array>);
+  },
+};

@@ -1,0 +1,39 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { once } from "node:events";
+import type { CallHead, ResponseSink } from "../call/call.js";
+
+export type ServerRequest = IncomingMessage | Http2ServerRequest;
+export type ServerResponseLike = ServerResponse | Http2ServerResponse;
+
+export interface InboundOptions {
+  maxBytes: number;
+}
+
+/** What an inbound adapter makes of a request: the call, its messages, and where the answer goes. */
+export interface InboundCall {
+  head: CallHead;
+  /** Uncompressed request messages in head.codec; throws a CallError on bad input. */
+  messages: AsyncIterable<Uint8Array>;
+}
+
+export interface InboundProtocol {
+  readonly name: "grpc" | "grpc-web" | "connect";
+  /** The sink exists before the request is parsed, so parse errors are answered in the protocol's form. */
+  sink(req: ServerRequest, res: ServerResponseLike): ResponseSink;
+  /** Throws a CallError when the request is malformed. */
+  parse(req: ServerRequest, opts: InboundOptions): InboundCall;
+}
+
+/** Writes a chunk and waits while the client is not reading. */
+export async function writeWithBackpressure(res: ServerResponseLike, chunk: Uint8Array): Promise<void> {
+  if (res.destroyed || res.writableEnded) return;
+  if (!(res as ServerResponse).write(chunk)) {
+    await Promise.race([once(res, "drain"), once(res, "close")]);
+  }
+}
+
+export function contentType(req: ServerRequest): string {
+  const ct = req.headers["content-type"];
+  return (ct ?? "").toLowerCase();
+}

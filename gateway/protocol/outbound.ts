@@ -1,0 +1,29 @@
+import type { CallHead, ResponseEvent } from "../call/call.js";
+import type { HttpTransport } from "../cluster/transport.js";
+import type { UpstreamProtocol } from "../config/types.js";
+import { grpcOutbound } from "./grpc/outbound.js";
+import { connectOutbound } from "./connect/outbound.js";
+
+/** One attempt of a call against one endpoint, in the upstream's codec. */
+export interface OutboundCall {
+  head: CallHead;
+  transport: HttpTransport;
+  messages: AsyncIterable<Uint8Array>;
+  /** Remaining time for the upstream, already shaved; undefined = none. */
+  timeoutMs: number | undefined;
+  signal: AbortSignal;
+  maxBytes: number;
+  /** For error messages: `cluster "echo" endpoint 127.0.0.1:50051`. */
+  label: string;
+}
+
+export function callUpstream(protocol: UpstreamProtocol, call: OutboundCall): AsyncGenerator<ResponseEvent> {
+  switch (protocol) {
+    case "grpc":
+      return grpcOutbound(call, false);
+    case "grpc-web":
+      return grpcOutbound(call, true);
+    case "connect":
+      return connectOutbound(call);
+  }
+}

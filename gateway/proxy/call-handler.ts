@@ -1,0 +1,168 @@
+import type { CallHead, ResponseEvent, ResponseSink } from "../call/call.js";
+import { Code, CallError, type Status, toStatus } from "../call/status.js";
+import { shave } from "../call/deadline.js";
+import { callUpstream } from "../protocol/outbound.js";
+import type { InboundProtocol, ServerRequest, ServerResponseLike } from "../protocol/inbound.js";
+import { transcoder, type Transcoder } from "../transcode/transcode.js";
+import type { MethodRegistry } from "../transcode/registry.js";
+import type { RouteTable } from "../route/route-table.js";
+import type { Cluster } from "../cluster/cluster.js";
+import { ACCEPTED_CONTENT_TYPES, detectProtocol } from "./detect.js";
+import type { Cors } from "./cors.js";
+
+export interface ProxyState {
+  routes: RouteTable;
+  clusters: Map<string, Cluster>;
+  methods: MethodRegistry;
+  maxBytes: number;
+  cors: Cors;
+  /** Calls in flight, so a graceful stop can wait for them. */
+  inflight: Set<Promise<void>>;
+}
+
+/** Entry point for every RPC-shaped request on a listener. */
+export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResponseLike): void {
+  // A client that resets its stream must never take the process down.
+  req.on("error", () => {});
+  res.on("error", () => {});
+  if (state.cors.preflight(req, res)) return;
+  state.cors.decorate(req, res);
+  const protocol = detectProtocol(req);
+  if (!protocol) {
+    res.writeHead(415, { "content-type": "text/plain; charset=utf-8", "accept-post": ACCEPTED_CONTENT_TYPES });
+    res.end(`unsupported content-type "${req.headers["content-type"] ?? ""}": send gRPC, gRPC-Web or Connect (${ACCEPTED_CONTENT_TYPES})\n`);
+    req.resume();
+    return;
+  }
+  const p = proxyCall(state, protocol, req, res).catch(() => {});
+  state.inflight.add(p);
+  void p.finally(() => state.inflight.delete(p));
+}
+
+async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: ServerRequest, res: ServerResponseLike): Promise<void> {
+  const sink = protocol.sink(req, res);
+  const ac = new AbortController();
+  let ending: Status | undefined;
+  const abortWith = (s: Status) => {
+    ending ??= s;
+    ac.abort();
+  };
+  res.on("close", () => {
+    if (!res.writableFinished) abortWith({ code: Code.CANCELLED, message: "client cancelled the call", details: [] });
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const { head, messages } = protocol.parse(req, { maxBytes: state.maxBytes });
+    const plan = planCall(state, protocol, req, head);
+    if (plan.timeoutMs !== undefined) {
+      const ms = plan.timeoutMs;
+      timer = setTimeout(
+        () => abortWith({ code: Code.DEADLINE_EXCEEDED, message: `deadline of ${ms} ms exceeded (gateway)`, details: [] }),
+        Math.max(0, ms - shave(ms)),
+      );
+    }
+    const guarded = guard(messages, plan.requestTranscoder, (err) => abortWith(toStatus(err)));
+    const endpoint = plan.cluster.pick();
+    if (!endpoint) throw new CallError(Code.UNAVAILABLE, `cluster "${plan.cluster.name}" has no endpoints`);
+    const events = callUpstream(plan.cluster.protocol, {
+      head: plan.upstreamHead,
+      transport: endpoint.transport,
+      messages: guarded,
+      timeoutMs: plan.timeoutMs,
+      signal: ac.signal,
+      maxBytes: state.maxBytes,
+      label: endpoint.label,
+    });
+    await forward(events, sink, plan.responseTranscoder, ac.signal);
+  } catch (err) {
+    sink.end(ending ?? toStatus(err), {});
+  } finally {
+    clearTimeout(timer);
+    // Whatever ended the call, nothing upstream should keep working on it.
+    ac.abort();
+  }
+}
+
+interface CallPlan {
+  cluster: Cluster;
+  upstreamHead: CallHead;
+  timeoutMs: number | undefined;
+  requestTranscoder: Transcoder | undefined;
+  responseTranscoder: Transcoder | undefined;
+}
+
+/** Route, method facts and codecs: everything decided before the first byte goes upstream. */
+function planCall(state: ProxyState, protocol: InboundProtocol, req: ServerRequest, head: CallHead): CallPlan {
+  const info = state.methods.lookup(head.path);
+  if (info) head.kind = info.kind;
+  const route = state.routes.match(head.path);
+  if (!route) throw new CallError(Code.UNIMPLEMENTED, `no route for ${head.path}: add a route whose match covers it`);
+  const cluster = state.clusters.get(route.cluster);
+  if (!cluster) throw new CallError(Code.INTERNAL, `route for ${head.path} names unknown cluster "${route.cluster}"`);
+  if (protocol.name === "connect" && req.httpVersionMajor < 2 && head.kind === "bidi_streaming") {
+    throw new CallError(Code.UNIMPLEMENTED, `${head.path} is a bidi streaming method, which needs HTTP/2; this request came over HTTP/1.1`);
+  }
+  if (req.method === "GET" && info && !info.noSideEffects) {
+    throw new CallError(Code.UNIMPLEMENTED, `${head.path} is not marked NO_SIDE_EFFECTS, so it cannot be called with GET; use POST`);
+  }
+  const outCodec = cluster.config.codec === "same" ? head.codec : cluster.config.codec;
+  let requestTranscoder: Transcoder | undefined;
+  let responseTranscoder: Transcoder | undefined;
+  if (outCodec !== head.codec) {
+    if (!info) {
+      throw new CallError(
+        Code.UNIMPLEMENTED,
+        `cannot translate ${head.codec} to ${outCodec} for ${head.path}: no descriptor for this method (add its FileDescriptorSet to descriptorSets, or set codec: same on cluster "${cluster.name}")`,
+      );
+    }
+    const reg = state.methods.registry;
+    requestTranscoder = transcoder(head.codec, outCodec, info.desc.input, reg, "request");
+    responseTranscoder = transcoder(outCodec, head.codec, info.desc.output, reg, "response");
+  }
+  const timeoutMs = head.timeoutMs ?? route.timeoutMs ?? cluster.config.timeoutMs;
+  return { cluster, upstreamHead: { ...head, codec: outCodec }, timeoutMs, requestTranscoder, responseTranscoder };
+}
+
+/** Request messages on their way up: transcoded, and any client-side fault recorded as the call's status. */
+async function* guard(
+  messages: AsyncIterable<Uint8Array>,
+  t: Transcoder | undefined,
+  onError: (err: unknown) => void,
+): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const m of messages) yield t ? t(m) : m;
+  } catch (err) {
+    onError(err);
+    throw err;
+  }
+}
+
+async function forward(
+  events: AsyncGenerator<ResponseEvent>,
+  sink: ResponseSink,
+  t: Transcoder | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(new CallError(Code.CANCELLED, "call aborted"));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
+  aborted.catch(() => {});
+  for await (const ev of events) {
+    if (signal.aborted) throw new CallError(Code.CANCELLED, "call aborted");
+    switch (ev.type) {
+      case "headers":
+        sink.headers(ev.metadata);
+        break;
+      case "message": {
+        const w = sink.message(t ? t(ev.data) : ev.data);
+        if (w) await Promise.race([w, aborted]);
+        break;
+      }
+      case "end":
+        sink.end(ev.status, ev.trailers);
+        return;
+    }
+  }
+}

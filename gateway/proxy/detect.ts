@@ -1,0 +1,43 @@
+import type { InboundProtocol, ServerRequest } from "../protocol/inbound.js";
+import { grpcInbound } from "../protocol/grpc/inbound.js";
+import { grpcWebInbound } from "../protocol/grpc-web/inbound.js";
+import { connectInbound, connectForm } from "../protocol/connect/inbound.js";
+
+/** Which protocol a request speaks, by content type (and Connect's GET query). */
+export function detectProtocol(req: ServerRequest): InboundProtocol | undefined {
+  const ct = req.headers["content-type"]?.toLowerCase() ?? "";
+  if (ct.startsWith("application/grpc-web")) return grpcWebInbound;
+  if (ct.startsWith("application/grpc")) return grpcInbound;
+  if (req.method === "GET") return isConnectGet(req.url ?? "") ? connectInbound : undefined;
+  if (req.method === "POST" && connectForm(req)) return connectInbound;
+  return undefined;
+}
+
+export function isConnectGet(url: string): boolean {
+  const q = url.indexOf("?");
+  if (q < 0) return false;
+  const params = new URLSearchParams(url.slice(q + 1));
+  return params.has("encoding") || params.get("connect") === "v1";
+}
+
+/** A request the proxy answers (RPC-shaped path) rather than Fastify's routes. */
+export function looksLikeRpc(req: ServerRequest): boolean {
+  const url = req.url ?? "";
+  if (req.method === "POST" || req.method === "OPTIONS") return /^\/[^/?]+\.[^/?]+\/[^/?]+(\?|$)/.test(url) || detectProtocol(req) !== undefined;
+  return req.method === "GET" && isConnectGet(url);
+}
+
+export const ACCEPTED_CONTENT_TYPES = [
+  "application/grpc",
+  "application/grpc+proto",
+  "application/grpc+json",
+  "application/grpc-web",
+  "application/grpc-web+proto",
+  "application/grpc-web+json",
+  "application/grpc-web-text",
+  "application/grpc-web-text+proto",
+  "application/proto",
+  "application/json",
+  "application/connect+proto",
+  "application/connect+json",
+].join(", ");

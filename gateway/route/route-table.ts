@@ -1,0 +1,37 @@
+import type { RouteConfig } from "../config/types.js";
+
+export interface Route {
+  cluster: string;
+  timeoutMs: number | undefined;
+}
+
+type Matcher = (path: string) => boolean;
+
+/** Envoy-style: routes are tried in order and the first match wins. */
+export class RouteTable {
+  private readonly entries: Array<{ test: Matcher; route: Route }>;
+  private readonly cache = new Map<string, Route | null>();
+
+  constructor(routes: RouteConfig[]) {
+    this.entries = routes.map((r) => ({ test: matcher(r.match), route: { cluster: r.cluster, timeoutMs: r.timeoutMs } }));
+  }
+
+  match(path: string): Route | undefined {
+    let hit = this.cache.get(path);
+    if (hit === undefined) {
+      hit = this.entries.find((e) => e.test(path))?.route ?? null;
+      // Paths come from clients; cap what an attacker can make us remember.
+      if (this.cache.size < 10_000) this.cache.set(path, hit);
+    }
+    return hit ?? undefined;
+  }
+}
+
+function matcher(m: RouteConfig["match"]): Matcher {
+  if ("method" in m) return (p) => p === m.method;
+  if ("service" in m) {
+    const prefix = `/${m.service}/`;
+    return (p) => p.startsWith(prefix);
+  }
+  return (p) => p.startsWith(m.prefix);
+}

@@ -1,0 +1,92 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { GatewayConfig } from "./config/types.js";
+import { Listener } from "./listener/listener.js";
+import { RouteTable } from "./route/route-table.js";
+import { Cluster } from "./cluster/cluster.js";
+import { MethodRegistry } from "./transcode/registry.js";
+import { type ProxyState, handleRpc } from "./proxy/call-handler.js";
+import { looksLikeRpc } from "./proxy/detect.js";
+import { Cors } from "./proxy/cors.js";
+
+export interface Gateway {
+  /** One Fastify app per listener; proxied calls bypass its request lifecycle. */
+  apps: FastifyInstance[];
+  admin: FastifyInstance | undefined;
+  state: ProxyState;
+  /** Bound ports, in listener order (useful with port 0). */
+  ports: number[];
+  adminPort: number | undefined;
+  /** Graceful stop: refuse new calls, let in-flight ones finish up to drainTimeout, close everything. */
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, opts: { logger?: boolean } = {}): Promise<Gateway> {
+  const state: ProxyState = {
+    routes: new RouteTable(config.routes),
+    clusters: new Map([...config.clusters].map(([name, c]) => [name, new Cluster(c)])),
+    methods: new MethodRegistry(config.descriptorSets),
+    maxBytes: config.limits.maxMessageBytes,
+    cors: new Cors(config.cors.allowedOrigins),
+    inflight: new Set(),
+  };
+  let draining = false;
+  const listeners: Listener[] = [];
+  const apps: FastifyInstance[] = [];
+  for (const lc of config.listeners) {
+    const app = Fastify({
+      logger: opts.logger ?? false,
+      serverFactory: (fastifyHandler) => {
+        // Proxied calls take the lean path straight from the socket: the
+        // Fastify lifecycle costs about a quarter of the throughput
+        // (DESIGN.md, "What the hot path may cost").
+        const listener = new Listener(lc, (req: IncomingMessage, res: ServerResponse) => {
+          if (looksLikeRpc(req)) {
+            if (draining) res.setHeader("connection", "close");
+            handleRpc(state, req, res);
+          } else fastifyHandler(req, res);
+        });
+        listeners.push(listener);
+        return listener.server as unknown as import("node:http").Server;
+      },
+    });
+    app.get("/", async (_req, reply) => {
+      reply.type("text/plain; charset=utf-8");
+      return landingText(config);
+    });
+    await app.listen({ port: lc.port, host: lc.host });
+    apps.push(app);
+  }
+  const admin = config.admin ? await startAdmin(config.admin, state, () => draining) : undefined;
+  const ports = listeners.map((l) => (l.server.address() as { port: number }).port);
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      draining = true;
+      for (const l of listeners) l.beginDrain();
+      const deadline = new Promise((r) => setTimeout(r, config.drainTimeoutMs).unref());
+      await Promise.race([Promise.allSettled([...state.inflight]), deadline]);
+      for (const l of listeners) l.destroyAll();
+      await Promise.all(apps.map((a) => a.close()));
+      await admin?.close();
+      await Promise.all([...state.clusters.values()].map((c) => c.close()));
+    })());
+  return { apps, admin, state, ports, adminPort: admin ? (admin.server.address() as { port: number }).port : undefined, close };
+}
+
+async function startAdmin(cfg: { port: number; host: string }, state: ProxyState, draining: () => boolean): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/ready", async (_req, reply) => {
+    if (draining()) return reply.code(503).send({ status: "draining" });
+    return { status: "ready", clusters: [...state.clusters.keys()], inflight: state.inflight.size };
+  });
+  await app.listen({ port: cfg.port, host: cfg.host });
+  return app;
+}
+
+function landingText(config: GatewayConfig): string {
+  const services = config.routes.map((r) => `  ${JSON.stringify(r.match)} -> cluster ${r.cluster}`).join("\n");
+  return `Switchyard gateway: gRPC, gRPC-Web and Connect on this port.\nRoutes:\n${services}\n`;
+}

@@ -1,0 +1,64 @@
+import { startReplica, type Replica } from "../../services/replica.js";
+import { startGateway, type Gateway } from "../../gateway/server.js";
+import type { ClusterConfig, GatewayConfig, UpstreamProtocol } from "../../gateway/config/types.js";
+
+export interface Fixture {
+  replicas: Replica[];
+  gateway: Gateway;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface FixtureOptions {
+  protocol?: UpstreamProtocol;
+  http?: "2" | "1.1";
+  codec?: ClusterConfig["codec"];
+  weights?: number[];
+  maxMessageBytes?: number;
+  timeoutMs?: number;
+  /** Extra endpoints that are not replicas (e.g. a closed port). */
+  extraEndpoints?: string[];
+  drainTimeoutMs?: number;
+}
+
+/** Real replicas and a real gateway on ephemeral loopback ports. */
+export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> {
+  const weights = opts.weights ?? [1];
+  const replicas = await Promise.all(weights.map((_, i) => startReplica({ name: `r${i + 1}` })));
+  const endpoints = replicas.map((r, i) => ({ address: r.address, host: "127.0.0.1", port: r.port, weight: weights[i] }));
+  for (const a of opts.extraEndpoints ?? []) {
+    const [host, port] = a.split(":");
+    endpoints.push({ address: a, host, port: Number(port), weight: 1 });
+  }
+  const cluster: ClusterConfig = {
+    name: "echo",
+    protocol: opts.protocol ?? "grpc",
+    http: opts.http ?? "2",
+    codec: opts.codec ?? "proto",
+    timeoutMs: opts.timeoutMs,
+    endpoints,
+    extra: {},
+  };
+  const config: GatewayConfig = {
+    listeners: [{ port: 0, host: "127.0.0.1" }],
+    limits: { maxMessageBytes: opts.maxMessageBytes ?? 4 * 1024 * 1024 },
+    drainTimeoutMs: opts.drainTimeoutMs ?? 2000,
+    descriptorSets: [],
+    cors: { allowedOrigins: ["*"] },
+    clusters: new Map([["echo", cluster]]),
+    routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" }],
+  };
+  const gateway = await startGateway(config);
+  const port = gateway.ports[0];
+  return {
+    replicas,
+    gateway,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await gateway.close();
+      await Promise.all(replicas.map((r) => r.close()));
+    },
+  };
+}
