@@ -1,0 +1,49 @@
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { parseReplicaArgs, UsageError } from "./cli-args.js";
+
+describe("parseReplicaArgs", () => {
+  it("has defaults that need no flags", () => {
+    expect(parseReplicaArgs([])).toEqual({
+      help: false,
+      port: 50051,
+      host: "127.0.0.1",
+      name: "r-50051",
+      faults: {},
+    });
+  });
+
+  it("reads every flag", () => {
+    const options = parseReplicaArgs([
+      "--port", "0", "--name", "r1", "--host", "0.0.0.0",
+      "--latency", "2s", "--error-rate", "0.5", "--error-code", "NOT_FOUND", "--hang",
+    ]);
+    expect(options).toEqual({
+      help: false,
+      port: 0,
+      host: "0.0.0.0",
+      name: "r1",
+      faults: { latencyMs: 2000, errorRate: 0.5, errorCode: Code.NotFound, hang: true },
+    });
+  });
+
+  it("accepts --flag=value", () => {
+    expect(parseReplicaArgs(["--latency=250ms"]).faults).toEqual({ latencyMs: 250 });
+  });
+
+  it.each([
+    [["--bogus"], /bogus/],
+    [["stray"], /stray/],
+    [["--port"], /port/],
+    [["--port", "70000"], /--port/],
+    [["--port", "12ab"], /--port/],
+    [["--latency", "soon"], /--latency/],
+    [["--error-rate", "1.5"], /--error-rate/],
+    [["--error-rate", ""], /--error-rate/],
+    [["--error-rate", "half"], /--error-rate/],
+    [["--error-code", "oops"], /--error-code/],
+  ])("rejects %j", (argv, message) => {
+    expect(() => parseReplicaArgs(argv)).toThrow(UsageError);
+    expect(() => parseReplicaArgs(argv)).toThrow(message);
+  });
+});

@@ -1,0 +1,102 @@
+import { parseArgs } from "node:util";
+import { parseCode } from "./codes.js";
+import { parseDuration } from "./duration.js";
+import type { Faults } from "./faults.js";
+
+export const USAGE = `usage: npm run replica -- [options]
+
+  --port N            port to listen on (default 50051, 0 = any free port)
+  --host ADDR         address to bind (default 127.0.0.1)
+  --name NAME         replica name reported in every response (default r-PORT)
+  --latency DUR       delay every call, e.g. 200ms, 2s, 150 (ms)
+  --error-rate P      fail this fraction of calls, 0..1
+  --error-code CODE   code for injected failures, e.g. unavailable, NOT_FOUND
+                      (default unavailable)
+  --hang              accept calls but never answer
+  --help              show this help`;
+
+export interface ReplicaCliOptions {
+  help: boolean;
+  port: number;
+  host: string;
+  name: string;
+  faults: Partial<Faults>;
+}
+
+/** A mistake in the command line; the CLI prints it with the usage and exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Parses the replica CLI's arguments (without node and the script path). */
+export function parseReplicaArgs(argv: readonly string[]): ReplicaCliOptions {
+  const { values } = parseOrExplain(argv);
+  const port = values.port === undefined ? 50051 : parsePort(values.port);
+  const faults: Partial<Faults> = {};
+
+  if (values.latency !== undefined) {
+    const ms = parseDuration(values.latency);
+    if (ms === undefined) {
+      throw new UsageError(`--latency: "${values.latency}" is not a duration like 250ms, 2s or 300`);
+    }
+    faults.latencyMs = ms;
+  }
+  if (values["error-rate"] !== undefined) {
+    const text = values["error-rate"];
+    const rate = text.trim() === "" ? NaN : Number(text);
+    if (!(rate >= 0 && rate <= 1)) {
+      throw new UsageError(`--error-rate: "${text}" is not a number between 0 and 1`);
+    }
+    faults.errorRate = rate;
+  }
+  if (values["error-code"] !== undefined) {
+    const code = parseCode(values["error-code"]);
+    if (code === undefined) {
+      throw new UsageError(
+        `--error-code: "${values["error-code"]}" is not a code name like unavailable or NOT_FOUND`,
+      );
+    }
+    faults.errorCode = code;
+  }
+  if (values.hang) faults.hang = true;
+
+  return {
+    help: values.help ?? false,
+    port,
+    host: values.host ?? "127.0.0.1",
+    name: values.name ?? `r-${port}`,
+    faults,
+  };
+}
+
+function parseOrExplain(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        name: { type: "string" },
+        latency: { type: "string" },
+        "error-rate": { type: "string" },
+        "error-code": { type: "string" },
+        hang: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    // parseArgs reports unknown flags and missing values as TypeErrors whose
+    // messages already name the flag; re-badge them so the CLI shows usage.
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function parsePort(text: string): number {
+  const port = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    throw new UsageError(`--port: "${text}" is not a port number 0..65535`);
+  }
+  return port;
+}
