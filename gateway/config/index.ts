@@ -1,0 +1,8 @@
+// Public surface of config loading; other gateway modules import from here.
+export { ConfigError, loadConfigFile, parseConfig, validateConfigObject } from "./load.js";
+export type { ReadFile } from "./files.js";
+export { MAX_DURATION_MS, parseDuration } from "./duration.js";
+export { DEFAULTS } from "./normalize.js";
+export { PASSTHROUGH_CLUSTER_KEYS } from "./input.js";
+export type * from "./input.js";
+export type * from "./types.js";

@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import type { GatewayConfigInput } from "./input.js";
+import { normalizeConfig } from "./normalize.js";
+
+const minimal: GatewayConfigInput = {
+  listeners: [{ port: 8080 }],
+  clusters: { echo: { protocol: "grpc", endpoints: ["127.0.0.1:50051"] } },
+  routes: [{ match: { prefix: "/" }, cluster: "echo" }],
+};
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+describe("normalizeConfig", () => {
+  it("fills in every default", () => {
+    const config = normalizeConfig(minimal, new Map());
+    expect(config).toEqual({
+      listeners: [{ port: 8080, host: "0.0.0.0" }],
+      limits: { maxMessageBytes: 4194304 },
+      drainTimeoutMs: 10_000,
+      descriptorSets: [],
+      cors: { allowedOrigins: ["*"] },
+      clusters: new Map([
+        [
+          "echo",
+          {
+            name: "echo",
+            protocol: "grpc",
+            http: "2",
+            codec: "proto",
+            endpoints: [{ address: "127.0.0.1:50051", host: "127.0.0.1", port: 50051, weight: 1 }],
+            extra: {},
+          },
+        ],
+      ]),
+      routes: [{ match: { prefix: "/" }, cluster: "echo" }],
+    });
+    expect("admin" in config).toBe(false);
+  });
+
+  it("converts durations, http versions, endpoints and file contents", () => {
+    const files = new Map([
+      ["c.pem", bytes("CERT")],
+      ["k.pem", bytes("KEY")],
+      ["ca.pem", bytes("CA")],
+      ["d.binpb", bytes("\x0a\x00")],
+    ]);
+    const config = normalizeConfig(
+      {
+        ...minimal,
+        listeners: [{ port: 8443, host: "::", tls: { cert: "c.pem", key: "k.pem", clientCa: "ca.pem", requireClientCert: true } }],
+        admin: { port: 9901 },
+        drainTimeout: 2500,
+        descriptorSets: ["d.binpb"],
+        clusters: {
+          web: {
+            protocol: "grpc-web",
+            http: 1.1,
+            codec: "same",
+            timeout: "1.5s",
+            tls: { ca: "ca.pem", serverName: "web.internal" },
+            endpoints: [{ address: "[::1]:9000", weight: 5 }],
+          },
+        },
+        routes: [{ match: { method: "/a.B/C" }, cluster: "web", timeout: "2s" }],
+      },
+      files,
+    );
+    expect(config.listeners).toEqual([{ port: 8443, host: "::", tls: { cert: "CERT", key: "KEY", clientCa: "CA", requireClientCert: true } }]);
+    expect(config.admin).toEqual({ port: 9901, host: "127.0.0.1" });
+    expect(config.drainTimeoutMs).toBe(2500);
+    expect(config.descriptorSets).toEqual([bytes("\x0a\x00")]);
+    const web = config.clusters.get("web")!;
+    expect(web).toMatchObject({ http: "1.1", codec: "same", timeoutMs: 1500 });
+    expect(web.tls).toEqual({ ca: "CA", serverName: "web.internal", insecureSkipVerify: false });
+    expect(web.endpoints).toEqual([{ address: "[::1]:9000", host: "::1", port: 9000, weight: 5 }]);
+    expect(config.routes).toEqual([{ match: { method: "/a.B/C" }, cluster: "web", timeoutMs: 2000 }]);
+  });
+
+  it("passes later-feature keys through untouched", () => {
+    const retryPolicy = { maxAttempts: 3, backoff: { base: "100ms" } };
+    const config = normalizeConfig(
+      { ...minimal, clusters: { echo: { ...minimal.clusters.echo!, retryPolicy, balancer: "p2c", healthCheck: null } } },
+      new Map(),
+    );
+    const extra = config.clusters.get("echo")!.extra;
+    expect(extra).toEqual({ balancer: "p2c", retryPolicy, healthCheck: null });
+    expect(extra.retryPolicy).toBe(retryPolicy);
+  });
+
+  it("keeps cluster order as written", () => {
+    const config = normalizeConfig(
+      { ...minimal, clusters: { b: minimal.clusters.echo!, a: minimal.clusters.echo!, c: minimal.clusters.echo! } },
+      new Map(),
+    );
+    expect([...config.clusters.keys()]).toEqual(["b", "a", "c"]);
+  });
+
+  it("refuses input whose files were not read", () => {
+    expect(() => normalizeConfig({ ...minimal, descriptorSets: ["x"] }, new Map())).toThrow(/was not read/);
+  });
+});

@@ -1,0 +1,102 @@
+import { parseHostPort } from "./address.js";
+import { parseDuration } from "./duration.js";
+import {
+  PASSTHROUGH_CLUSTER_KEYS,
+  type ClusterInput,
+  type EndpointInput,
+  type GatewayConfigInput,
+  type ListenerInput,
+  type UpstreamTlsInput,
+} from "./input.js";
+import type { ClusterConfig, EndpointConfig, GatewayConfig, ListenerConfig, RouteConfig, UpstreamTlsConfig } from "./types.js";
+
+// Defaults live here, in one place, rather than in the schema: the schema's
+// `default`s are documentation for editors, this is what the gateway gets.
+export const DEFAULTS = {
+  listenerHost: "0.0.0.0",
+  // Admin endpoints expose internals; binding loopback unless asked keeps them private.
+  adminHost: "127.0.0.1",
+  maxMessageBytes: 4 * 1024 * 1024,
+  drainTimeout: "10s",
+  allowedOrigins: ["*"],
+  http: "2",
+  codec: "proto",
+  weight: 1,
+} as const;
+
+/**
+ * Input -> GatewayConfig. Only call this with input that passed the schema
+ * and semantic checks and whose files were all read: it trusts both.
+ */
+export function normalizeConfig(input: GatewayConfigInput, files: ReadonlyMap<string, Uint8Array>): GatewayConfig {
+  const text = (file: string) => new TextDecoder().decode(bytesOf(files, file));
+  const pem = (file: string | undefined) => (file === undefined ? undefined : text(file));
+  const config: GatewayConfig = {
+    listeners: input.listeners.map((l) => normalizeListener(l, text)),
+    limits: { maxMessageBytes: input.limits?.maxMessageBytes ?? DEFAULTS.maxMessageBytes },
+    drainTimeoutMs: parseDuration(input.drainTimeout ?? DEFAULTS.drainTimeout),
+    descriptorSets: (input.descriptorSets ?? []).map((f) => bytesOf(files, f)),
+    cors: { allowedOrigins: [...(input.cors?.allowedOrigins ?? DEFAULTS.allowedOrigins)] },
+    clusters: new Map(Object.entries(input.clusters).map(([name, c]) => [name, normalizeCluster(name, c, pem)])),
+    routes: input.routes.map(normalizeRoute),
+  };
+  if (input.admin) config.admin = { port: input.admin.port, host: input.admin.host ?? DEFAULTS.adminHost };
+  return config;
+}
+
+function bytesOf(files: ReadonlyMap<string, Uint8Array>, file: string): Uint8Array {
+  const bytes = files.get(file);
+  if (!bytes) throw new Error(`internal: config file ${JSON.stringify(file)} was not read before normalizing`);
+  return bytes;
+}
+
+function normalizeListener(l: ListenerInput, text: (file: string) => string): ListenerConfig {
+  const out: ListenerConfig = { port: l.port, host: l.host ?? DEFAULTS.listenerHost };
+  if (l.tls) {
+    out.tls = { cert: text(l.tls.cert), key: text(l.tls.key), requireClientCert: l.tls.requireClientCert ?? false };
+    if (l.tls.clientCa !== undefined) out.tls.clientCa = text(l.tls.clientCa);
+  }
+  return out;
+}
+
+function normalizeCluster(name: string, c: ClusterInput, pem: (file: string | undefined) => string | undefined): ClusterConfig {
+  const extra: Record<string, unknown> = {};
+  for (const key of PASSTHROUGH_CLUSTER_KEYS) if (key in c) extra[key] = c[key];
+  const out: ClusterConfig = {
+    name,
+    protocol: c.protocol,
+    http: c.http === undefined ? DEFAULTS.http : (String(c.http) as "2" | "1.1"),
+    codec: c.codec ?? DEFAULTS.codec,
+    endpoints: c.endpoints.map(normalizeEndpoint),
+    extra,
+  };
+  if (c.tls) out.tls = normalizeUpstreamTls(c.tls, pem);
+  if (c.timeout !== undefined) out.timeoutMs = parseDuration(c.timeout);
+  return out;
+}
+
+function normalizeUpstreamTls(tls: UpstreamTlsInput, pem: (file: string | undefined) => string | undefined): UpstreamTlsConfig {
+  const out: UpstreamTlsConfig = { insecureSkipVerify: tls.insecureSkipVerify ?? false };
+  const ca = pem(tls.ca);
+  const cert = pem(tls.cert);
+  const key = pem(tls.key);
+  // Leave absent fields absent (not undefined) so `"ca" in tls` and spreads behave.
+  if (ca !== undefined) out.ca = ca;
+  if (cert !== undefined) out.cert = cert;
+  if (key !== undefined) out.key = key;
+  if (tls.serverName !== undefined) out.serverName = tls.serverName;
+  return out;
+}
+
+function normalizeEndpoint(e: EndpointInput): EndpointConfig {
+  const { address, weight } = typeof e === "string" ? { address: e, weight: undefined } : e;
+  const hp = parseHostPort(address);
+  if (!hp) throw new Error(`internal: endpoint ${JSON.stringify(address)} was not validated before normalizing`);
+  return { address, host: hp.host, port: hp.port, weight: weight ?? DEFAULTS.weight };
+}
+
+function normalizeRoute(r: GatewayConfigInput["routes"][number]): RouteConfig {
+  const out: RouteConfig = { match: { ...r.match }, cluster: r.cluster };
+  if (r.timeout !== undefined) out.timeoutMs = parseDuration(r.timeout);
+  return out;
+}

@@ -1,0 +1,173 @@
+import { describe, expect, it } from "vitest";
+import { formatProblem } from "./problems.js";
+import { createSchemaCheck } from "./schema.js";
+
+const check = createSchemaCheck();
+
+function valid(): Record<string, any> {
+  return {
+    listeners: [{ port: 8080 }],
+    clusters: { echo: { protocol: "grpc", endpoints: ["127.0.0.1:50051"] } },
+    routes: [{ match: { prefix: "/" }, cluster: "echo" }],
+  };
+}
+
+function problems(mutate: (c: Record<string, any>) => void): string[] {
+  const c = valid();
+  mutate(c);
+  return check(c).map(formatProblem);
+}
+
+describe("gateway schema", () => {
+  it("accepts a minimal config", () => {
+    expect(check(valid())).toEqual([]);
+  });
+
+  it("accepts every documented key", () => {
+    const c = valid();
+    c.listeners = [{ port: 8443, host: "::", tls: { cert: "c.pem", key: "k.pem", clientCa: "ca.pem", requireClientCert: true } }];
+    c.admin = { port: 9901, host: "127.0.0.1" };
+    c.limits = { maxMessageBytes: 1024 };
+    c.drainTimeout = "1.5s";
+    c.descriptorSets = ["image.binpb"];
+    c.cors = { allowedOrigins: ["https://app.example.com:8443", "*"] };
+    c.clusters.echo = {
+      protocol: "connect",
+      http: "1.1",
+      codec: "same",
+      tls: { ca: "ca.pem", cert: "c.pem", key: "k.pem", serverName: "echo", insecureSkipVerify: false },
+      timeout: 250,
+      endpoints: [{ address: "[::1]:50051", weight: 1000 }, "echo:50052"],
+      balancer: { kind: "p2c" },
+      circuitBreaker: {},
+      retryPolicy: { maxAttempts: 3 },
+      hedgingPolicy: null,
+      retryBudget: 0.2,
+      healthCheck: true,
+      outlierDetection: "anything",
+      idempotentMethods: ["/a.B/C"],
+    };
+    c.routes = [
+      { match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" },
+      { match: { method: "/acme.echo.v1.EchoService/Echo" }, cluster: "echo", timeout: "2s" },
+    ];
+    expect(check(c)).toEqual([]);
+  });
+
+  it("names the path and value for enum errors", () => {
+    expect(problems((c) => (c.clusters.echo.protocol = "http"))).toEqual([
+      'clusters.echo.protocol: "http" must be one of grpc, connect, grpc-web',
+    ]);
+  });
+
+  it("explains host:port mistakes in both endpoint forms", () => {
+    expect(problems((c) => (c.clusters.echo.endpoints = ["127.0.0.1", { address: "127.0.0.1" }]))).toEqual([
+      'clusters.echo.endpoints[0]: "127.0.0.1" is not host:port (expected e.g. "127.0.0.1:50051")',
+      'clusters.echo.endpoints[1].address: "127.0.0.1" is not host:port (expected e.g. "127.0.0.1:50051")',
+    ]);
+  });
+
+  it("reports unknown keys with a suggestion or the allowed list", () => {
+    expect(problems((c) => (c.clusters.echo.protocl = "grpc"))).toContain(
+      "clusters.echo.protocl: unknown key (did you mean protocol?)",
+    );
+    expect(problems((c) => (c.listeners[0].zzz = 1))).toEqual([
+      "listeners[0].zzz: unknown key (allowed: port, host, tls)",
+    ]);
+  });
+
+  it("reports missing required keys, with the choices when there are some", () => {
+    expect(problems((c) => delete c.clusters.echo.protocol)).toEqual([
+      "clusters.echo.protocol: is required (one of grpc, connect, grpc-web)",
+    ]);
+    expect(problems((c) => delete c.routes)).toEqual(["routes: is required"]);
+  });
+
+  it("reports type errors in YAML terms", () => {
+    expect(problems((c) => (c.listeners[0].port = "8080"))).toEqual(['listeners[0].port: "8080" must be an integer']);
+    expect(problems((c) => (c.clusters.echo.endpoints[0] = 5))).toEqual([
+      'clusters.echo.endpoints[0]: 5 must be "host:port" or a mapping with address and weight',
+    ]);
+    expect(problems((c) => (c.clusters = []))).toEqual(["clusters: [] must be a mapping with at least one cluster"]);
+  });
+
+  it("reports ranges", () => {
+    expect(problems((c) => (c.listeners[0].port = 70000))).toEqual([
+      "listeners[0].port: 70000 must be between 0 and 65535",
+    ]);
+    expect(problems((c) => (c.clusters.echo.endpoints[0] = { address: "a:1", weight: 0 }))).toEqual([
+      "clusters.echo.endpoints[0].weight: 0 must be between 1 and 1000",
+    ]);
+  });
+
+  it("requires at least one listener, cluster and route", () => {
+    expect(
+      problems((c) => {
+        c.listeners = [];
+        c.clusters = {};
+        c.routes = [];
+      }),
+    ).toEqual([
+      "listeners: [] must be a list with at least one listener",
+      "clusters: {} must be a mapping with at least one cluster",
+      "routes: [] must be a list with at least one route",
+    ]);
+  });
+
+  it("requires exactly one route match kind", () => {
+    expect(problems((c) => (c.routes[0].match = { service: "a.B", prefix: "/" }))).toEqual([
+      'routes[0].match: {"service":"a.B","prefix":"/"} must have exactly one of service, method, prefix',
+    ]);
+    expect(problems((c) => (c.routes[0].match = {}))).toEqual([
+      "routes[0].match: {} must have exactly one of service, method, prefix",
+    ]);
+  });
+
+  it("checks method, service and prefix shapes", () => {
+    expect(problems((c) => (c.routes[0].match = { method: "acme.Echo/Echo" }))).toEqual([
+      'routes[0].match.method: "acme.Echo/Echo" is not /pkg.Service/Method (expected e.g. "/acme.echo.v1.EchoService/Echo")',
+    ]);
+    expect(problems((c) => (c.routes[0].match = { service: "/acme.Echo" }))[0]).toContain("is not a fully-qualified service name");
+    expect(problems((c) => (c.routes[0].match = { prefix: "acme" }))).toEqual(['routes[0].match.prefix: "acme" must start with "/"']);
+  });
+
+  it("checks duration shapes", () => {
+    expect(problems((c) => (c.drainTimeout = "10 seconds"))).toEqual([
+      'drainTimeout: "10 seconds" is not a duration (expected e.g. "250ms", "5s", "1m", "1.5s", or a number of milliseconds)',
+    ]);
+    expect(problems((c) => (c.drainTimeout = true))[0]).toBe(
+      'drainTimeout: true is not a duration (expected e.g. "250ms", "5s", "1m", "1.5s", or a number of milliseconds)',
+    );
+  });
+
+  it("accepts unquoted http versions, which YAML reads as numbers", () => {
+    expect(problems((c) => (c.clusters.echo.http = 2))).toEqual([]);
+    expect(problems((c) => (c.clusters.echo.http = "3"))).toEqual(['clusters.echo.http: "3" must be "2" or "1.1"']);
+  });
+
+  it("requires upstream cert and key together", () => {
+    expect(problems((c) => (c.clusters.echo.tls = { cert: "c.pem" }))).toEqual([
+      "clusters.echo.tls.key: is required when cert is set",
+    ]);
+  });
+
+  it("validates cluster names and origins", () => {
+    expect(problems((c) => (c.clusters["bad name"] = c.clusters.echo))).toEqual([
+      'clusters["bad name"]: "bad name" is not a valid cluster name (use letters, digits, "_", "." and "-")',
+    ]);
+    expect(problems((c) => (c.cors = { allowedOrigins: ["https://app.example.com/"] }))[0]).toContain("is not an origin");
+  });
+
+  it("rejects a document that is not a mapping", () => {
+    expect(check("hello").map(formatProblem)).toEqual(['"hello" must be a mapping with listeners, clusters and routes']);
+  });
+
+  it("collects every problem, not just the first", () => {
+    const found = problems((c) => {
+      c.listeners[0].port = -1;
+      c.clusters.echo.protocol = "http";
+      c.routes[0].cluster = 7;
+    });
+    expect(found).toHaveLength(3);
+  });
+});

@@ -1,0 +1,111 @@
+import { isValidPort, parseHostPort } from "./address.js";
+import { parseDuration } from "./duration.js";
+import { formatPath, formatValue, problemAt, type PathSegment, type Problem } from "./problems.js";
+
+// Checks the schema cannot express: cross-references, value ranges hidden
+// inside strings, and combinations. They run even when the schema failed, so
+// every lookup tolerates the wrong shape and stays silent about it (the
+// schema already complained).
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const entries = (v: unknown): [string, unknown][] => (isObj(v) ? Object.entries(v) : []);
+
+export function checkSemantics(raw: unknown): Problem[] {
+  if (!isObj(raw)) return [];
+  return [
+    ...checkPortConflicts(raw),
+    ...checkListenerTls(raw.listeners),
+    ...entries(raw.clusters).flatMap(([name, c]) => checkCluster(name, c)),
+    ...checkRoutes(raw.routes, raw.clusters),
+    ...checkDuration(["drainTimeout"], raw.drainTimeout, { allowZero: true }),
+  ];
+}
+
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
+
+/** Two sockets on one port clash unless both bind different specific interfaces. */
+function checkPortConflicts(raw: Obj): Problem[] {
+  const sockets: { at: PathSegment[]; port: number; host: string }[] = [];
+  list(raw.listeners).forEach((l, i) => {
+    if (isObj(l) && typeof l.port === "number") sockets.push({ at: ["listeners", i], port: l.port, host: hostOf(l, "0.0.0.0") });
+  });
+  if (isObj(raw.admin) && typeof raw.admin.port === "number") {
+    sockets.push({ at: ["admin"], port: raw.admin.port, host: hostOf(raw.admin, "127.0.0.1") });
+  }
+  const problems: Problem[] = [];
+  sockets.forEach((s, i) => {
+    // Port 0 asks the OS for a free port, so zeros never clash.
+    const earlier = s.port === 0 ? undefined : sockets.slice(0, i).find((e) => e.port === s.port && hostsOverlap(e.host, s.host));
+    if (earlier) problems.push(problemAt([...s.at, "port"], `${s.port} is already used by ${formatPath(earlier.at)}`));
+  });
+  return problems;
+}
+
+function hostOf(o: Obj, fallback: string): string {
+  return typeof o.host === "string" ? o.host : fallback;
+}
+
+function hostsOverlap(a: string, b: string): boolean {
+  return a === b || WILDCARD_HOSTS.has(a) || WILDCARD_HOSTS.has(b);
+}
+
+function checkListenerTls(listeners: unknown): Problem[] {
+  return list(listeners).flatMap((l, i) => {
+    const tls = isObj(l) ? l.tls : undefined;
+    if (!isObj(tls) || tls.requireClientCert !== true || tls.clientCa !== undefined) return [];
+    return [problemAt(["listeners", i, "tls", "requireClientCert"], "true needs clientCa (the CA bundle that signs client certificates)")];
+  });
+}
+
+function checkCluster(name: string, cluster: unknown): Problem[] {
+  if (!isObj(cluster)) return [];
+  const at = ["clusters", name];
+  const problems: Problem[] = [];
+  if (cluster.protocol === "grpc" && (cluster.http === "1.1" || cluster.http === 1.1)) {
+    problems.push(problemAt([...at, "http"], '"1.1" is not allowed with protocol grpc (gRPC needs HTTP/2; use connect or grpc-web over HTTP/1.1)'));
+  }
+  const seen = new Map<string, number>();
+  list(cluster.endpoints).forEach((e, i) => {
+    const [address, where] = isObj(e) ? [e.address, [...at, "endpoints", i, "address"]] : [e, [...at, "endpoints", i]];
+    if (typeof address !== "string") return;
+    const parsed = parseHostPort(address);
+    if (parsed && !isValidPort(parsed.port)) {
+      problems.push(problemAt(where, `${formatValue(address)} has port ${parsed.port}, which is not between 1 and 65535`));
+    }
+    const first = seen.get(address);
+    // Listing an endpoint twice silently doubles its share; weight says that explicitly.
+    if (first !== undefined) problems.push(problemAt(where, `${formatValue(address)} is listed twice (also endpoints[${first}]; use weight instead)`));
+    else seen.set(address, i);
+  });
+  problems.push(...checkDuration([...at, "timeout"], cluster.timeout, { allowZero: false }));
+  return problems;
+}
+
+function checkRoutes(routes: unknown, clusters: unknown): Problem[] {
+  const defined = entries(clusters).map(([name]) => name);
+  return list(routes).flatMap((r, i) => {
+    if (!isObj(r)) return [];
+    const problems: Problem[] = [];
+    if (typeof r.cluster === "string" && !defined.includes(r.cluster)) {
+      const known = defined.length > 0 ? defined.join(", ") : "none";
+      problems.push(problemAt(["routes", i, "cluster"], `${formatValue(r.cluster)} is not a defined cluster (defined: ${known})`));
+    }
+    problems.push(...checkDuration(["routes", i, "timeout"], r.timeout, { allowZero: false }));
+    return problems;
+  });
+}
+
+function checkDuration(at: PathSegment[], value: unknown, opts: { allowZero: boolean }): Problem[] {
+  if (typeof value !== "string" && typeof value !== "number") return [];
+  try {
+    const ms = parseDuration(value);
+    // A zero deadline would fail every call before it starts.
+    if (ms === 0 && !opts.allowZero) return [problemAt(at, `${formatValue(value)} must be greater than 0`)];
+    return [];
+  } catch (err) {
+    return [problemAt(at, (err as Error).message)];
+  }
+}
