@@ -34,6 +34,9 @@ export interface H2Options {
 export class H2Transport implements HttpTransport {
   private session: ClientHttp2Session | undefined;
   private closed = false;
+  /** Why a session died; its streams only report a generic reset. */
+  private readonly sessionErrors = new WeakMap<ClientHttp2Session, Error>();
+  private readonly everConnected = new WeakSet<ClientHttp2Session>();
 
   constructor(private readonly opts: H2Options) {}
 
@@ -49,10 +52,11 @@ export class H2Transport implements HttpTransport {
     });
     // A session error also fails its streams; the listener only keeps the
     // process alive, the streams report what went wrong.
-    session.on("error", () => {});
+    session.on("error", (err) => this.sessionErrors.set(session, err));
     session.on("goaway", () => this.forget(session));
     session.on("close", () => this.forget(session));
     session.once("connect", () => {
+      this.everConnected.add(session);
       try {
         session.setLocalWindowSize(SESSION_WINDOW);
       } catch {
@@ -68,7 +72,8 @@ export class H2Transport implements HttpTransport {
     const host = url.hostname.replace(/^\[|\]$/g, "");
     const port = Number(url.port);
     if (url.protocol === "https:") {
-      return tls.connect({ ...this.opts.tls, host, port, noDelay: true, ALPNProtocols: ["h2"], servername: this.opts.tls?.servername ?? (net.isIP(host) ? undefined : host) });
+      const socket = tls.connect({ ...this.opts.tls, host, port, ALPNProtocols: ["h2"], servername: this.opts.tls?.servername ?? (net.isIP(host) ? undefined : host) });
+      return socket.setNoDelay(true);
     }
     return net.connect({ host, port, noDelay: true });
   }
@@ -80,7 +85,6 @@ export class H2Transport implements HttpTransport {
   async request(req: UpstreamHttpRequest): Promise<UpstreamHttpResponse> {
     if (this.closed) throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label} is shut down`, true);
     const session = this.getSession();
-    const connected = !session.connecting;
     let stream: ClientHttp2Stream;
     try {
       stream = session.request(
@@ -102,11 +106,19 @@ export class H2Transport implements HttpTransport {
 
     const label = this.opts.label;
     const fail = (err: unknown): UpstreamError => {
+      const sessionError = this.sessionErrors.get(session);
+      if (!this.everConnected.has(session)) {
+        // The connection never came up: the request cannot have left.
+        return new UpstreamError(Code.UNAVAILABLE, `${label} unreachable: ${(sessionError ?? (err as Error)).message}`, true);
+      }
+      if (sessionError) {
+        return new UpstreamError(Code.UNAVAILABLE, `${label} connection failed: ${sessionError.message}`, false);
+      }
       if (stream.rstCode !== undefined && stream.rstCode !== 0) {
         const neverLeft = stream.rstCode === NGHTTP2_REFUSED_STREAM;
         return new UpstreamError(rstCodeToCode(stream.rstCode), `${label} reset the stream (HTTP/2 error code ${stream.rstCode})`, neverLeft);
       }
-      const neverLeft = isConnectError(err) && (!connected || stream.id === undefined);
+      const neverLeft = isConnectError(err) && stream.id === undefined;
       return new UpstreamError(Code.UNAVAILABLE, `${label} unreachable: ${(err as Error).message}`, neverLeft);
     };
 

@@ -47,8 +47,11 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
     ending ??= s;
     ac.abort();
   };
+  let done = false;
+  // Not res.writableFinished: HTTP/2's compat response reports a stream the
+  // client reset as finished.
   res.on("close", () => {
-    if (!res.writableFinished) abortWith({ code: Code.CANCELLED, message: "client cancelled the call", details: [] });
+    if (!done) abortWith({ code: Code.CANCELLED, message: "client cancelled the call", details: [] });
   });
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -77,6 +80,7 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
   } catch (err) {
     sink.end(ending ?? toStatus(err), {});
   } finally {
+    done = true;
     clearTimeout(timer);
     // Whatever ended the call, nothing upstream should keep working on it.
     ac.abort();
@@ -101,6 +105,9 @@ function planCall(state: ProxyState, protocol: InboundProtocol, req: ServerReque
   if (!cluster) throw new CallError(Code.INTERNAL, `route for ${head.path} names unknown cluster "${route.cluster}"`);
   if (protocol.name === "connect" && req.httpVersionMajor < 2 && head.kind === "bidi_streaming") {
     throw new CallError(Code.UNIMPLEMENTED, `${head.path} is a bidi streaming method, which needs HTTP/2; this request came over HTTP/1.1`);
+  }
+  if (cluster.config.http === "1.1" && head.kind === "bidi_streaming") {
+    throw new CallError(Code.UNIMPLEMENTED, `${head.path} is a bidi streaming method, but cluster "${cluster.name}" speaks HTTP/1.1 upstream, which cannot carry it; set http: "2" on the cluster`);
   }
   if (req.method === "GET" && info && !info.noSideEffects) {
     throw new CallError(Code.UNIMPLEMENTED, `${head.path} is not marked NO_SIDE_EFFECTS, so it cannot be called with GET; use POST`);

@@ -20,12 +20,13 @@ export function parseGetQuery(url: string): GetQuery {
     throw new CallError(Code.INVALID_ARGUMENT, `query parameter encoding must be "proto" or "json", got ${enc === null ? "nothing" : `"${enc}"`}`);
   }
   const encoding = parseEncoding(q.get("compression") ?? undefined, "compression");
-  // URLSearchParams reads "+" as a space; standard base64 may carry it unescaped.
-  const raw = (q.get("message") ?? "").replace(/ /g, "+");
+  const raw = q.get("message") ?? "";
   let message: Uint8Array;
   if (q.get("base64") === "1") {
-    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(raw)) throw new CallError(Code.INVALID_ARGUMENT, "query parameter message is not valid base64");
-    message = Buffer.from(raw, "base64");
+    // URLSearchParams reads "+" as a space; standard base64 may carry it unescaped.
+    const b64 = raw.replace(/ /g, "+");
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b64)) throw new CallError(Code.INVALID_ARGUMENT, "query parameter message is not valid base64");
+    message = Buffer.from(b64, "base64");
   } else {
     message = Buffer.from(raw, "utf8");
   }
