@@ -8,5 +8,6 @@ export default defineConfig({
     // Integration tests start real servers on ephemeral ports; forks keep
     // one test file's sockets and timers from leaking into another.
     pool: "forks",
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });
