@@ -3,6 +3,6 @@ export { ConfigError, loadConfigFile, parseConfig, validateConfigObject } from "
 export type { ReadFile } from "./files.js";
 export { MAX_DURATION_MS, parseDuration } from "./duration.js";
 export { DEFAULTS } from "./normalize.js";
-export { PASSTHROUGH_CLUSTER_KEYS } from "./input.js";
+export { defaultHedgingPolicy, defaultResilience } from "./resilience.js";
 export type * from "./input.js";
 export type * from "./types.js";

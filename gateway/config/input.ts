@@ -1,3 +1,5 @@
+import type { BalancerKind } from "./types.js";
+
 // The user-facing shape, as written in YAML (or built in code for --demo).
 // Only a value that passed the schema is trusted to have this shape.
 
@@ -26,21 +28,60 @@ export interface UpstreamTlsInput {
 
 export type EndpointInput = string | { address: string; weight?: number };
 
-/** Cluster keys accepted now but interpreted by later features; copied into ClusterConfig.extra. */
-export const PASSTHROUGH_CLUSTER_KEYS = [
-  "balancer",
-  "circuitBreaker",
-  "retryPolicy",
-  "hedgingPolicy",
-  "retryBudget",
-  "healthCheck",
-  "outlierDetection",
-  "idempotentMethods",
-] as const;
+// Resilience sections. `false` switches a section off (`true` means "on, with
+// defaults"); every sub-key is optional. Status codes are names such as
+// "UNAVAILABLE" (lower case accepted).
 
-export type PassthroughClusterKey = (typeof PASSTHROUGH_CLUSTER_KEYS)[number];
+export interface CircuitBreakerInput {
+  errorThresholdPercentage?: number;
+  volumeThreshold?: number;
+  rollingWindow?: DurationInput;
+  resetTimeout?: DurationInput;
+  maxInFlight?: number;
+}
 
-export type ClusterInput = {
+export interface RetryPolicyInput {
+  maxAttempts?: number;
+  initialBackoff?: DurationInput;
+  maxBackoff?: DurationInput;
+  backoffMultiplier?: number;
+  retryableStatusCodes?: string[];
+  maxReplayBytes?: number;
+}
+
+export interface HedgingPolicyInput {
+  maxAttempts?: number;
+  hedgingDelay?: "auto" | DurationInput;
+  nonFatalStatusCodes?: string[];
+  percentile?: number;
+  minDelay?: DurationInput;
+}
+
+export interface RetryBudgetInput {
+  percent?: number;
+  minRetriesPerSecond?: number;
+}
+
+export interface HealthCheckInput {
+  interval?: DurationInput;
+  timeout?: DurationInput;
+  unhealthyThreshold?: number;
+  healthyThreshold?: number;
+  service?: string;
+}
+
+export interface OutlierDetectionInput {
+  consecutiveFailures?: number;
+  baseEjectionTime?: DurationInput;
+  maxEjectionTime?: DurationInput;
+  maxEjectionPercent?: number;
+  interval?: DurationInput;
+  successRateMinimumHosts?: number;
+  successRateRequestVolume?: number;
+  successRateStdevFactor?: number;
+}
+
+export interface ClusterInput {
   protocol: "grpc" | "connect" | "grpc-web";
   // Unquoted YAML `http: 2` arrives as a number; accepting it avoids a baffling error.
   http?: "2" | "1.1" | 2 | 1.1;
@@ -48,7 +89,16 @@ export type ClusterInput = {
   tls?: UpstreamTlsInput;
   timeout?: DurationInput;
   endpoints: EndpointInput[];
-} & { [K in PassthroughClusterKey]?: unknown };
+  balancer?: BalancerKind;
+  slowStart?: DurationInput;
+  circuitBreaker?: boolean | CircuitBreakerInput;
+  retryPolicy?: boolean | RetryPolicyInput;
+  hedgingPolicy?: boolean | HedgingPolicyInput;
+  retryBudget?: RetryBudgetInput;
+  healthCheck?: boolean | HealthCheckInput;
+  outlierDetection?: boolean | OutlierDetectionInput;
+  idempotentMethods?: string[];
+}
 
 export interface RouteInput {
   match: { service: string } | { method: string } | { prefix: string };

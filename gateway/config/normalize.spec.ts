@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GatewayConfigInput } from "./input.js";
 import { normalizeConfig } from "./normalize.js";
+import { defaultResilience } from "./resilience.js";
 
 const minimal: GatewayConfigInput = {
   listeners: [{ port: 8080 }],
@@ -28,7 +29,7 @@ describe("normalizeConfig", () => {
             http: "2",
             codec: "proto",
             endpoints: [{ address: "127.0.0.1:50051", host: "127.0.0.1", port: 50051, weight: 1 }],
-            extra: {},
+            resilience: defaultResilience(),
           },
         ],
       ]),
@@ -76,15 +77,16 @@ describe("normalizeConfig", () => {
     expect(config.routes).toEqual([{ match: { method: "/a.B/C" }, cluster: "web", timeoutMs: 2000 }]);
   });
 
-  it("passes later-feature keys through untouched", () => {
-    const retryPolicy = { maxAttempts: 3, backoff: { base: "100ms" } };
+  it("normalizes the resilience keys of each cluster", () => {
     const config = normalizeConfig(
-      { ...minimal, clusters: { echo: { ...minimal.clusters.echo!, retryPolicy, balancer: "p2c", healthCheck: null } } },
+      { ...minimal, clusters: { echo: { ...minimal.clusters.echo!, balancer: "p2c_ewma", retryPolicy: { maxBackoff: "2s" }, healthCheck: false } } },
       new Map(),
     );
-    const extra = config.clusters.get("echo")!.extra;
-    expect(extra).toEqual({ balancer: "p2c", retryPolicy, healthCheck: null });
-    expect(extra.retryPolicy).toBe(retryPolicy);
+    const r = config.clusters.get("echo")!.resilience;
+    expect(r.balancer).toBe("p2c_ewma");
+    expect(r.retryPolicy.maxBackoffMs).toBe(2000);
+    expect(r.healthCheck.enabled).toBe(false);
+    expect("extra" in config.clusters.get("echo")!).toBe(false);
   });
 
   it("keeps cluster order as written", () => {

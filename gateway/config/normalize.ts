@@ -1,17 +1,12 @@
 import { parseHostPort } from "./address.js";
 import { parseDuration } from "./duration.js";
-import {
-  PASSTHROUGH_CLUSTER_KEYS,
-  type ClusterInput,
-  type EndpointInput,
-  type GatewayConfigInput,
-  type ListenerInput,
-  type UpstreamTlsInput,
-} from "./input.js";
+import type { ClusterInput, EndpointInput, GatewayConfigInput, ListenerInput, UpstreamTlsInput } from "./input.js";
+import { normalizeResilience } from "./resilience.js";
 import type { ClusterConfig, EndpointConfig, GatewayConfig, ListenerConfig, RouteConfig, UpstreamTlsConfig } from "./types.js";
 
 // Defaults live here, in one place, rather than in the schema: the schema's
 // `default`s are documentation for editors, this is what the gateway gets.
+// (Resilience defaults are in resilience.ts, next to the code that applies them.)
 export const DEFAULTS = {
   listenerHost: "0.0.0.0",
   // Admin endpoints expose internals; binding loopback unless asked keeps them private.
@@ -60,15 +55,13 @@ function normalizeListener(l: ListenerInput, text: (file: string) => string): Li
 }
 
 function normalizeCluster(name: string, c: ClusterInput, pem: (file: string | undefined) => string | undefined): ClusterConfig {
-  const extra: Record<string, unknown> = {};
-  for (const key of PASSTHROUGH_CLUSTER_KEYS) if (key in c) extra[key] = c[key];
   const out: ClusterConfig = {
     name,
     protocol: c.protocol,
     http: c.http === undefined ? DEFAULTS.http : (String(c.http) as "2" | "1.1"),
     codec: c.codec ?? DEFAULTS.codec,
     endpoints: c.endpoints.map(normalizeEndpoint),
-    extra,
+    resilience: normalizeResilience(c),
   };
   if (c.tls) out.tls = normalizeUpstreamTls(c.tls, pem);
   if (c.timeout !== undefined) out.timeoutMs = parseDuration(c.timeout);

@@ -65,6 +65,10 @@ function genericMessage(err: ErrorObject, node: SchemaNode): string {
       return node.minimum !== undefined && node.maximum !== undefined
         ? `must be between ${node.minimum} and ${node.maximum}`
         : `must be ${err.keyword === "minimum" ? "at least" : "at most"} ${String(params.limit)}`;
+    case "exclusiveMinimum":
+      return `must be greater than ${String(params.limit)}`;
+    case "exclusiveMaximum":
+      return `must be less than ${String(params.limit)}`;
     case "minLength":
       return "must not be empty";
     default:

@@ -38,13 +38,30 @@ describe("gateway schema", () => {
       tls: { ca: "ca.pem", cert: "c.pem", key: "k.pem", serverName: "echo", insecureSkipVerify: false },
       timeout: 250,
       endpoints: [{ address: "[::1]:50051", weight: 1000 }, "echo:50052"],
-      balancer: { kind: "p2c" },
-      circuitBreaker: {},
-      retryPolicy: { maxAttempts: 3 },
-      hedgingPolicy: null,
-      retryBudget: 0.2,
-      healthCheck: true,
-      outlierDetection: "anything",
+      balancer: "p2c_ewma",
+      slowStart: "10s",
+      circuitBreaker: { errorThresholdPercentage: 50, volumeThreshold: 20, rollingWindow: "10s", resetTimeout: "5s", maxInFlight: 1000 },
+      retryPolicy: {
+        maxAttempts: 10,
+        initialBackoff: "25ms",
+        maxBackoff: "1s",
+        backoffMultiplier: 1.5,
+        retryableStatusCodes: ["UNAVAILABLE", "resource_exhausted"],
+        maxReplayBytes: 0,
+      },
+      hedgingPolicy: { maxAttempts: 3, hedgingDelay: "auto", nonFatalStatusCodes: [], percentile: 99.9, minDelay: 0 },
+      retryBudget: { percent: 0, minRetriesPerSecond: 0.5 },
+      healthCheck: { interval: "2s", timeout: "1s", unhealthyThreshold: 2, healthyThreshold: 2, service: "" },
+      outlierDetection: {
+        consecutiveFailures: 5,
+        baseEjectionTime: "10s",
+        maxEjectionTime: "300s",
+        maxEjectionPercent: 100,
+        interval: "10s",
+        successRateMinimumHosts: 3,
+        successRateRequestVolume: 20,
+        successRateStdevFactor: 1.9,
+      },
       idempotentMethods: ["/a.B/C"],
     };
     c.routes = [
@@ -52,6 +69,31 @@ describe("gateway schema", () => {
       { match: { method: "/acme.echo.v1.EchoService/Echo" }, cluster: "echo", timeout: "2s" },
     ];
     expect(check(c)).toEqual([]);
+  });
+
+  it("accepts true and false for the sections that can be switched", () => {
+    for (const key of ["circuitBreaker", "retryPolicy", "hedgingPolicy", "healthCheck", "outlierDetection"]) {
+      expect(problems((c) => (c.clusters.echo[key] = false))).toEqual([]);
+      expect(problems((c) => (c.clusters.echo[key] = true))).toEqual([]);
+    }
+    expect(problems((c) => (c.clusters.echo.retryBudget = false))).toEqual(["clusters.echo.retryBudget: false must be a mapping"]);
+  });
+
+  it("explains resilience value mistakes", () => {
+    expect(
+      problems((c) => {
+        c.clusters.echo.retryPolicy = { maxAttempts: 0, backoffMultiplier: 0, retryableStatusCodes: [] };
+        c.clusters.echo.hedgingPolicy = { hedgingDelay: -5, nonFatalStatusCodes: [14] };
+        c.clusters.echo.outlierDetection = { successRateStdevFactor: 0 };
+      }),
+    ).toEqual([
+      "clusters.echo.retryPolicy.maxAttempts: 0 must be a whole number of attempts from 1 to 10 (including the first attempt)",
+      "clusters.echo.retryPolicy.backoffMultiplier: 0 must be greater than 0",
+      "clusters.echo.retryPolicy.retryableStatusCodes: [] must be a non-empty list of status code names, e.g. [UNAVAILABLE] (use retryPolicy: false to turn retries off)",
+      'clusters.echo.hedgingPolicy.hedgingDelay: -5 must be auto or a duration (e.g. "50ms")',
+      "clusters.echo.hedgingPolicy.nonFatalStatusCodes[0]: 14 must be a string",
+      "clusters.echo.outlierDetection.successRateStdevFactor: 0 must be greater than 0",
+    ]);
   });
 
   it("names the path and value for enum errors", () => {

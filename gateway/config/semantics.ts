@@ -1,5 +1,6 @@
 import { isValidPort, parseHostPort } from "./address.js";
-import { parseDuration } from "./duration.js";
+import { checkDuration } from "./check-duration.js";
+import { checkResilience } from "./resilience-checks.js";
 import { formatPath, formatValue, problemAt, type PathSegment, type Problem } from "./problems.js";
 
 // Checks the schema cannot express: cross-references, value ranges hidden
@@ -80,7 +81,9 @@ function checkCluster(name: string, cluster: unknown): Problem[] {
     if (first !== undefined) problems.push(problemAt(where, `${formatValue(address)} is listed twice (also endpoints[${first}]; use weight instead)`));
     else seen.set(address, i);
   });
+  // A zero deadline would fail every call before it starts.
   problems.push(...checkDuration([...at, "timeout"], cluster.timeout, { allowZero: false }));
+  problems.push(...checkResilience(at, cluster));
   return problems;
 }
 
@@ -96,16 +99,4 @@ function checkRoutes(routes: unknown, clusters: unknown): Problem[] {
     problems.push(...checkDuration(["routes", i, "timeout"], r.timeout, { allowZero: false }));
     return problems;
   });
-}
-
-function checkDuration(at: PathSegment[], value: unknown, opts: { allowZero: boolean }): Problem[] {
-  if (typeof value !== "string" && typeof value !== "number") return [];
-  try {
-    const ms = parseDuration(value);
-    // A zero deadline would fail every call before it starts.
-    if (ms === 0 && !opts.allowZero) return [problemAt(at, `${formatValue(value)} must be greater than 0`)];
-    return [];
-  } catch (err) {
-    return [problemAt(at, (err as Error).message)];
-  }
 }

@@ -44,8 +44,88 @@ export interface ClusterConfig {
   tls?: UpstreamTlsConfig;
   timeoutMs?: number;
   endpoints: EndpointConfig[];
-  /** Keys reserved for later features (balancer, retryPolicy, ...), passed through untouched. */
-  extra: Record<string, unknown>;
+  /** Balancing, breakers, retries, hedging, health: every default filled in (see resilience.ts). */
+  resilience: ResilienceConfig;
+}
+
+// Resilience settings per cluster. Status codes are gRPC numbers (Code),
+// durations milliseconds. Sections that can be switched off keep their other
+// values when off, so `enabled: false` never leaves a consumer without numbers.
+
+export type BalancerKind = "weighted_round_robin" | "p2c_ewma" | "random";
+
+export interface CircuitBreakerConfig {
+  /** false only turns the breaker off; the maxInFlight cap applies either way. */
+  enabled: boolean;
+  errorThresholdPercentage: number;
+  volumeThreshold: number;
+  rollingWindowMs: number;
+  resetTimeoutMs: number;
+  maxInFlight: number;
+}
+
+export interface RetryPolicyConfig {
+  /** false only stops retries after a call may have reached the upstream; calls that never left are still retried. */
+  enabled: boolean;
+  /** Including the first attempt. */
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  backoffMultiplier: number;
+  retryableStatusCodes: number[];
+  maxReplayBytes: number;
+}
+
+export interface HedgingPolicyConfig {
+  /** Including the first attempt. */
+  maxAttempts: number;
+  /** "auto": the method's recent `percentile` latency, at least minDelayMs. */
+  hedgingDelayMs: number | "auto";
+  percentile: number;
+  minDelayMs: number;
+  nonFatalStatusCodes: number[];
+}
+
+export interface RetryBudgetConfig {
+  percent: number;
+  minRetriesPerSecond: number;
+}
+
+export interface HealthCheckConfig {
+  enabled: boolean;
+  intervalMs: number;
+  timeoutMs: number;
+  unhealthyThreshold: number;
+  healthyThreshold: number;
+  /** grpc.health.v1 service name; "" asks about the server as a whole. */
+  service: string;
+}
+
+export interface OutlierDetectionConfig {
+  enabled: boolean;
+  consecutiveFailures: number;
+  baseEjectionTimeMs: number;
+  maxEjectionTimeMs: number;
+  maxEjectionPercent: number;
+  intervalMs: number;
+  successRateMinimumHosts: number;
+  successRateRequestVolume: number;
+  successRateStdevFactor: number;
+}
+
+export interface ResilienceConfig {
+  balancer: BalancerKind;
+  /** 0 disables slow start. */
+  slowStartMs: number;
+  circuitBreaker: CircuitBreakerConfig;
+  retryPolicy: RetryPolicyConfig;
+  /** undefined: hedging off. */
+  hedgingPolicy: HedgingPolicyConfig | undefined;
+  retryBudget: RetryBudgetConfig;
+  healthCheck: HealthCheckConfig;
+  outlierDetection: OutlierDetectionConfig;
+  /** Full method paths ("/pkg.Service/Method") safe to repeat beyond what the proto says. */
+  idempotentMethods: string[];
 }
 
 export type RouteMatch = { service: string } | { method: string } | { prefix: string };

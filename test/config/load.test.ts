@@ -6,6 +6,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfigFile } from "../../gateway/config/load.js";
+import { defaultHedgingPolicy, defaultResilience } from "../../gateway/config/resilience.js";
 
 const EXAMPLE = fileURLToPath(new URL("../../examples/gateway.yaml", import.meta.url));
 const PEM = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
@@ -62,6 +63,12 @@ describe("loadConfigFile", () => {
       ["127.0.0.1:50052", 1],
     ]);
     expect(config.routes[0]).toEqual({ match: { method: "/acme.echo.v1.EchoService/Echo" }, cluster: "echo", timeoutMs: 2000 });
+    // The example spells out the defaults, plus hedging (off by default) and one idempotent method.
+    expect(echo.resilience).toEqual({
+      ...defaultResilience(),
+      hedgingPolicy: defaultHedgingPolicy(),
+      idempotentMethods: ["/acme.echo.v1.EchoService/Sum"],
+    });
   });
 
   it("reads TLS and descriptor files relative to the config file", async () => {
@@ -89,7 +96,7 @@ routes:
     });
     expect(config.descriptorSets).toHaveLength(1);
     expect(config.clusters.get("secure")!.tls).toEqual({ ca: PEM("CERTIFICATE"), insecureSkipVerify: false });
-    expect(config.clusters.get("secure")!.extra).toEqual({ retryPolicy: { maxAttempts: 3 } });
+    expect(config.clusters.get("secure")!.resilience.retryPolicy).toMatchObject({ enabled: true, maxAttempts: 3, initialBackoffMs: 25 });
   });
 
   it("names the file when the config itself cannot be read", async () => {
@@ -205,23 +212,70 @@ routes:
     ]);
   });
 
-  it("passes later-issue cluster keys through but rejects other unknown ones", async () => {
+  it("loads resilience settings, with false switching sections off", async () => {
+    const path = await writeConfig(`
+listeners: [{ port: 8080 }]
+clusters:
+  echo:
+    protocol: grpc
+    endpoints: ["a:1"]
+    balancer: p2c_ewma
+    slowStart: 0
+    circuitBreaker: false
+    retryPolicy: { maxAttempts: 5, retryableStatusCodes: [unavailable, RESOURCE_EXHAUSTED] }
+    hedgingPolicy: { hedgingDelay: 50ms }
+    healthCheck: { interval: 500ms, service: acme.echo.v1.EchoService }
+    outlierDetection: { baseEjectionTime: 30s }
+    idempotentMethods: [/acme.echo.v1.EchoService/Sum]
+routes: [{ match: { prefix: / }, cluster: echo }]
+`);
+    const r = (await loadConfigFile(path)).clusters.get("echo")!.resilience;
+    expect(r.balancer).toBe("p2c_ewma");
+    expect(r.slowStartMs).toBe(0);
+    expect(r.circuitBreaker).toEqual({ ...defaultResilience().circuitBreaker, enabled: false });
+    expect(r.retryPolicy).toMatchObject({ enabled: true, maxAttempts: 5, retryableStatusCodes: [14, 8] });
+    expect(r.hedgingPolicy).toEqual({ ...defaultHedgingPolicy(), hedgingDelayMs: 50 });
+    expect(r.healthCheck).toMatchObject({ enabled: true, intervalMs: 500, timeoutMs: 1000, service: "acme.echo.v1.EchoService" });
+    expect(r.outlierDetection).toMatchObject({ baseEjectionTimeMs: 30_000, maxEjectionTimeMs: 300_000 });
+    expect(r.idempotentMethods).toEqual(["/acme.echo.v1.EchoService/Sum"]);
+  });
+
+  it("reports every resilience mistake by path", async () => {
     const problems = await problemsFor(`
 listeners: [{ port: 8080 }]
 clusters:
   echo:
     protocol: grpc
     endpoints: ["a:1"]
-    balancer: { kind: p2c }
-    circuitBreaker: { failureRatio: 0.5 }
-    hedgingPolicy: { delay: 50ms }
-    retryBudget: { ratio: 0.2 }
-    healthCheck: { interval: 5s }
-    outlierDetection: { consecutiveErrors: 5 }
-    idempotentMethods: [/acme.echo.v1.EchoService/Echo]
+    balancer: p2c
+    slowStart: soon
+    circuitBreaker: { errorThresholdPercentage: 0, rollingWindow: 0s, maxInflight: 10 }
+    retryPolicy: { maxAttempts: 11, initialBackoff: 2s, maxBackoff: 1s, retryableStatusCodes: [UNAVAILBLE, OK] }
+    hedgingPolicy: { hedgingDelay: sometimes, percentile: 100 }
+    retryBudget: { percent: 150 }
+    healthCheck: yes
+    outlierDetection: { maxEjectionPercent: -1 }
+    idempotentMethods: [acme.echo.v1.EchoService.Sum]
     retries: 3
 routes: [{ match: { prefix: / }, cluster: echo }]
 `);
-    expect(problems).toEqual([expect.stringMatching(/^clusters\.echo\.retries: unknown key \(allowed: protocol, http, codec/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^clusters\.echo\.retries: unknown key \(allowed: protocol, http, codec, .*, idempotentMethods\)$/),
+      'clusters.echo.balancer: "p2c" must be one of weighted_round_robin, p2c_ewma, random',
+      'clusters.echo.slowStart: "soon" is not a duration (expected e.g. "250ms", "5s", "1m", "1.5s", or a number of milliseconds)',
+      "clusters.echo.circuitBreaker.maxInflight: unknown key (did you mean maxInFlight?)",
+      "clusters.echo.circuitBreaker.errorThresholdPercentage: 0 must be between 1 and 100",
+      "clusters.echo.retryPolicy.maxAttempts: 11 must be a whole number of attempts from 1 to 10 (including the first attempt)",
+      'clusters.echo.hedgingPolicy.hedgingDelay: "sometimes" must be auto or a duration (e.g. "50ms")',
+      "clusters.echo.hedgingPolicy.percentile: 100 must be between 1 and 99.9",
+      "clusters.echo.retryBudget.percent: 150 must be between 0 and 100",
+      'clusters.echo.healthCheck: "yes" must be a mapping of health check settings, or false to turn health checks off',
+      "clusters.echo.outlierDetection.maxEjectionPercent: -1 must be between 0 and 100",
+      'clusters.echo.idempotentMethods[0]: "acme.echo.v1.EchoService.Sum" is not /pkg.Service/Method (expected e.g. "/acme.echo.v1.EchoService/Echo")',
+      'clusters.echo.circuitBreaker.rollingWindow: "0s" must be greater than 0',
+      'clusters.echo.retryPolicy.retryableStatusCodes[0]: "UNAVAILBLE" is not a gRPC status code (did you mean UNAVAILABLE?)',
+      'clusters.echo.retryPolicy.retryableStatusCodes[1]: "OK" is success, not a failure to act on',
+      'clusters.echo.retryPolicy.maxBackoff: "1s" is shorter than initialBackoff ("2s")',
+    ]);
   });
 });

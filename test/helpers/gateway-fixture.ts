@@ -1,6 +1,7 @@
 import { startReplica, type Replica } from "../../services/replica.js";
 import { startGateway, type Gateway } from "../../gateway/server.js";
-import type { ClusterConfig, GatewayConfig, UpstreamProtocol } from "../../gateway/config/types.js";
+import type { ClusterConfig, GatewayConfig, TlsServerConfig, UpstreamProtocol } from "../../gateway/config/types.js";
+import { defaultResilience } from "../../gateway/config/resilience.js";
 
 export interface Fixture {
   replicas: Replica[];
@@ -20,6 +21,8 @@ export interface FixtureOptions {
   /** Extra endpoints that are not replicas (e.g. a closed port). */
   extraEndpoints?: string[];
   drainTimeoutMs?: number;
+  /** TLS on the gateway's listener (PEM contents); `url` then starts with https://. */
+  listenerTls?: TlsServerConfig;
 }
 
 /** Real replicas and a real gateway on ephemeral loopback ports. */
@@ -38,10 +41,10 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     codec: opts.codec ?? "proto",
     timeoutMs: opts.timeoutMs,
     endpoints,
-    extra: {},
+    resilience: defaultResilience(),
   };
   const config: GatewayConfig = {
-    listeners: [{ port: 0, host: "127.0.0.1" }],
+    listeners: [{ port: 0, host: "127.0.0.1", tls: opts.listenerTls }],
     limits: { maxMessageBytes: opts.maxMessageBytes ?? 4 * 1024 * 1024 },
     drainTimeoutMs: opts.drainTimeoutMs ?? 2000,
     descriptorSets: [],
@@ -55,7 +58,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     replicas,
     gateway,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.listenerTls ? "https" : "http"}://127.0.0.1:${port}`,
     close: async () => {
       await gateway.close();
       await Promise.all(replicas.map((r) => r.close()));
