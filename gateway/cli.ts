@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const gateway = await startGateway(config);
+  const gateway = await startGateway(config, { onClusterEvent: (m) => console.log(`[${new Date().toISOString()}] ${m}`) });
   const p = gateway.ports[0];
   console.log(`switchyard listening on port ${gateway.ports.join(", ")} (gRPC, gRPC-Web, Connect; HTTP/1.1 + h2c${config.listeners[0].tls ? " + TLS" : ""})`);
   if (gateway.adminPort) console.log(`admin on port ${gateway.adminPort} (/healthz, /ready)`);

@@ -21,15 +21,22 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: GatewayConfig, opts: { logger?: boolean } = {}): Promise<Gateway> {
+export interface GatewayOptions {
+  logger?: boolean;
+  /** Endpoint health, ejections and breaker changes, as one line each. */
+  onClusterEvent?: (message: string) => void;
+}
+
+export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const state: ProxyState = {
     routes: new RouteTable(config.routes),
-    clusters: new Map([...config.clusters].map(([name, c]) => [name, new Cluster(c)])),
+    clusters: new Map([...config.clusters].map(([name, c]) => [name, new Cluster(c, opts.onClusterEvent)])),
     methods: new MethodRegistry(config.descriptorSets),
     maxBytes: config.limits.maxMessageBytes,
     cors: new Cors(config.cors.allowedOrigins),
     inflight: new Set(),
   };
+  for (const c of state.clusters.values()) c.start();
   let draining = false;
   const listeners: Listener[] = [];
   const apps: FastifyInstance[] = [];

@@ -1,5 +1,7 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { EchoService } from "../gen/acme/echo/v1/echo_pb.js";
+import type { Faults } from "./faults.js";
+import { untilAborted } from "./abort.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
 
 export interface HealthServiceHandle {
@@ -13,7 +15,7 @@ export interface HealthServiceHandle {
  * grpc.health.v1.Health for one replica. "" asks about the server as a whole;
  * the echo service shares its status because a replica only serves that one.
  */
-export function createHealthService(): HealthServiceHandle {
+export function createHealthService(faults?: Faults): HealthServiceHandle {
   const known = new Set(["", EchoService.typeName]);
   let serving = true;
   // Watchers wait for "something changed" and then re-read the status, so a
@@ -42,7 +44,10 @@ export function createHealthService(): HealthServiceHandle {
   }
 
   const impl: ServiceImpl<typeof Health> = {
-    check(req) {
+    async check(req, ctx) {
+      // A hung process answers nothing, health checks included: that is how
+      // a gateway's active checks find it.
+      if (faults?.hang) await untilAborted(ctx.signal);
       if (!known.has(req.service)) {
         throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
       }

@@ -46,7 +46,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const host = opts.host ?? "127.0.0.1";
   const faults = createFaults(opts.faults);
   const echo = createEchoService({ name: opts.name, faults });
-  const health = createHealthService();
+  const health = createHealthService(faults);
 
   const handler = connectNodeAdapter({
     routes(router) {

@@ -1,7 +1,8 @@
 import type { CallHead, ResponseEvent, ResponseSink } from "../call/call.js";
 import { Code, CallError, type Status, toStatus } from "../call/status.js";
 import { shave } from "../call/deadline.js";
-import { callUpstream } from "../protocol/outbound.js";
+import { runCall } from "../policy/call-attempts.js";
+import { isSafeToRepeat } from "../policy/idempotency.js";
 import type { InboundProtocol, ServerRequest, ServerResponseLike } from "../protocol/inbound.js";
 import { transcoder, type Transcoder } from "../transcode/transcode.js";
 import type { MethodRegistry } from "../transcode/registry.js";
@@ -54,6 +55,7 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
     if (!done) abortWith({ code: Code.CANCELLED, message: "client cancelled the call", details: [] });
   });
   let timer: NodeJS.Timeout | undefined;
+  const started = performance.now();
   try {
     const { head, messages } = protocol.parse(req, { maxBytes: state.maxBytes });
     const plan = planCall(state, protocol, req, head);
@@ -65,16 +67,14 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
       );
     }
     const guarded = guard(messages, plan.requestTranscoder, (err) => abortWith(toStatus(err)));
-    const endpoint = plan.cluster.pick();
-    if (!endpoint) throw new CallError(Code.UNAVAILABLE, `cluster "${plan.cluster.name}" has no endpoints`);
-    const events = callUpstream(plan.cluster.protocol, {
+    const events = runCall({
+      cluster: plan.cluster,
       head: plan.upstreamHead,
-      transport: endpoint.transport,
       messages: guarded,
-      timeoutMs: plan.timeoutMs,
+      deadline: plan.timeoutMs === undefined ? undefined : started + plan.timeoutMs,
       signal: ac.signal,
       maxBytes: state.maxBytes,
-      label: endpoint.label,
+      safe: plan.safe,
     });
     await forward(events, sink, plan.responseTranscoder, ac.signal);
   } catch (err) {
@@ -93,6 +93,8 @@ interface CallPlan {
   timeoutMs: number | undefined;
   requestTranscoder: Transcoder | undefined;
   responseTranscoder: Transcoder | undefined;
+  /** Retries and hedges may repeat the call. */
+  safe: boolean;
 }
 
 /** Route, method facts and codecs: everything decided before the first byte goes upstream. */
@@ -127,7 +129,8 @@ function planCall(state: ProxyState, protocol: InboundProtocol, req: ServerReque
     responseTranscoder = transcoder(outCodec, head.codec, info.desc.output, reg, "response");
   }
   const timeoutMs = head.timeoutMs ?? route.timeoutMs ?? cluster.config.timeoutMs;
-  return { cluster, upstreamHead: { ...head, codec: outCodec }, timeoutMs, requestTranscoder, responseTranscoder };
+  const safe = isSafeToRepeat(head.path, info?.idempotent ?? false, cluster.config.resilience.idempotentMethods);
+  return { cluster, upstreamHead: { ...head, codec: outCodec }, timeoutMs, requestTranscoder, responseTranscoder, safe };
 }
 
 /** Request messages on their way up: transcoded, and any client-side fault recorded as the call's status. */

@@ -1,0 +1,152 @@
+import type { CallHead, ResponseEvent } from "../call/call.js";
+import { Code, type Status, toStatus } from "../call/status.js";
+import type { Metadata } from "../call/metadata.js";
+import { callUpstream } from "../protocol/outbound.js";
+import { UpstreamError } from "../cluster/transport.js";
+import { isTransportFailure } from "../cluster/breaker.js";
+import type { Cluster } from "../cluster/cluster.js";
+import type { Endpoint } from "../cluster/endpoint.js";
+
+/**
+ * What one attempt showed before the call had to commit to it: either the
+ * events to hand the client (headers and a first message, or a final
+ * status worth keeping), or a failure a retry or hedge may still hide.
+ */
+export type Lookahead =
+  | { kind: "commit"; events: ResponseEvent[] }
+  | { kind: "failed"; status: Status; trailers: Metadata; neverLeft: boolean };
+
+export interface AttemptInput {
+  cluster: Cluster;
+  head: CallHead;
+  messages: AsyncIterable<Uint8Array>;
+  /** Absolute performance.now() deadline, if any. */
+  deadline: number | undefined;
+  callSignal: AbortSignal;
+  maxBytes: number;
+  /** 1-based; sent upstream as grpc-previous-rpc-attempts. */
+  number: number;
+  /** Which final statuses this attempt may hand back for another try. */
+  retryable: (code: Code) => boolean;
+}
+
+/** One try of a call against one endpoint, with the endpoint's bookkeeping. */
+export class Attempt {
+  readonly endpoint: Endpoint;
+  private readonly ac = new AbortController();
+  private readonly events: AsyncGenerator<ResponseEvent>;
+  private readonly started = performance.now();
+  private finalCode: Code | undefined;
+  private settled = false;
+  private answered = false;
+  readonly lookahead: Promise<Lookahead>;
+
+  constructor(endpoint: Endpoint, private readonly input: AttemptInput) {
+    this.endpoint = endpoint;
+    const onCallAbort = () => this.ac.abort();
+    if (input.callSignal.aborted) this.ac.abort();
+    else input.callSignal.addEventListener("abort", onCallAbort, { once: true });
+    this.ac.signal.addEventListener("abort", () => input.callSignal.removeEventListener("abort", onCallAbort), { once: true });
+    endpoint.inflight++;
+    const metadata = input.number > 1 ? { ...input.head.metadata, "grpc-previous-rpc-attempts": String(input.number - 1) } : input.head.metadata;
+    this.events = callUpstream(input.cluster.protocol, {
+      head: { ...input.head, metadata },
+      transport: endpoint.transport,
+      messages: input.messages,
+      timeoutMs: input.deadline === undefined ? undefined : Math.max(1, input.deadline - performance.now()),
+      signal: this.ac.signal,
+      maxBytes: input.maxBytes,
+      label: endpoint.label,
+    });
+    this.lookahead = this.look();
+  }
+
+  /** Reads up to the commit point: the breaker guards exactly this part. */
+  private async look(): Promise<Lookahead> {
+    const held: ResponseEvent[] = [];
+    try {
+      const first = await this.endpoint.breaker.run(
+        () => this.events.next(),
+        (r) => !r.done && r.value.type === "end" && isTransportFailure(r.value.status.code),
+      );
+      this.answered = true;
+      this.endpoint.ewma.observe(performance.now() - this.started);
+      for (let r = first; ; r = await this.events.next()) {
+        if (r.done) return this.fail({ code: Code.INTERNAL, message: `${this.endpoint.label} ended the call without a status`, details: [] }, {}, false);
+        const ev = r.value;
+        if (ev.type === "headers") {
+          // Headers alone do not commit: a replica that dies before its first
+          // message can still be retried (issue 3, scenario 8).
+          held.push(ev);
+          continue;
+        }
+        if (ev.type === "end" && ev.status.code !== Code.OK && this.input.retryable(ev.status.code)) {
+          return this.fail(ev.status, ev.trailers, false);
+        }
+        held.push(ev);
+        if (ev.type === "end") this.finish(ev.status.code);
+        return { kind: "commit", events: held };
+      }
+    } catch (err) {
+      const neverLeft = err instanceof UpstreamError && err.neverLeft;
+      return this.fail(toStatus(err), {}, neverLeft);
+    }
+  }
+
+  private fail(status: Status, trailers: Metadata, neverLeft: boolean): Lookahead {
+    this.finish(status.code);
+    this.ac.abort();
+    return { kind: "failed", status, trailers, neverLeft };
+  }
+
+  /** The committed attempt's events, from the ones held at the commit point on. */
+  async *rest(held: ResponseEvent[]): AsyncGenerator<ResponseEvent> {
+    try {
+      yield* held;
+      if (held.at(-1)?.type === "end") return;
+      for await (const ev of this.events) {
+        if (ev.type === "end") this.finish(ev.status.code);
+        yield ev;
+        if (ev.type === "end") return;
+      }
+    } catch (err) {
+      this.finish(toStatus(err).code);
+      throw err;
+    } finally {
+      this.cancel();
+    }
+  }
+
+  latencyMs(): number {
+    return performance.now() - this.started;
+  }
+
+  /**
+   * A hedge that lost the race without a word from its endpoint counts
+   * against that endpoint, as a per-try timeout does in Envoy: otherwise a
+   * hung endpoint would go on drawing a share of every call forever.
+   */
+  abandon(): void {
+    if (!this.settled && !this.answered) this.finish(Code.DEADLINE_EXCEEDED);
+    this.cancel();
+  }
+
+  cancel(): void {
+    if (!this.settled) this.finish(Code.CANCELLED);
+    this.ac.abort();
+  }
+
+  /** Once per attempt: in-flight count, outlier detection. */
+  private finish(code: Code): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.finalCode = code;
+    this.endpoint.inflight--;
+    // Cancels are the gateway's or the client's doing, not the endpoint's.
+    if (code !== Code.CANCELLED) this.input.cluster.outliers.record(this.endpoint.outlier, !isTransportFailure(code));
+  }
+
+  get code(): Code | undefined {
+    return this.finalCode;
+  }
+}

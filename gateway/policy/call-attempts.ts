@@ -1,0 +1,182 @@
+import type { CallHead, ResponseEvent } from "../call/call.js";
+import { Code, CallError } from "../call/status.js";
+import { firstValue } from "../call/metadata.js";
+import type { Cluster } from "../cluster/cluster.js";
+import type { Endpoint } from "../cluster/endpoint.js";
+import { Attempt, type Lookahead } from "./attempt.js";
+import { ReplayBuffer } from "./replay-buffer.js";
+import { retryBackoffMs } from "./backoff.js";
+import { parsePushback } from "./pushback.js";
+
+export interface CallPolicyInput {
+  cluster: Cluster;
+  head: CallHead;
+  messages: AsyncIterable<Uint8Array>;
+  deadline: number | undefined;
+  signal: AbortSignal;
+  maxBytes: number;
+  /** The method may be repeated: proto idempotency_level or config. */
+  safe: boolean;
+}
+
+/** Never-left failures (connect refused, breaker open) are retried up to this many tries even without a retry policy. */
+const MIN_TRANSPARENT_ATTEMPTS = 3;
+
+/**
+ * Runs one call against a cluster with gRPC A6 semantics: retries or hedges
+ * until an attempt commits, within one deadline and the retry budget, and
+ * yields the committed attempt's events.
+ */
+export function runCall(input: CallPolicyInput): AsyncGenerator<ResponseEvent> {
+  const r = input.cluster.config.resilience;
+  input.cluster.budget.recordRequest();
+  const replay = new ReplayBuffer(input.messages, r.retryPolicy.maxReplayBytes);
+  const hedging = r.hedgingPolicy && input.safe ? r.hedgingPolicy : undefined;
+  return hedging ? runHedged(input, replay) : runRetries(input, replay);
+}
+
+async function* runRetries(input: CallPolicyInput, replay: ReplayBuffer): AsyncGenerator<ResponseEvent> {
+  const { cluster } = input;
+  const p = cluster.config.resilience.retryPolicy;
+  const retryable = (code: Code) => p.enabled && input.safe && p.retryableStatusCodes.includes(code);
+  const tried = new Set<Endpoint>();
+  for (let n = 1; ; n++) {
+    const ep = cluster.pick(tried);
+    if (!ep) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
+    tried.add(ep);
+    const attempt = new Attempt(ep, { ...input, messages: replay.reader(), number: n, retryable, callSignal: input.signal });
+    const la = await attempt.lookahead;
+    if (la.kind === "commit") {
+      yield* committed(input, attempt, la.events);
+      return;
+    }
+    const delay = retryDelay(input, la, n, replay);
+    if (delay === undefined) {
+      yield { type: "end", status: la.status, trailers: la.trailers };
+      return;
+    }
+    await sleep(delay, input.signal);
+  }
+}
+
+/** undefined = do not retry; else the backoff before the next attempt. */
+function retryDelay(input: CallPolicyInput, la: Extract<Lookahead, { kind: "failed" }>, n: number, replay: ReplayBuffer): number | undefined {
+  const p = input.cluster.config.resilience.retryPolicy;
+  if (input.signal.aborted || !replay.replayable) return undefined;
+  if (input.deadline !== undefined && performance.now() >= input.deadline) return undefined;
+  if (la.neverLeft) {
+    // Nothing reached an upstream, so repeating is safe for any method.
+    return n < Math.max(p.enabled ? p.maxAttempts : 1, MIN_TRANSPARENT_ATTEMPTS) ? 0 : undefined;
+  }
+  if (!p.enabled || !input.safe || n >= p.maxAttempts || !p.retryableStatusCodes.includes(la.status.code)) return undefined;
+  const pushback = parsePushback(firstValue(la.trailers["grpc-retry-pushback-ms"]));
+  if (!pushback.retry) return undefined;
+  if (!input.cluster.budget.tryAcquire()) return undefined;
+  return pushback.delayMs ?? retryBackoffMs(n, p);
+}
+
+async function* runHedged(input: CallPolicyInput, replay: ReplayBuffer): AsyncGenerator<ResponseEvent> {
+  const { cluster } = input;
+  const h = cluster.config.resilience.hedgingPolicy!;
+  const nonFatal = (code: Code) => h.nonFatalStatusCodes.includes(code);
+  const tried = new Set<Endpoint>();
+  const live = new Map<Attempt, Promise<[Attempt, Lookahead]>>();
+  let started = 0;
+  let exhausted = false;
+  let lastFailure: Extract<Lookahead, { kind: "failed" }> | undefined;
+
+  const launch = (first: boolean): boolean => {
+    if (started >= h.maxAttempts || !replay.replayable || input.signal.aborted) return false;
+    // Hedges go to distinct endpoints; a call's first attempt may go anywhere.
+    const ep = first ? cluster.pick() : cluster.pickUntried(tried);
+    if (!ep) return false;
+    if (!first && !cluster.budget.tryAcquire()) return false;
+    tried.add(ep);
+    started++;
+    const a = new Attempt(ep, { ...input, messages: replay.reader(), number: started, retryable: nonFatal, callSignal: input.signal });
+    live.set(a, a.lookahead.then((la) => [a, la] as [Attempt, Lookahead]));
+    return true;
+  };
+
+  if (!launch(true)) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
+  const delay = hedgingDelay(input);
+  try {
+    for (;;) {
+      const timer = !exhausted && started < h.maxAttempts ? sleepUnlessAborted(delay, input.signal) : undefined;
+      const next = await Promise.race([...live.values(), ...(timer ? [timer.promise.then(() => undefined)] : [])]);
+      timer?.cancel();
+      if (next === undefined) {
+        // No distinct endpoint or no budget left: the attempts in flight are all there will be.
+        if (!launch(false)) exhausted = true;
+        continue;
+      }
+      const [attempt, la] = next;
+      live.delete(attempt);
+      if (la.kind === "commit") {
+        for (const other of live.keys()) other.abandon();
+        live.clear();
+        yield* committed(input, attempt, la.events);
+        return;
+      }
+      lastFailure = la;
+      // A6: a non-fatal status sends the next hedge at once.
+      if (!nonFatal(la.status.code) && !la.neverLeft) break;
+      if (!launch(false) && live.size === 0) break;
+    }
+  } finally {
+    for (const other of live.keys()) other.cancel();
+  }
+  if (lastFailure) yield { type: "end", status: lastFailure.status, trailers: lastFailure.trailers };
+}
+
+function hedgingDelay(input: CallPolicyInput): number {
+  const h = input.cluster.config.resilience.hedgingPolicy!;
+  if (h.hedgingDelayMs !== "auto") return h.hedgingDelayMs;
+  const p = input.cluster.latencyWindow(input.head.path).percentile(h.percentile);
+  return Math.max(h.minDelayMs, p ?? h.minDelayMs * 10);
+}
+
+async function* committed(input: CallPolicyInput, attempt: Attempt, held: ResponseEvent[]): AsyncGenerator<ResponseEvent> {
+  let ok = false;
+  try {
+    for await (const ev of attempt.rest(held)) {
+      if (ev.type === "message" && !ok) {
+        ok = true;
+        // Time to the first message is what a hedge would race against.
+        input.cluster.latencyWindow(input.head.path).record(attempt.latencyMs());
+      }
+      if (ev.type === "end" && ev.status.code === Code.OK && !ok) {
+        input.cluster.latencyWindow(input.head.path).record(attempt.latencyMs());
+      }
+      yield ev;
+    }
+  } finally {
+    attempt.cancel();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  const t = sleepUnlessAborted(ms, signal);
+  return t.promise;
+}
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal): { promise: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return {
+    promise,
+    cancel() {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+    },
+  };
+}
