@@ -37,6 +37,7 @@ export class H2Transport implements HttpTransport {
   /** Why a session died; its streams only report a generic reset. */
   private readonly sessionErrors = new WeakMap<ClientHttp2Session, Error>();
   private readonly everConnected = new WeakSet<ClientHttp2Session>();
+  private readonly goawayLastStream = new WeakMap<ClientHttp2Session, number>();
 
   constructor(private readonly opts: H2Options) {}
 
@@ -53,7 +54,11 @@ export class H2Transport implements HttpTransport {
     // A session error also fails its streams; the listener only keeps the
     // process alive, the streams report what went wrong.
     session.on("error", (err) => this.sessionErrors.set(session, err));
-    session.on("goaway", () => this.forget(session));
+    session.on("goaway", (code, lastStreamID) => {
+      this.forget(session);
+      this.goawayLastStream.set(session, lastStreamID);
+      if (code !== 0) this.sessionErrors.set(session, new Error(`upstream sent GOAWAY with HTTP/2 error code ${code}`));
+    });
     session.on("close", () => this.forget(session));
     session.once("connect", () => {
       this.everConnected.add(session);
@@ -98,7 +103,10 @@ export class H2Transport implements HttpTransport {
     let trailers: IncomingHttpHeaders = {};
     stream.on("trailers", (t) => (trailers = t));
     const onAbort = () => {
-      if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+      // A stream both sides have finished needs no RST_STREAM; sending one
+      // anyway counts as an invalid frame at the peer, and Node servers drop
+      // the whole session (GOAWAY INTERNAL_ERROR) after 1000 of them.
+      if (!stream.closed && !(stream.readableEnded && stream.writableFinished)) stream.close(NGHTTP2_CANCEL);
     };
     if (req.signal.aborted) onAbort();
     else req.signal.addEventListener("abort", onAbort, { once: true });
@@ -107,12 +115,22 @@ export class H2Transport implements HttpTransport {
     const label = this.opts.label;
     const fail = (err: unknown): UpstreamError => {
       const sessionError = this.sessionErrors.get(session);
+      const lastStream = this.goawayLastStream.get(session);
+      if (lastStream !== undefined && stream.id !== undefined && stream.id > lastStream) {
+        // GOAWAY promises that streams above its last id were never processed.
+        return new UpstreamError(Code.UNAVAILABLE, `${label} went away (GOAWAY) before this call started`, true);
+      }
       if (!this.everConnected.has(session)) {
         // The connection never came up: the request cannot have left.
         return new UpstreamError(Code.UNAVAILABLE, `${label} unreachable: ${(sessionError ?? (err as Error)).message}`, true);
       }
       if (sessionError) {
         return new UpstreamError(Code.UNAVAILABLE, `${label} connection failed: ${sessionError.message}`, false);
+      }
+      if (session.destroyed && !req.signal.aborted) {
+        // Node resets every stream of a lost connection with CANCEL or
+        // INTERNAL_ERROR locally; for the call that is the upstream going away.
+        return new UpstreamError(Code.UNAVAILABLE, `${label}: connection lost`, false);
       }
       if (stream.rstCode !== undefined && stream.rstCode !== 0) {
         const neverLeft = stream.rstCode === NGHTTP2_REFUSED_STREAM;

@@ -1,4 +1,6 @@
-import { createServer, type Server } from "@httptoolkit/httpolyglot";
+import { createServer } from "@httptoolkit/httpolyglot";
+import { createSecureServer } from "node:http2";
+import type { Server } from "node:net";
 import type { Socket } from "node:net";
 import type { Http2Session } from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -18,26 +20,31 @@ export class Listener {
   private readonly sessions = new Set<Http2Session>();
 
   constructor(config: ListenerConfig, handler: Handler) {
-    const tls = config.tls && {
-      cert: config.tls.cert,
-      key: config.tls.key,
-      ca: config.tls.clientCa,
-      requestCert: config.tls.clientCa !== undefined || config.tls.requireClientCert,
-      rejectUnauthorized: config.tls.requireClientCert,
-      ALPNProtocols: ["h2", "http/1.1"],
+    const http2Options = {
+      // Generous windows and session memory: a proxy multiplexes many
+      // calls per connection and Node's defaults throttle it.
+      settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: 1000 },
+      maxSessionMemory: 64,
     };
-    this.server = createServer(
-      {
-        tls,
-        http2: {
-          // Generous windows and session memory: a proxy multiplexes many
-          // calls per connection and Node's defaults throttle it.
-          settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: 1000 },
-          maxSessionMemory: 64,
+    if (config.tls) {
+      // A TLS port is TLS only: ALPN picks h2 or http/1.1. (httpolyglot would
+      // also accept cleartext here, bypassing requireClientCert.)
+      this.server = createSecureServer(
+        {
+          ...http2Options,
+          cert: config.tls.cert,
+          key: config.tls.key,
+          ca: config.tls.clientCa,
+          requestCert: config.tls.clientCa !== undefined || config.tls.requireClientCert,
+          rejectUnauthorized: config.tls.requireClientCert,
+          ALPNProtocols: ["h2", "http/1.1"],
+          allowHTTP1: true,
         },
-      },
-      handler,
-    );
+        handler as never,
+      );
+    } else {
+      this.server = createServer({ http2: http2Options }, handler);
+    }
     this.server.on("connection", (socket: Socket) => {
       if (this.sockets.has(socket)) return;
       this.sockets.add(socket);
@@ -74,6 +81,7 @@ export class Listener {
     for (const s of this.sessions) {
       if (!s.closed) s.close();
     }
+    // httpolyglot keeps its HTTP/1.1 server inside; idle keep-alive sockets would hold the drain open.
     const h1 = (this.server as unknown as { _httpServer?: { closeIdleConnections?: () => void } })._httpServer;
     h1?.closeIdleConnections?.();
   }

@@ -61,35 +61,49 @@ export class Attempt {
     this.lookahead = this.look();
   }
 
-  /** Reads up to the commit point: the breaker guards exactly this part. */
+  /**
+   * Reads up to the commit point. The breaker guards exactly this part: a
+   * failure before the commit (connection refused, reset, a trailers-only
+   * UNAVAILABLE) counts against the endpoint; what a committed stream does
+   * later does not.
+   */
   private async look(): Promise<Lookahead> {
-    const held: ResponseEvent[] = [];
     try {
-      const first = await this.endpoint.breaker.run(
-        () => this.events.next(),
-        (r) => !r.done && r.value.type === "end" && isTransportFailure(r.value.status.code),
+      return await this.endpoint.breaker.run(
+        () => this.readToCommit(),
+        (la) => {
+          const code = la.kind === "failed" ? la.status.code : finalCode(la.events);
+          return code !== undefined && isTransportFailure(code);
+        },
       );
-      this.answered = true;
-      this.endpoint.ewma.observe(performance.now() - this.started);
-      for (let r = first; ; r = await this.events.next()) {
-        if (r.done) return this.fail({ code: Code.INTERNAL, message: `${this.endpoint.label} ended the call without a status`, details: [] }, {}, false);
-        const ev = r.value;
-        if (ev.type === "headers") {
-          // Headers alone do not commit: a replica that dies before its first
-          // message can still be retried (issue 3, scenario 8).
-          held.push(ev);
-          continue;
-        }
-        if (ev.type === "end" && ev.status.code !== Code.OK && this.input.retryable(ev.status.code)) {
-          return this.fail(ev.status, ev.trailers, false);
-        }
-        held.push(ev);
-        if (ev.type === "end") this.finish(ev.status.code);
-        return { kind: "commit", events: held };
-      }
     } catch (err) {
       const neverLeft = err instanceof UpstreamError && err.neverLeft;
       return this.fail(toStatus(err), {}, neverLeft);
+    }
+  }
+
+  private async readToCommit(): Promise<Lookahead> {
+    const held: ResponseEvent[] = [];
+    for (;;) {
+      const r = await this.events.next();
+      if (!this.answered) {
+        this.answered = true;
+        this.endpoint.ewma.observe(performance.now() - this.started);
+      }
+      if (r.done) return this.fail({ code: Code.INTERNAL, message: `${this.endpoint.label} ended the call without a status`, details: [] }, {}, false);
+      const ev = r.value;
+      if (ev.type === "headers") {
+        // Headers alone do not commit: a replica that dies before its first
+        // message can still be retried (issue 3, scenario 8).
+        held.push(ev);
+        continue;
+      }
+      if (ev.type === "end" && ev.status.code !== Code.OK && this.input.retryable(ev.status.code)) {
+        return this.fail(ev.status, ev.trailers, false);
+      }
+      held.push(ev);
+      if (ev.type === "end") this.finish(ev.status.code);
+      return { kind: "commit", events: held };
     }
   }
 
@@ -149,4 +163,9 @@ export class Attempt {
   get code(): Code | undefined {
     return this.finalCode;
   }
+}
+
+function finalCode(events: ResponseEvent[]): Code | undefined {
+  const last = events.at(-1);
+  return last?.type === "end" ? last.status.code : undefined;
 }

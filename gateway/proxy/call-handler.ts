@@ -35,7 +35,12 @@ export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResp
     req.resume();
     return;
   }
-  const p = proxyCall(state, protocol, req, res).catch(() => {});
+  // In flight until the response is flushed and closed, not merely ended:
+  // a drain that destroys connections earlier would cut off the trailers.
+  const closed = new Promise<void>((resolve) => res.once("close", resolve));
+  const p = proxyCall(state, protocol, req, res)
+    .catch(() => {})
+    .then(() => closed);
   state.inflight.add(p);
   void p.finally(() => state.inflight.delete(p));
 }

@@ -78,9 +78,16 @@ export function grpcSink(req: ServerRequest, res: ServerResponseLike, codec: Cod
       if (r.destroyed || r.writableEnded) return;
       const st = statusToGrpcHeaders(status);
       if (!sent) {
-        // Trailers-only response.
-        if (!r.headersSent) r.writeHead(200, { ...trailers, "content-type": ct, ...st });
-        r.end();
+        // Trailers-only: one HEADERS frame with END_STREAM. The compat API's
+        // writeHead()+end() adds an empty DATA frame instead, which grpc-js
+        // and grpc-go read as "ended without a status" (INTERNAL).
+        const headers = { ...(r.getHeaders() as Metadata), ...trailers, "content-type": ct, ...st };
+        if (r.headersSent) r.end();
+        else if (r.stream && !r.stream.destroyed) r.stream.respond({ ":status": 200, ...headers }, { endStream: true });
+        else {
+          r.writeHead(200, headers);
+          r.end();
+        }
         return;
       }
       r.addTrailers({ ...trailers, ...st });
