@@ -8,6 +8,8 @@ import { MethodRegistry } from "./transcode/registry.js";
 import { type ProxyState, handleRpc } from "./proxy/call-handler.js";
 import { looksLikeRpc } from "./proxy/detect.js";
 import { Cors } from "./proxy/cors.js";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { registerReflection } from "./local/reflection.js";
 
 export interface Gateway {
   /** One Fastify app per listener; proxied calls bypass its request lifecycle. */
@@ -37,6 +39,11 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     inflight: new Set(),
   };
   for (const c of state.clusters.values()) c.start();
+  // Services the gateway answers itself (not proxied): server reflection.
+  const local = connectNodeAdapter({
+    routes: (router) =>
+      registerReflection(router, state.methods, (svc) => state.methods.pathsOf(svc).some((p) => state.routes.match(p) !== undefined)),
+  });
   let draining = false;
   const listeners: Listener[] = [];
   const apps: FastifyInstance[] = [];
@@ -48,7 +55,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         // Fastify lifecycle costs about a quarter of the throughput
         // (DESIGN.md, "What the hot path may cost").
         const listener = new Listener(lc, (req: IncomingMessage, res: ServerResponse) => {
-          if (looksLikeRpc(req)) {
+          if (req.url?.startsWith("/grpc.reflection.")) local(req, res);
+          else if (looksLikeRpc(req)) {
             if (draining) res.setHeader("connection", "close");
             handleRpc(state, req, res);
           } else fastifyHandler(req, res);

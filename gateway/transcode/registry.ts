@@ -1,4 +1,5 @@
 import {
+  type DescFile,
   type DescMethod,
   type DescService,
   type FileRegistry,
@@ -27,13 +28,33 @@ export interface MethodInfo {
 export class MethodRegistry {
   private readonly methods = new Map<string, MethodInfo>();
   readonly registry: Registry;
+  /** Every file by name, imports included: what server reflection hands out. */
+  readonly files = new Map<string, DescFile>();
 
   constructor(descriptorSets: Uint8Array[]) {
-    const files: FileRegistry[] = descriptorSets.map((bytes) => createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes)));
-    this.registry = createRegistry(file_acme_echo_v1_echo, file_grpc_health_v1_health, ...files);
-    for (const r of [createRegistry(file_acme_echo_v1_echo, file_grpc_health_v1_health), ...files]) {
+    const sets: FileRegistry[] = descriptorSets.map((bytes) => createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes)));
+    const builtIn = [file_acme_echo_v1_echo, file_grpc_health_v1_health];
+    this.registry = createRegistry(...builtIn, ...sets);
+    for (const r of [createRegistry(...builtIn), ...sets]) {
       for (const t of r) if (t.kind === "service") this.addService(t);
     }
+    const addFile = (f: DescFile) => {
+      if (this.files.has(f.name)) return;
+      this.files.set(f.name, f);
+      f.dependencies.forEach(addFile);
+    };
+    builtIn.forEach(addFile);
+    for (const set of sets) for (const f of set.files) addFile(f);
+  }
+
+  /** Method paths of one service. */
+  pathsOf(service: string): string[] {
+    return [...this.methods.keys()].filter((p) => p.startsWith(`/${service}/`));
+  }
+
+  /** Service names with descriptors, for listings. */
+  serviceNames(): string[] {
+    return [...new Set([...this.methods.keys()].map((p) => p.split("/")[1]))];
   }
 
   private addService(s: DescService): void {
