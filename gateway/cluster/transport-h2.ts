@@ -89,6 +89,7 @@ export class H2Transport implements HttpTransport {
 
   async request(req: UpstreamHttpRequest): Promise<UpstreamHttpResponse> {
     if (this.closed) throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label} is shut down`, true);
+    if (req.signal.aborted) throw new UpstreamError(Code.CANCELLED, `call ended before it reached ${this.opts.label}`, true);
     const session = this.getSession();
     let stream: ClientHttp2Stream;
     try {

@@ -41,6 +41,8 @@ async function* runRetries(input: CallPolicyInput, replay: ReplayBuffer): AsyncG
   const retryable = (code: Code) => p.enabled && input.safe && p.retryableStatusCodes.includes(code);
   const tried = new Set<Endpoint>();
   for (let n = 1; ; n++) {
+    // No attempt starts once the call is over (deadline, client gone).
+    if (input.signal.aborted) throw new CallError(Code.CANCELLED, "call ended before the next attempt");
     const ep = cluster.pick(tried);
     if (!ep) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
     tried.add(ep);
