@@ -78,6 +78,22 @@ describe("deadlines, cancellation, compression, failures", () => {
     }
   });
 
+  it("when every endpoint is out, calls fail fast with UNAVAILABLE naming the cluster and why", async () => {
+    const hc = { enabled: true, intervalMs: 50, timeoutMs: 200, unhealthyThreshold: 1, healthyThreshold: 1, service: "" };
+    f = await startFixture({ weights: [1, 1], resilience: { healthCheck: hc } });
+    for (const r of f.replicas) r.health.setServing(false);
+    await expect.poll(() => f!.gateway.state.clusters.get("echo")!.endpoints.every((e) => e.health?.healthy === false)).toBe(true);
+    const t0 = performance.now();
+    const err = await callError(echoClient(grpc, f.url).echo({ message: "x" }, { timeoutMs: 5000 }));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.rawMessage).toContain('cluster "echo" has no endpoint available');
+    expect(err.rawMessage).toContain("failing health checks");
+    expect(performance.now() - t0).toBeLessThan(1000);
+    // And back in service once they pass again.
+    for (const r of f.replicas) r.health.setServing(true);
+    await expect.poll(() => echoClient(grpc, f!.url).echo({ message: "y" }).then((r) => r.message, () => "")).toBe("y");
+  });
+
   it("spreads calls over replicas in proportion to their weights", async () => {
     f = await startFixture({ weights: [1, 1, 2] });
     const client = echoClient(grpc, f.url);

@@ -2,6 +2,7 @@ import { startReplica, type Replica } from "../../services/replica.js";
 import { startGateway, type Gateway } from "../../gateway/server.js";
 import type { ClusterConfig, GatewayConfig, TlsServerConfig, UpstreamProtocol } from "../../gateway/config/types.js";
 import { defaultResilience } from "../../gateway/config/resilience.js";
+import type { ResilienceConfig } from "../../gateway/config/types.js";
 
 export interface Fixture {
   replicas: Replica[];
@@ -12,6 +13,8 @@ export interface Fixture {
 }
 
 export interface FixtureOptions {
+  /** Overrides of the cluster's resilience defaults. */
+  resilience?: Partial<ResilienceConfig>;
   protocol?: UpstreamProtocol;
   http?: "2" | "1.1";
   codec?: ClusterConfig["codec"];
@@ -41,7 +44,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     codec: opts.codec ?? "proto",
     timeoutMs: opts.timeoutMs,
     endpoints,
-    resilience: defaultResilience(),
+    resilience: { ...defaultResilience(), ...opts.resilience },
   };
   const config: GatewayConfig = {
     listeners: [{ port: 0, host: "127.0.0.1", tls: opts.listenerTls }],
