@@ -9,18 +9,19 @@ export default class SummaryReporter implements Reporter {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
-    const walk = (t: Task) => {
+    // A test that never ran because its suite's hook failed counts as failed.
+    const walk = (t: Task, suiteFailed: boolean) => {
       if (t.type === "test") {
         if (t.mode === "skip" || t.mode === "todo") skipped++;
         else if (t.result?.state === "pass") passed++;
-        else if (t.result?.state === "fail") failed++;
+        else if (t.result?.state === "fail" || suiteFailed) failed++;
         else skipped++;
         return;
       }
-      if ("tasks" in t) for (const c of t.tasks) walk(c);
+      if ("tasks" in t) for (const c of t.tasks) walk(c, suiteFailed || t.result?.state === "fail");
     };
     for (const f of files) {
-      walk(f);
+      walk(f, false);
       // A file that failed to load has no tests but must still count.
       if (f.result?.state === "fail" && f.tasks.length === 0) failed++;
     }

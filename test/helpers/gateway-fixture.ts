@@ -44,7 +44,9 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     codec: opts.codec ?? "proto",
     timeoutMs: opts.timeoutMs,
     endpoints,
-    resilience: { ...defaultResilience(), ...opts.resilience },
+    // Health checks off unless a test asks: a test that hangs its only replica
+    // wants to see the call's deadline, not the endpoint declared unhealthy.
+    resilience: { ...defaultResilience(), healthCheck: { ...defaultResilience().healthCheck, enabled: false }, ...opts.resilience },
   };
   const config: GatewayConfig = {
     listeners: [{ port: 0, host: "127.0.0.1", tls: opts.listenerTls }],

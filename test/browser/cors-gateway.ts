@@ -1,0 +1,34 @@
+import { startGateway, type Gateway } from "../../gateway/server.js";
+import { defaultResilience } from "../../gateway/config/resilience.js";
+import type { Replica } from "../../services/replica.js";
+
+/**
+ * A second gateway in front of an existing replica with its own
+ * cors.allowedOrigins. startFixture always allows "*", which never shows
+ * what happens to a page whose origin is not on a real allow-list.
+ */
+export async function gatewayWithOrigins(replica: Replica, allowedOrigins: string[]): Promise<{ gateway: Gateway; url: string }> {
+  const gateway = await startGateway({
+    listeners: [{ port: 0, host: "127.0.0.1" }],
+    limits: { maxMessageBytes: 4 * 1024 * 1024 },
+    drainTimeoutMs: 500,
+    descriptorSets: [],
+    cors: { allowedOrigins },
+    clusters: new Map([
+      [
+        "echo",
+        {
+          name: "echo",
+          protocol: "grpc",
+          http: "2",
+          codec: "proto",
+          timeoutMs: undefined,
+          endpoints: [{ address: replica.address, host: "127.0.0.1", port: replica.port, weight: 1 }],
+          resilience: defaultResilience(),
+        },
+      ],
+    ]),
+    routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" }],
+  });
+  return { gateway, url: `http://127.0.0.1:${gateway.ports[0]}` };
+}
