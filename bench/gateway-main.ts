@@ -1,0 +1,34 @@
+// Runs one Switchyard gateway as its own process, so the benchmark can read
+// its CPU time and peak RSS from /proc/<pid> (bench/run.mjs starts it):
+//
+//   node --import tsx bench/gateway-main.ts <config.json>
+//
+// The JSON has the YAML config's shape and goes through the same validation
+// (validateConfigObject). Prints "listening on 127.0.0.1:PORT" once the first
+// listener is up; SIGTERM drains and exits 0.
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { validateConfigObject } from "../gateway/config/load.js";
+import { startGateway } from "../gateway/server.js";
+
+async function main(): Promise<void> {
+  const path = process.argv[2];
+  if (!path) throw new Error("usage: gateway-main.ts <config.json>");
+  const config = await validateConfigObject(JSON.parse(await readFile(path, "utf8")), dirname(resolve(path)));
+  const gateway = await startGateway(config, { onClusterEvent: (m) => console.error(`cluster event: ${m}`) });
+  console.log(`listening on 127.0.0.1:${gateway.ports[0]}`);
+  let stopping = false;
+  process.on("SIGTERM", () => {
+    if (stopping) return;
+    stopping = true;
+    gateway.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(`gateway-main: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+// What the benchmark measures. Each scenario sends one request shape (a wire,
+// see wire.mjs) to each of its targets, closed loop (throughput, CPU, memory)
+// and, where it has `open`, at a fixed rate (latency).
+//
+// Targets: direct = the upstream itself; switchyard = the gateway with default
+// resilience (breaker, retries, health checks, outlier detection; no hedging);
+// switchyard-on and switchyard-off = two more gateways, with the defaults and
+// with all four turned off; node-pipe =
+// bench/peers/node-pipe-proxy.mjs; nginx = nginx grpc_pass, one worker;
+// vanguard = bench/peers/vanguard (connectrpc/vanguard-go). `upstream` says
+// whose echo server is behind them: "go" (bench/upstream, connect-go) or
+// "node" (services/replica.ts, connect-es).
+
+export const TARGET_LABELS = {
+  direct: "direct",
+  switchyard: "switchyard",
+  "switchyard-on": "switchyard, resilience defaults",
+  "switchyard-off": "switchyard, resilience off",
+  "node-pipe": "node-pipe-proxy",
+  nginx: "nginx grpc_pass",
+  vanguard: "vanguard-go",
+};
+
+// Streams: Count with this many messages per call, each carrying this many
+// bytes of padding (x-bench-pad, honoured by bench/upstream only).
+export const STREAM = { count: 200, pad: 1024 };
+
+const GRPC_PEERS = ["direct", "switchyard", "node-pipe", "nginx", "vanguard"];
+const TRANSLATORS = ["direct", "switchyard", "vanguard"];
+
+export const SCENARIOS = [
+  {
+    id: "idle-conns",
+    title: "1,000 idle HTTP/2 connections: RSS per connection",
+    kind: "idle",
+    upstream: "go",
+    targets: GRPC_PEERS,
+    wire: "grpcSmall",
+    connections: 1000,
+  },
+  {
+    id: "grpc-small-ghz",
+    title: "gRPC unary pass-through, 5-byte message (ghz)",
+    upstream: "go",
+    targets: GRPC_PEERS,
+    wire: "grpcSmall",
+    closed: { tool: "ghz", concurrency: 50, connections: 2 },
+    open: { tool: "ghz", rps: 400, concurrency: 16 },
+  },
+  {
+    id: "grpc-small-h2load",
+    title: "gRPC unary pass-through, 5-byte message (h2load, 4 conns x 32 streams)",
+    upstream: "go",
+    targets: GRPC_PEERS,
+    wire: "grpcSmall",
+    closed: { tool: "h2load", clients: 4, streams: 32 },
+  },
+  {
+    id: "grpc-64k",
+    title: "gRPC unary pass-through, 64 KiB message each way (ghz)",
+    upstream: "go",
+    targets: GRPC_PEERS,
+    wire: "grpc64k",
+    closed: { tool: "ghz", concurrency: 16, connections: 2 },
+    open: { tool: "ghz", rps: 100, concurrency: 8 },
+  },
+  {
+    id: "connect-json",
+    title: "Connect JSON unary over h2c -> gRPC proto upstream (transcoding; h2load)",
+    upstream: "go",
+    targets: TRANSLATORS,
+    wire: "connectJson",
+    closed: { tool: "h2load", clients: 4, streams: 32 },
+    open: { tool: "h2load", rps: 400, clients: 4, streams: 32 },
+  },
+  {
+    id: "connect-proto-h1",
+    title: "Connect proto unary over HTTP/1.1 -> gRPC upstream (wrk 32 conns; fixed rate: h2load --h1)",
+    upstream: "go",
+    targets: TRANSLATORS,
+    wire: "connectProtoH1",
+    closed: { tool: "wrk", connections: 32 },
+    open: { tool: "h2load", rps: 400, clients: 16, h1: true },
+  },
+  {
+    id: "grpc-web",
+    title: "gRPC-Web (binary) unary over h2c -> gRPC upstream (h2load)",
+    upstream: "go",
+    targets: TRANSLATORS,
+    wire: "grpcWeb",
+    closed: { tool: "h2load", clients: 4, streams: 32 },
+    open: { tool: "h2load", rps: 400, clients: 4, streams: 32 },
+  },
+  {
+    id: "server-stream",
+    title: `gRPC server streaming: Count, ${STREAM.count} x ${STREAM.pad} B messages per call (h2load, 2 conns x 4 streams)`,
+    upstream: "go",
+    targets: GRPC_PEERS,
+    wire: "grpcStream",
+    unit: "msgs",
+    msgsPerCall: STREAM.count,
+    closed: { tool: "h2load", clients: 2, streams: 4 },
+  },
+  {
+    id: "resilience",
+    title: "Resilience defaults vs all off, gRPC unary small (ghz; ratio to direct of grpc-small-ghz)",
+    upstream: "go",
+    // Two processes of their own with the same history, so JIT warm-up does not tilt the comparison.
+    targets: ["switchyard-on", "switchyard-off"],
+    ratioBase: "grpc-small-ghz",
+    wire: "grpcSmall",
+    closed: { tool: "ghz", concurrency: 50, connections: 2 },
+    open: { tool: "ghz", rps: 400, concurrency: 16 },
+  },
+  {
+    id: "node-upstream",
+    title: "Second view: gRPC unary small in front of the Node demo replica (connect-es; ghz)",
+    upstream: "node",
+    targets: ["direct", "switchyard", "node-pipe", "nginx"],
+    wire: "grpcSmall",
+    closed: { tool: "ghz", concurrency: 50, connections: 2 },
+    open: { tool: "ghz", rps: 200, concurrency: 16 },
+  },
+];

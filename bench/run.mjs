@@ -1,0 +1,414 @@
+#!/usr/bin/env node
+// Switchyard benchmark harness: `npm run bench` (full, about 11 min) or
+// `npm run bench -- --quick` (one short run, about 2 min). See bench/README.md.
+import { parseArgs } from "node:util";
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ensureTools, machine, SetupError, toolVersions } from "./lib/tools.mjs";
+import { cpuTicks, machineTicks, peakRssKb, processTree, reapedChildrenTicks, resetPeakRss, rssKb, run, selfTicks, stopAll, CLK_TCK } from "./lib/procs.mjs";
+import { ghz, h2load, wrk } from "./lib/load.mjs";
+import { makeWires, verify } from "./lib/wire.mjs";
+import { SCENARIOS, STREAM } from "./lib/scenarios.mjs";
+import { startTarget, startTargets, startUpstream } from "./lib/targets.mjs";
+import { profileGateway } from "./lib/profile.mjs";
+import { aggregate, markdown, progressLine, svgChart } from "./lib/report.mjs";
+
+const USAGE = `usage: npm run bench [-- options]
+
+  --quick          1 run of 1 s per measurement (about 2 min), to check the harness
+  --runs N         runs per measurement (default 3; medians are reported)
+  --seconds S      measured seconds per load run (default 3, quick 1)
+  --only a,b       only scenarios whose id contains one of these
+  --no-profile     skip the --cpu-prof run of the gateway
+  --no-install     never apt-get / go install; fail with what to run instead
+  --render FILE    rewrite the .md/.svg/.png (and RESULTS.md, for a full run) of
+                   bench/results/FILE.json without measuring
+  --help
+
+Writes bench/results/<stamp>.json, .md, .svg and .png; a full run of every
+scenario also rewrites bench/RESULTS.md.`;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = dirname(here);
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: "boolean" },
+    runs: { type: "string" },
+    seconds: { type: "string" },
+    only: { type: "string" },
+    "no-profile": { type: "boolean" },
+    "no-install": { type: "boolean" },
+    render: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (opt.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const quick = Boolean(opt.quick);
+const runs = Number(opt.runs ?? (quick ? 1 : 3));
+const seconds = Number(opt.seconds ?? (quick ? 1 : 3));
+const warmupSeconds = quick ? 0.5 : 1;
+const only = opt.only?.split(",").map((s) => s.trim()).filter(Boolean);
+const scenarios = only ? SCENARIOS.filter((s) => only.some((o) => s.id.includes(o))) : SCENARIOS;
+if (!scenarios.length) {
+  console.error(`no scenario matches --only ${opt.only}; ids: ${SCENARIOS.map((s) => s.id).join(", ")}`);
+  process.exit(2);
+}
+const fullRun = !quick && !only && !opt.runs && !opt.seconds && !opt["no-profile"];
+
+const started = Date.now();
+const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
+const log = (m) => console.log(`  ${m}`);
+
+const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, "-") + (quick ? "-quick" : "");
+const resultsDir = join(here, "results");
+const tmp = join(resultsDir, "tmp", stamp);
+if (!opt.render) {
+  rmSync(join(resultsDir, "tmp"), { recursive: true, force: true }); // the previous run's logs
+  mkdirSync(tmp, { recursive: true });
+}
+
+const incidents = [];
+/** Absolute paths of the tools and built programs (ensureTools). */
+let paths;
+let interrupted = false;
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error(`\n${sig}: stopping the benchmark's processes`);
+    stopAll().finally(() => process.exit(130));
+  });
+}
+
+async function main() {
+  console.log(`switchyard bench: ${quick ? "quick" : "full"} run, ${scenarios.length} scenarios, ${runs} run(s) x ${seconds} s per measurement`);
+  const m = machine();
+  const load0 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${process.version}; load average ${load0}`);
+
+  try {
+    paths = await ensureTools({ repo, install: !opt["no-install"], log });
+  } catch (err) {
+    if (err instanceof SetupError) {
+      console.error(`\nbench setup: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const clk = await run("getconf", ["CLK_TCK"]);
+  if (clk.code === 0 && Number(clk.stdout) !== CLK_TCK) throw new Error(`CLK_TCK is ${clk.stdout.trim()}, the harness assumes ${CLK_TCK}`);
+  const versions = await toolVersions(paths, repo);
+  // What was measured: the gateway's code as on disk when its processes started.
+  const head = await run("git", ["rev-parse", "--short", "HEAD"], { cwd: repo }).catch(() => ({ code: 1 }));
+  const dirty = await run("git", ["status", "--porcelain", "--", "gateway", "services"], { cwd: repo }).catch(() => ({ code: 1 }));
+  versions.switchyard = head.code === 0 ? `${head.stdout.trim()}${dirty.code === 0 && dirty.stdout.trim() ? " + uncommitted changes in gateway/ or services/" : ""}` : "?";
+  const wires = makeWires(tmp, { streamCount: STREAM.count, streamPad: STREAM.pad });
+
+  const needed = new Set(scenarios.filter((s) => s.kind !== "idle").flatMap((s) => s.targets.map((t) => `${t}@${s.upstream}`)));
+  // The profile and the idle-connection scenario put fresh processes in front of the shared Go upstream.
+  needed.add("direct@go");
+  const ctx = { repo, paths, tmp };
+  const targets = await startTargets(ctx, needed);
+  log(`started ${targets.size} targets: ${[...targets.keys()].join(", ")} (total ${elapsed()})`);
+  // JIT warm-up of every Node process (and the others, for symmetry) before
+  // anything is measured; each scenario adds its own short warm-up too.
+  const warmAll = quick ? 1 : 2;
+  for (const inst of targets.values()) {
+    if (inst.target === "direct" && inst.upstream === "go") continue;
+    await warmUp({ id: "warm-up" }, { tool: "h2load", clients: 4, streams: 32 }, inst, wires.grpcSmall, warmAll);
+  }
+  log(`warmed up every target with ${warmAll} s of gRPC unary load (total ${elapsed()})`);
+
+  const records = [];
+  for (const [i, sc] of scenarios.entries()) {
+    const t0 = Date.now();
+    const wire = wires[sc.wire];
+    // Check every target answers this request correctly before timing it.
+    for (const t of sc.kind === "idle" ? [] : sc.targets) {
+      const inst = targets.get(`${t}@${sc.upstream}`);
+      const problem = await verify(inst.port, wire);
+      if (problem) throw new Error(`${sc.id}: ${t} answers ${sc.wire} wrongly: ${problem} (logs in ${relative(repo, tmp)})`);
+    }
+    for (let r = 0; r < runs; r++) {
+      // Rotate the order each run, so no target always goes first after a pause.
+      const order = sc.targets.map((_, j) => sc.targets[(j + r) % sc.targets.length]);
+      for (const t of order) {
+        if (sc.kind === "idle") {
+          records.push({ scenario: sc.id, target: t, run: r + 1, mode: "idle", ...(await measureIdle(sc, t, r + 1, wire, targets, ctx)) });
+          continue;
+        }
+        const inst = targets.get(`${t}@${sc.upstream}`);
+        if (r === 0) rates.set(`${sc.id}|${t}`, await warmUp(sc, sc.closed, inst, wire, warmupSeconds));
+        await ensureAnswers(sc, t, inst, wire);
+        records.push({ scenario: sc.id, target: t, run: r + 1, mode: "closed", ...(await measure(paths, sc, sc.closed, inst, wire)) });
+        if (sc.open) {
+          await ensureAnswers(sc, t, inst, wire);
+          records.push({ scenario: sc.id, target: t, run: r + 1, mode: "open", ...(await measure(paths, sc, sc.open, inst, wire)) });
+        }
+        await sleep(100);
+      }
+    }
+    const s = aggregate(records, SCENARIOS).find((x) => x.id === sc.id);
+    const line = `[${String(i + 1).padStart(2)}/${scenarios.length}] ${sc.id.padEnd(18)} ${progressLine(s)}  (${Math.round((Date.now() - t0) / 1000)} s, total ${elapsed()})`;
+    console.log(line);
+  }
+
+  let profile;
+  if (!opt["no-profile"]) {
+    try {
+      profile = await profileGateway({ repo, paths, tmp, upstreamPort: targets.get("direct@go").port, wire: wires.grpcSmall, seconds: quick ? 3 : 8, log });
+      console.log(`[profile] gateway self time, top 5: ${profile.functions.slice(0, 5).map((x) => `${x.function} ${x.pctBusy.toFixed(1)}%`).join(", ")}  (total ${elapsed()})`);
+    } catch (err) {
+      console.log(`[profile] failed: ${err.message}`);
+    }
+  }
+  await stopAll();
+
+  const load1 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const machineLine = `${m.cores} cores ${m.cpuModel}, Node ${process.version}`;
+  const meta = { stamp, quick, fullRun, runs, seconds, warmupSeconds, incidents, machine: m, versions, loadAverage: { start: load0, end: load1 }, durationSeconds: Math.round((Date.now() - started) / 1000), profile: profile && { ...profile, file: undefined }, machineLine };
+  const base = join(resultsDir, stamp);
+  writeFileSync(`${base}.json`, JSON.stringify({ meta, scenarios: scenarios.map(({ id, title, targets: t, closed, open }) => ({ id, title, targets: t, closed, open })), summary: aggregate(records, scenarios), records }, null, 2));
+  const png = await writeReports(meta, records, scenarios, base);
+  console.log(`\ndone in ${elapsed()}; load average ${load0} -> ${load1}`);
+  console.log(`results: ${relative(repo, base)}.{json,md,svg${png ? ",png" : ""}}${fullRun ? ", bench/RESULTS.md" : " (RESULTS.md is rewritten by full runs only)"}`);
+  const errors = records.reduce((n, r) => n + (r.errors ?? 0), 0);
+  if (errors) console.log(`${errors} failed calls in all (see the errors column)`);
+  console.log(`process logs, configs and the CPU profile: ${relative(repo, tmp)} (kept until the next run)`);
+}
+
+/** The .md, .svg and .png next to a results .json, and RESULTS.md for a full run. Returns the PNG path if made. */
+async function writeReports(meta, records, scs, base) {
+  const summary = aggregate(records, scs);
+  const md = markdown(summary, meta);
+  writeFileSync(`${base}.md`, `# Switchyard benchmark ${meta.stamp}\n\n${machineDescription(meta)}\n\n${md}\n`);
+  writeFileSync(`${base}.svg`, svgChart(summary, meta));
+  let png;
+  const rsvg = paths?.["rsvg-convert"] ?? "rsvg-convert";
+  const r = await run(rsvg, ["-f", "png", "-o", `${base}.png`, `${base}.svg`]).catch((err) => ({ code: -1, stderr: err.message }));
+  if (r.code === 0) png = `${base}.png`;
+  else log(`no PNG (rsvg-convert: ${r.stderr.slice(0, 200)}); the SVG is there`);
+  if (meta.fullRun) writeFileSync(join(here, "RESULTS.md"), resultsMd(meta, md, png));
+  return png;
+}
+
+/** --render FILE.json: rebuild a run's reports (after a change to report.mjs) without measuring again. */
+async function render(file) {
+  const data = JSON.parse(readFileSync(file, "utf8"));
+  const base = file.replace(/\.json$/, "");
+  const png = await writeReports(data.meta, data.records, SCENARIOS.filter((s) => data.scenarios.some((x) => x.id === s.id)), base);
+  console.log(`rewrote ${relative(repo, base)}.{md,svg${png ? ",png" : ""}}${data.meta.fullRun ? " and bench/RESULTS.md" : ""}`);
+}
+
+/**
+ * Before each timed run: one call must succeed. A target that fails it (for
+ * example a gateway that ejected its only endpoint after the previous run's
+ * abrupt end) is polled for up to 30 s; the wait is printed and recorded in
+ * the results as an incident, so it is seen rather than measured.
+ */
+async function ensureAnswers(sc, target, inst, wire) {
+  let problem = await verify(inst.port, wire);
+  if (!problem) return;
+  const t0 = Date.now();
+  const first = problem;
+  while (problem && Date.now() - t0 < 30_000) {
+    await sleep(500);
+    problem = await verify(inst.port, wire);
+  }
+  const waited = (Date.now() - t0) / 1000;
+  const incident = { scenario: sc.id, target, problem: first, waitedSeconds: waited, recovered: !problem };
+  incidents.push(incident);
+  console.log(`  ! ${sc.id} ${target}: a check call failed (${first}); ${problem ? "still failing" : "answered again"} after ${waited.toFixed(1)} s`);
+}
+
+/** Calls/s last seen per scenario and target, to size the next closed-loop run. */
+const rates = new Map();
+
+/**
+ * Warm-up of about `secs` seconds: a short probe to gauge the rate, then a
+ * run sized from it. Returns the calls/s of the second part.
+ */
+async function warmUp(sc, cfg, inst, wire, secs) {
+  if (cfg.tool === "wrk") {
+    const r = await loadRun(sc, cfg, inst, wire, { seconds: secs });
+    return r.ok / r.seconds;
+  }
+  const conc = cfg.tool === "ghz" ? cfg.concurrency : cfg.clients * (cfg.streams ?? 1);
+  const probe = await loadRun(sc, cfg, inst, wire, { seconds: 5, count: Math.max(20, conc * 2) });
+  const rate = probe.ok / probe.seconds || 100;
+  const r = await loadRun(sc, cfg, inst, wire, { seconds: secs, count: Math.max(conc, Math.round(rate * secs)) });
+  return r.ok / r.seconds || rate;
+}
+
+/**
+ * Runs the scenario's load tool once against a target; returns the tool's
+ * result. With `count`, ghz and h2load send that many calls (see load.mjs for
+ * why); `seconds` is then only what the run is expected to take.
+ */
+function loadRun(sc, cfg, inst, wire, { seconds: secs, count }) {
+  if (cfg.tool === "ghz") {
+    return ghz(paths, {
+      repo,
+      port: inst.port,
+      call: `acme.echo.v1.EchoService.${wire.path.split("/").pop()}`,
+      dataFile: wire.dataFile,
+      seconds: secs,
+      count,
+      concurrency: cfg.concurrency,
+      connections: cfg.connections ?? 1,
+      rps: cfg.rps,
+    });
+  }
+  if (cfg.tool === "h2load") {
+    return h2load(paths, {
+      url: `http://127.0.0.1:${inst.port}${wire.path}`,
+      bodyFile: wire.bodyFile,
+      headers: wire.headers,
+      seconds: secs,
+      count,
+      clients: cfg.clients,
+      streams: cfg.streams ?? 1,
+      rps: cfg.rps,
+      h1: cfg.h1,
+      logFile: join(tmp, "h2load.log"),
+    });
+  }
+  if (cfg.tool === "wrk") return wrk(paths, { url: `http://127.0.0.1:${inst.port}${wire.path}`, script: wire.wrkScript, seconds: secs, connections: cfg.connections });
+  throw new Error(`unknown tool ${cfg.tool}`);
+}
+
+/** One timed load run with CPU and memory read from /proc around it. */
+async function measure(paths, sc, cfg, inst, wire) {
+  const key = `${sc.id}|${inst.target}`;
+  // Closed loop: as many calls as the last rate says fit in `seconds`; open loop: rate x seconds.
+  const count = cfg.rps ? Math.round(cfg.rps * seconds) : Math.max(20, Math.round((rates.get(key) ?? 100) * seconds));
+  const proxyPids = inst.proxy ? processTree(inst.proxy.pid) : [];
+  const upPids = processTree(inst.server.pid);
+  resetPeakRss(proxyPids);
+  const before = { proxy: cpuTicks(proxyPids), up: cpuTicks(upPids), tool: reapedChildrenTicks(), self: selfTicks(), machine: machineTicks(), at: performance.now() };
+  const res = await loadRun(sc, cfg, inst, wire, { seconds, count });
+  if (!cfg.rps && res.ok) rates.set(key, res.ok / res.seconds);
+  const after = { proxy: cpuTicks(proxyPids), up: cpuTicks(upPids), tool: reapedChildrenTicks(), self: selfTicks(), machine: machineTicks(), at: performance.now() };
+  const d = (k) => after[k] - before[k];
+  const units = res.ok * (sc.msgsPerCall ?? 1);
+  const per10k = (ticks) => (units ? (ticks / CLK_TCK / units) * 10_000 : undefined);
+  const wallS = (after.at - before.at) / 1000;
+  const others = after.machine.busy - before.machine.busy - d("proxy") - d("up") - d("tool") - d("self");
+  return {
+    tool: cfg.tool,
+    ok: res.ok,
+    errors: res.errors,
+    errorKinds: res.errors ? res.errorKinds : undefined,
+    seconds: res.seconds,
+    perSec: (res.ok * (sc.msgsPerCall ?? 1)) / res.seconds,
+    callsPerSec: res.ok / res.seconds,
+    mbps: res.bytes ? res.bytes / res.seconds / 1e6 : undefined,
+    p50ms: res.p50ms,
+    p99ms: res.p99ms,
+    proxyCpuS: d("proxy") / CLK_TCK,
+    upCpuS: d("up") / CLK_TCK,
+    toolCpuS: d("tool") / CLK_TCK,
+    proxyCpuPer10k: inst.proxy ? per10k(d("proxy")) : undefined,
+    upCpuPer10k: per10k(d("up")),
+    toolCpuPer10k: per10k(d("tool")),
+    peakRssMB: inst.proxy ? peakRssKb(proxyPids) / 1024 : undefined,
+    othersCores: Math.max(0, others / CLK_TCK / wallS),
+  };
+}
+
+/**
+ * A fresh process of the target (for direct: a fresh upstream) makes one
+ * call, then its RSS is read before and while a client holds
+ * `sc.connections` idle HTTP/2 connections to it, each after one call.
+ */
+async function measureIdle(sc, target, runNo, wire, targets, ctx) {
+  const fresh = { ...ctx, suffix: `-idle${runNo}` };
+  const server = target === "direct" ? await startUpstream(sc.upstream, fresh) : targets.get(`direct@${sc.upstream}`).server;
+  const inst = await startTarget(target, sc.upstream, server, fresh);
+  const owned = inst.proxy ?? server;
+  try {
+    const problem = await verify(inst.port, wire);
+    if (problem) throw new Error(`${sc.id}: ${target} answers ${sc.wire} wrongly: ${problem}`);
+    const pids = processTree(owned.pid);
+    await sleep(quick ? 500 : 1000);
+    const before = rssKb(pids);
+    const client = spawn(process.execPath, [join(here, "lib", "idle-client.mjs"), String(inst.port), String(sc.connections), wire.bodyFile], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    client.stdout.on("data", (c) => (out += c));
+    client.stderr.on("data", (c) => (err += c));
+    const exited = new Promise((resolve) => client.once("exit", resolve));
+    const ready = await Promise.race([
+      (async () => {
+        while (!out.includes("ready")) await sleep(50);
+        return true;
+      })(),
+      exited.then(() => false),
+      sleep(60_000, undefined, { ref: false }).then(() => false),
+    ]);
+    if (!ready) {
+      client.kill("SIGKILL");
+      throw new Error(`${sc.id}: idle client against ${inst.key} failed: ${err.trim() || "timed out"}`);
+    }
+    await sleep(quick ? 500 : 1000);
+    const after = rssKb(pids);
+    client.kill("SIGTERM");
+    await exited;
+    return { rssBeforeMB: before / 1024, rssAfterMB: after / 1024, perConnKB: (after - before) / sc.connections };
+  } finally {
+    await owned.stop();
+  }
+}
+
+function machineDescription(meta) {
+  const m = meta.machine;
+  const v = meta.versions;
+  return [
+    `- Machine: ${m.cores} cores, ${m.cpuModel}${m.cpuMHz ? ` (${Math.round(m.cpuMHz)} MHz)` : ""}, ${m.memoryGiB} GiB RAM, ${m.os}, Linux ${m.kernel}`,
+    `- Switchyard under test: commit ${v.switchyard ?? "?"}`,
+    `- Node ${v.node}, ${v.go}; ghz ${v.ghz}, ${v.h2load}, ${v.wrk}, nginx/${v.nginx.replace(/^nginx\//, "")}, connect-go ${v["connect-go"]}, vanguard-go ${v["vanguard-go"]}`,
+    `- Run: ${meta.quick ? "quick" : "full"}, ${meta.runs} run(s) x ${meta.seconds} s per measurement (+${meta.warmupSeconds} s warm-up per scenario and target), ${meta.durationSeconds} s in all; load average ${meta.loadAverage.start} at the start, ${meta.loadAverage.end} at the end`,
+    `- Load tools, upstream and proxy share the same ${m.cores} cores. Numbers from a loaded machine are indicative: compare rows of one run, not runs of different days.`,
+  ].join("\n");
+}
+
+function resultsMd(meta, md, png) {
+  const rel = `results/${meta.stamp}`;
+  return `# Switchyard benchmark results
+
+Written by \`npm run bench\` (bench/run.mjs) after a full run; the raw numbers of
+every run are in \`bench/results/<stamp>.json\`, with a Markdown copy of the tables.
+How the harness works, and what each figure means: bench/README.md.
+
+> These numbers come from a shared ${meta.machine.cores}-core machine on which the load
+> tools, the upstream and the proxy under test all run, and on which other test
+> suites may have been running too (the "other processes" line under each table
+> says how much CPU they took). They are indicative: trust ratios between rows of
+> the same run more than absolute calls/s.
+
+## Machine
+
+${machineDescription(meta)}
+
+## Latest full run: ${meta.stamp}
+
+${png ? `![throughput relative to direct, and proxy CPU per call](${rel}.png)\n\n` : ""}Files: \`${rel}.json\`, \`${rel}.md\`, \`${rel}.svg\`${png ? `, \`${rel}.png\`` : ""}.
+
+${md}
+`;
+}
+
+(opt.render ? render(opt.render) : main()).catch(async (err) => {
+  console.error(`\nbench failed: ${err.stack ?? err}`);
+  console.error(`process logs kept in ${relative(repo, tmp)}`);
+  await stopAll();
+  process.exit(1);
+});
