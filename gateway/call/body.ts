@@ -14,7 +14,11 @@ export async function readAll(src: AsyncIterable<Uint8Array>, maxBytes: number):
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
-/** A unary call carries exactly one request message. */
+/**
+ * A unary call carries exactly one request message. Any other count is a
+ * "cardinality violation", which gRPC's status code table maps to
+ * UNIMPLEMENTED (and what gRPC and Connect servers answer).
+ */
 export async function singleMessage(messages: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   let one: Uint8Array | undefined;
   let count = 0;
@@ -23,7 +27,7 @@ export async function singleMessage(messages: AsyncIterable<Uint8Array>): Promis
     count++;
   }
   if (count !== 1 || one === undefined) {
-    throw new CallError(Code.INVALID_ARGUMENT, `a unary call takes exactly one request message, got ${count}`);
+    throw new CallError(Code.UNIMPLEMENTED, `a unary call takes exactly one request message, got ${count}`);
   }
   return one;
 }

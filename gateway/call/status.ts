@@ -33,6 +33,13 @@ export interface Status {
   code: Code;
   message: string;
   details: Detail[];
+  /**
+   * The HTTP status an upstream answered with when it sent no RPC status at
+   * all (e.g. a plain 404 for a path it does not serve). A Connect unary
+   * response reuses it, so "no such procedure" stays a 404 instead of
+   * becoming the 501 of an UNIMPLEMENTED error.
+   */
+  httpStatus?: number;
 }
 
 export const OK_STATUS: Status = Object.freeze({ code: Code.OK, message: "", details: [] }) as Status;

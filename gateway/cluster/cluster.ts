@@ -46,7 +46,7 @@ export class Cluster {
    */
   pick(tried?: ReadonlySet<Endpoint>): Endpoint | undefined {
     const now = performance.now();
-    const up = this.endpoints.filter((e) => e.unavailableReason(this.outliers.isEjected(e.outlier)) === undefined);
+    const up = this.available();
     const fresh = tried && tried.size > 0 ? up.filter((e) => !tried.has(e)) : up;
     return this.picker(fresh.length > 0 ? fresh : up, (e) => e.effectiveWeight(now));
   }
@@ -54,8 +54,22 @@ export class Cluster {
   /** Endpoints this call has not tried that could take it now (for hedges, which must go elsewhere). */
   pickUntried(tried: ReadonlySet<Endpoint>): Endpoint | undefined {
     const now = performance.now();
-    const up = this.endpoints.filter((e) => !tried.has(e) && e.unavailableReason(this.outliers.isEjected(e.outlier)) === undefined);
-    return this.picker(up, (e) => e.effectiveWeight(now));
+    return this.picker(
+      this.available().filter((e) => !tried.has(e)),
+      (e) => e.effectiveWeight(now),
+    );
+  }
+
+  /**
+   * Endpoints that can take a call. When outlier ejection alone would leave
+   * none, ejection is ignored (Envoy's panic routing): an ejection is a
+   * statistical guess, and with one or two endpoints a run of application
+   * errors must not take the whole cluster down. Failed health checks, open
+   * breakers and full in-flight caps are facts and still exclude.
+   */
+  private available(): Endpoint[] {
+    const up = this.endpoints.filter((e) => e.unavailableReason(this.outliers.isEjected(e.outlier)) === undefined);
+    return up.length > 0 ? up : this.endpoints.filter((e) => e.unavailableReason(false) === undefined);
   }
 
   /** Says why no endpoint can take a call: the message a client sees with UNAVAILABLE. */

@@ -165,8 +165,9 @@ export class H2Transport implements HttpTransport {
         // A consumer that stops early (client gone, deadline) cancels upstream.
         if (!finished) onAbort();
       }
+      if (req.signal.aborted) throw new UpstreamError(Code.CANCELLED, `call to ${label} cancelled`, false);
       // Some resets end the iteration without an error event.
-      if (stream.rstCode !== undefined && stream.rstCode !== 0 && !req.signal.aborted) throw fail(new Error("reset"));
+      if (stream.rstCode !== undefined && stream.rstCode !== 0) throw fail(new Error("reset"));
     }
     return { status: Number(headers[":status"]), headers, body: body(), trailers: () => trailers };
   }

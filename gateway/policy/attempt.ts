@@ -109,7 +109,7 @@ export class Attempt {
 
   private fail(status: Status, trailers: Metadata, neverLeft: boolean): Lookahead {
     this.finish(status.code);
-    this.ac.abort();
+    this.ac.abort(ATTEMPT_OVER);
     return { kind: "failed", status, trailers, neverLeft };
   }
 
@@ -147,13 +147,16 @@ export class Attempt {
 
   cancel(): void {
     if (!this.settled) this.finish(Code.CANCELLED);
-    this.ac.abort();
+    this.ac.abort(ATTEMPT_OVER);
   }
 
   /** Once per attempt: in-flight count, outlier detection. */
   private finish(code: Code): void {
     if (this.settled) return;
     this.settled = true;
+    // Whatever status a call we cancelled ended with (a reset looks like
+    // INTERNAL from some paths), the endpoint did nothing wrong.
+    if (this.ac.signal.aborted) code = Code.CANCELLED;
     this.finalCode = code;
     this.endpoint.inflight--;
     // Cancels are the gateway's or the client's doing, not the endpoint's.
@@ -164,6 +167,9 @@ export class Attempt {
     return this.finalCode;
   }
 }
+
+/** A fixed abort reason: abort() without one builds a DOMException with a stack on every call. */
+const ATTEMPT_OVER = Object.freeze({ name: "AttemptOver" });
 
 function finalCode(events: ResponseEvent[]): Code | undefined {
   const last = events.at(-1);

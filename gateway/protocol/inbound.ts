@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { once } from "node:events";
+import type { Readable } from "node:stream";
 import type { CallHead, ResponseSink } from "../call/call.js";
 
 export type ServerRequest = IncomingMessage | Http2ServerRequest;
@@ -31,6 +32,18 @@ export async function writeWithBackpressure(res: ServerResponseLike, chunk: Uint
   if (!(res as ServerResponse).write(chunk)) {
     await Promise.race([once(res, "drain"), once(res, "close")]);
   }
+}
+
+/**
+ * The request body, read without destroying the request when the reader
+ * stops early (a size limit, a bad frame). A plain `for await` over `req`
+ * destroys it, and with it an HTTP/1.1 socket, before the error response
+ * is written: the client then sees a connection reset instead of the
+ * status. handleRpc drains what is left once the call is over.
+ */
+export function requestBody(req: ServerRequest): AsyncIterable<Uint8Array> {
+  const it = (req as Readable).iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array>;
+  return { [Symbol.asyncIterator]: () => it };
 }
 
 export function contentType(req: ServerRequest): string {

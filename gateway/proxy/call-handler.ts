@@ -11,6 +11,9 @@ import type { Cluster } from "../cluster/cluster.js";
 import { ACCEPTED_CONTENT_TYPES, detectProtocol } from "./detect.js";
 import type { Cors } from "./cors.js";
 
+/** Upstream messages are refused above max(limits.maxMessageBytes, this): 4 MiB, gRPC's default receive limit. */
+const MIN_RESPONSE_LIMIT = 4 * 1024 * 1024;
+
 export interface ProxyState {
   routes: RouteTable;
   clusters: Map<string, Cluster>;
@@ -21,6 +24,9 @@ export interface ProxyState {
   inflight: Set<Promise<void>>;
 }
 
+/** A fixed abort reason: abort() without one builds a DOMException with a stack on every call. */
+const CALL_OVER = Object.freeze({ name: "CallOver" });
+
 /** Entry point for every RPC-shaped request on a listener. */
 export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResponseLike): void {
   // A client that resets its stream must never take the process down.
@@ -28,6 +34,12 @@ export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResp
   res.on("error", () => {});
   if (state.cors.preflight(req, res)) return;
   state.cors.decorate(req, res);
+  if (req.method !== "POST" && req.method !== "GET") {
+    res.writeHead(405, { allow: "POST, GET", "content-type": "text/plain; charset=utf-8" });
+    res.end(`method ${req.method} is not allowed for RPCs: use POST (or GET for Connect calls to NO_SIDE_EFFECTS methods)\n`);
+    req.resume();
+    return;
+  }
   const protocol = detectProtocol(req);
   if (!protocol) {
     res.writeHead(415, { "content-type": "text/plain; charset=utf-8", "accept-post": ACCEPTED_CONTENT_TYPES });
@@ -78,7 +90,10 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
       messages: guarded,
       deadline: plan.timeoutMs === undefined ? undefined : started + plan.timeoutMs,
       signal: ac.signal,
-      maxBytes: state.maxBytes,
+      // limits.maxMessageBytes is what clients may send (a server's
+      // "message receive limit"); responses only need a guard against
+      // unbounded buffering, which must not be smaller than the default.
+      maxBytes: Math.max(state.maxBytes, MIN_RESPONSE_LIMIT),
       safe: plan.safe,
     });
     await forward(events, sink, plan.responseTranscoder, ac.signal);
@@ -88,7 +103,11 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
     done = true;
     clearTimeout(timer);
     // Whatever ended the call, nothing upstream should keep working on it.
-    ac.abort();
+    ac.abort(CALL_OVER);
+    // A call can end before its request did (a size limit, an early error):
+    // discard the rest, so the client can finish sending and read the
+    // answer, and an HTTP/1.1 connection stays usable.
+    if (!req.readableEnded && !req.destroyed) req.resume();
   }
 }
 
@@ -158,12 +177,28 @@ async function forward(
   t: Transcoder | undefined,
   signal: AbortSignal,
 ): Promise<void> {
+  let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
-    const fail = () => reject(new CallError(Code.CANCELLED, "call aborted"));
-    if (signal.aborted) fail();
-    else signal.addEventListener("abort", fail, { once: true });
+    onAbort = () => reject(new CallError(Code.CANCELLED, "call aborted"));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
   });
   aborted.catch(() => {});
+  try {
+    await pump(events, sink, t, signal, aborted);
+  } finally {
+    // Calls end normally far more often than not: no error built for them.
+    signal.removeEventListener("abort", onAbort!);
+  }
+}
+
+async function pump(
+  events: AsyncGenerator<ResponseEvent>,
+  sink: ResponseSink,
+  t: Transcoder | undefined,
+  signal: AbortSignal,
+  aborted: Promise<never>,
+): Promise<void> {
   for await (const ev of events) {
     if (signal.aborted) throw new CallError(Code.CANCELLED, "call aborted");
     switch (ev.type) {

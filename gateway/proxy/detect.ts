@@ -23,9 +23,13 @@ export function isConnectGet(url: string): boolean {
 /** A request the proxy answers (RPC-shaped path) rather than Fastify's routes. */
 export function looksLikeRpc(req: ServerRequest): boolean {
   const url = req.url ?? "";
-  if (req.method === "POST" || req.method === "OPTIONS") return /^\/[^/?]+\.[^/?]+\/[^/?]+(\?|$)/.test(url) || detectProtocol(req) !== undefined;
-  return req.method === "GET" && isConnectGet(url);
+  if (req.method === "GET") return isConnectGet(url);
+  if (req.method === "POST" || req.method === "OPTIONS") return RPC_PATH.test(url) || detectProtocol(req) !== undefined;
+  // PUT, DELETE, …: the proxy answers 405, as a Connect server would.
+  return RPC_PATH.test(url);
 }
+
+const RPC_PATH = /^\/[^/?]+\.[^/?]+\/[^/?]+(\?|$)/;
 
 export const ACCEPTED_CONTENT_TYPES = [
   "application/grpc",

@@ -94,6 +94,19 @@ describe("deadlines, cancellation, compression, failures", () => {
     await expect.poll(() => echoClient(grpc, f!.url).echo({ message: "y" }).then((r) => r.message, () => "")).toBe("y");
   });
 
+  it("a lone endpoint answering errors is ejected but still served (panic routing), not cut off", async () => {
+    f = await startFixture();
+    const client = echoClient(grpc, f.url);
+    // Six application-level UNAVAILABLE answers in a row from a healthy replica.
+    for (let i = 0; i < 6; i++) {
+      const err = await callError(client.write({ key: "k", value: "v" }, { headers: { "x-echo-fail": "unavailable" } }));
+      expect(err.rawMessage).toBe("requested failure");
+    }
+    const cluster = f.gateway.state.clusters.get("echo")!;
+    expect(cluster.outliers.isEjected(cluster.endpoints[0].outlier)).toBe(true);
+    expect((await client.echo({ message: "still served" })).message).toBe("still served");
+  });
+
   it("spreads calls over replicas in proportion to their weights", async () => {
     f = await startFixture({ weights: [1, 1, 2] });
     const client = echoClient(grpc, f.url);

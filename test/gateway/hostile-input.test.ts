@@ -53,6 +53,11 @@ describe("bad and unusual input gets the protocol's error", () => {
     expect(res.headers["accept-post"]).toContain("application/grpc");
   });
 
+  it("other HTTP methods on an RPC path get 405", async () => {
+    const res = await h1Request(`${f.url}${ECHO}`, "DELETE", {});
+    expect(res.status).toBe(405);
+  });
+
   it("Connect: broken JSON is invalid_argument with HTTP 400", async () => {
     const res = await h1Request(`${f.url}${ECHO}`, "POST", { "content-type": "application/json" }, "{not json");
     expect(res.status).toBe(400);
@@ -169,5 +174,10 @@ describe("bad and unusual input gets the protocol's error", () => {
     }
     const res = await h1Request(`${f.url}${ECHO}`, "POST", { "content-type": "application/json" }, '{"message":"still here"}');
     expect(JSON.parse(res.body.toString()).message).toBe("still here");
+    // Clients going away are not the endpoint's fault: no failures counted, no ejection.
+    const cluster = f.gateway.state.clusters.get("echo")!;
+    const ep = cluster.endpoints[0];
+    expect(ep.outlier.consecutiveFailures).toBe(0);
+    expect(cluster.outliers.isEjected(ep.outlier)).toBe(false);
   });
 });

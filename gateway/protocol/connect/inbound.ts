@@ -13,6 +13,7 @@ import {
   type ServerRequest,
   type ServerResponseLike,
   contentType,
+  requestBody,
   writeWithBackpressure,
 } from "../inbound.js";
 import { endStreamJson, statusToErrorJson } from "./error-json.js";
@@ -69,7 +70,7 @@ function unarySink(req: ServerRequest, res: ServerResponseLike, codec: Codec): R
         return;
       }
       h["content-type"] = "application/json";
-      res.writeHead(codeToHttpStatus(status.code), h);
+      res.writeHead(status.httpStatus ?? codeToHttpStatus(status.code), h);
       res.end(JSON.stringify(statusToErrorJson(status)));
     },
   };
@@ -139,12 +140,12 @@ async function* getMessage(message: Uint8Array, encoding: ReturnType<typeof pars
 
 async function* unaryMessage(req: ServerRequest, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
   // A compressed body may legitimately exceed the limit by its framing only; the decompressed size is what counts.
-  const raw = await readAll(req as AsyncIterable<Uint8Array>, encoding === "identity" ? maxBytes : maxBytes * 2 + 1024);
+  const raw = await readAll(requestBody(req), encoding === "identity" ? maxBytes : maxBytes * 2 + 1024);
   yield await decompress(raw, encoding, maxBytes);
 }
 
 async function* streamMessages(req: ServerRequest, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
-  for await (const env of readEnvelopes(req as AsyncIterable<Uint8Array>, maxBytes)) {
+  for await (const env of readEnvelopes(requestBody(req), maxBytes)) {
     if (env.flags & FLAG_CONNECT_END) {
       throw new CallError(Code.INVALID_ARGUMENT, "protocol error: a request stream must not carry an end-of-stream message");
     }

@@ -25,7 +25,6 @@ async function* unary(call: OutboundCall): AsyncGenerator<ResponseEvent> {
   const body = await singleMessage(call.messages);
   const headers = baseHeaders(call);
   headers["content-type"] = `application/${head.codec}`;
-  headers["accept-encoding"] = "gzip";
   const res = await call.transport.request({ method: "POST", path: head.path, headers, body, signal: call.signal });
   const encoding = parseEncoding(firstValue(res.headers["content-encoding"]), "content-encoding");
   const raw = await decompress(await readAll(res.body, call.maxBytes), encoding, call.maxBytes);
@@ -41,7 +40,10 @@ async function* unary(call: OutboundCall): AsyncGenerator<ResponseEvent> {
       }
     }
     const status = statusFromErrorJson(json, httpStatusToCode(res.status), label);
-    if (json === undefined) status.message = `${label} answered HTTP ${res.status}`;
+    if (json === undefined) {
+      status.message = `${label} answered HTTP ${res.status}`;
+      status.httpStatus = res.status;
+    }
     yield { type: "end", status, trailers: { ...metadata, ...trailers } };
     return;
   }
@@ -66,7 +68,6 @@ async function* streaming(call: OutboundCall): AsyncGenerator<ResponseEvent> {
   const { head, label } = call;
   const headers = baseHeaders(call);
   headers["content-type"] = `application/connect+${head.codec}`;
-  headers["connect-accept-encoding"] = "gzip";
   const res = await call.transport.request({
     method: "POST",
     path: head.path,
@@ -83,7 +84,10 @@ async function* streaming(call: OutboundCall): AsyncGenerator<ResponseEvent> {
       // not a Connect error body
     }
     const status = statusFromErrorJson(json, httpStatusToCode(res.status), label);
-    if (json === undefined) status.message = `${label} answered HTTP ${res.status}`;
+    if (json === undefined) {
+      status.message = `${label} answered HTTP ${res.status}`;
+      status.httpStatus = res.status;
+    }
     yield { type: "end", status, trailers: {} };
     return;
   }

@@ -13,6 +13,7 @@ import {
   type ServerRequest,
   type ServerResponseLike,
   contentType,
+  requestBody,
   writeWithBackpressure,
 } from "../inbound.js";
 import { statusToGrpcHeaders } from "./status-headers.js";
@@ -105,6 +106,6 @@ export const grpcInbound: InboundProtocol = {
     if (req.httpVersionMajor !== 2) {
       throw new CallError(Code.INTERNAL, "gRPC requires HTTP/2; use gRPC-Web or Connect over HTTP/1.1");
     }
-    return parseGrpcRequest(req, opts, codec, req as AsyncIterable<Uint8Array>);
+    return parseGrpcRequest(req, opts, codec, requestBody(req));
   },
 };
