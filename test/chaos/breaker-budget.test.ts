@@ -19,8 +19,9 @@ describe("chaos: failing replicas, breakers and the retry budget", { timeout: 90
     replicas = [flaky, await spawnReplica("r2"), await spawnReplica("r3")];
     gw = await startChaosGateway(replicas, {
       circuitBreaker: { errorThresholdPercentage: 25, volumeThreshold: 10, rollingWindow: "10s", resetTimeout: "1s" },
-      // Isolate the breaker: no ejections, no health-check verdicts.
+      // Isolate the breaker: no ejections; no slow start, so recovery shows at once.
       outlierDetection: false,
+      slowStart: 0,
     });
     const client = gw.client;
     let writesSent = 0;
@@ -53,9 +54,15 @@ describe("chaos: failing replicas, breakers and the retry budget", { timeout: 90
     await flaky.kill();
     const healed = await spawnReplica("r1", [], flaky.port);
     replicas[0] = healed;
-    await runLoad({ total: 1500, concurrency: 8, call: (i) => client.echo({ message: `h${i}` }) });
-    await expect.poll(() => gw!.events.some((e) => e.includes(flaky.address) && e.includes("circuit breaker closed")), { timeout: 5000 }).toBe(true);
-    expect((await healed.stats()).calls.Echo).toBeGreaterThan(100);
+    const closed = () => gw!.events.some((e) => e.includes(flaky.address) && e.includes("circuit breaker closed"));
+    // Traffic until the half-open probe has closed the breaker (bounded: 20k calls).
+    const healing = await runLoad({ total: 20_000, concurrency: 8, stopWhen: () => closed(), call: (i) => client.echo({ message: `h${i}` }) });
+    expect(closed()).toBe(true);
+    expect(healing.failed).toBe(0);
+    const before = (await healed.stats()).calls.Echo;
+    await runLoad({ total: 600, concurrency: 8, call: (i) => client.echo({ message: `after${i}` }) });
+    // Back in rotation: about a third of the calls (WRR, equal weights).
+    expect((await healed.stats()).calls.Echo - before).toBeGreaterThan(100);
   });
 
   it("every replica failing: total attempts stay within the retry budget", async () => {

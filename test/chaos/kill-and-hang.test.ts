@@ -76,7 +76,9 @@ describe("chaos: a replica dies or hangs", { timeout: 90_000 }, () => {
     let writesSent = 0;
     const acked = new Map<string, number>();
     const result = await runLoad({
-      total: 3000,
+      // Time-bound, so "within a few seconds" is observable on a fast machine too.
+      total: 30_000,
+      stopWhen: (done, seconds) => done >= 3000 && seconds >= 5,
       concurrency: 16,
       onCall: async () => {
         if (hungAt3s === undefined && performance.now() - t0 > 3000) hungAt3s = (await replicas[1].stats()).calls.Echo;
@@ -96,7 +98,8 @@ describe("chaos: a replica dies or hangs", { timeout: 90_000 }, () => {
       },
     });
     const hung = await replicas[1].stats();
-    console.log(describeLoad("scenario 2 with hedging", result), `hung replica got ${hung.calls.Echo} Echo attempts (${hungAt3s ?? "?"} in the first 3 s)`);
+    const attempts = (await Promise.all(replicas.map((r) => r.stats()))).reduce((n, s) => n + s.calls.Echo, 0);
+    console.log(describeLoad("scenario 2 with hedging", result, attempts, result.ok + result.failed), `hung replica got ${hung.calls.Echo} Echo attempts (${hungAt3s ?? "?"} in the first 3 s)`);
     expect(result.failed, JSON.stringify([...result.errors])).toBe(0);
     expect(result.seconds).toBeGreaterThan(3);
     // After the first seconds the hung replica is out of rotation.
@@ -112,7 +115,8 @@ describe("chaos: a replica dies or hangs", { timeout: 90_000 }, () => {
     gw = await startChaosGateway(replicas, { retryPolicy: { retryableStatusCodes: ["UNAVAILABLE"] } });
     const client = gw.client;
     const result = await runLoad({ total: 1500, concurrency: 16, call: (i) => client.echo({ message: `m${i}` }, { timeoutMs: 500 }) });
-    console.log(describeLoad("scenario 2 without hedging", result));
+    const attempts = (await Promise.all(replicas.map((r) => r.stats()))).reduce((n, s) => n + s.calls.Echo, 0);
+    console.log(describeLoad("scenario 2 without hedging", result, attempts, 1500));
     // The baseline the hedging run is measured against: here the hang shows.
     expect(result.failed).toBeGreaterThan(0);
     expect([...result.errors.keys()].every((k) => k.startsWith("4:"))).toBe(true);

@@ -26,18 +26,19 @@ describe("chaos: slow replicas, balancing and streams", { timeout: 90_000 }, () 
     });
     const client = gw.client;
     const res = await runLoad({ total: 1500, concurrency: 16, call: (i) => client.echo({ message: `m${i}` }) });
+    const attempts = (await Promise.all(replicas.map((r) => r.stats()))).reduce((n, s) => n + s.calls.Echo, 0);
     await gw.close();
     await Promise.all(replicas.map((r) => r.kill()));
     gw = undefined;
     replicas = [];
-    return res;
+    return { ...res, attempts };
   }
 
   it("a replica adding 200 ms: with hedging p99 stays near the healthy replicas', without it does not", async () => {
     const plain = await slowRun(false);
     const hedged = await slowRun(true);
-    console.log(describeLoad("scenario 4 without hedging", plain));
-    console.log(describeLoad("scenario 4 with hedging", hedged));
+    console.log(describeLoad("scenario 4 without hedging", plain, plain.attempts, 1500));
+    console.log(describeLoad("scenario 4 with hedging", hedged, hedged.attempts, 1500));
     expect(plain.failed + hedged.failed).toBe(0);
     expect(plain.p99).toBeGreaterThan(200);
     expect(hedged.p99).toBeLessThan(plain.p99 * 0.75);

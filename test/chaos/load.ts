@@ -21,6 +21,8 @@ export async function runLoad(opts: {
   concurrency: number;
   call: (i: number) => Promise<unknown>;
   onCall?: (i: number) => void | Promise<void>;
+  /** Ends the run early (still bounded by total), e.g. once enough time has passed. */
+  stopWhen?: (done: number, seconds: number) => boolean;
 }): Promise<LoadResult> {
   const latencies: number[] = [];
   const errors = new Map<string, number>();
@@ -30,6 +32,7 @@ export async function runLoad(opts: {
   const t0 = performance.now();
   const worker = async () => {
     for (;;) {
+      if (opts.stopWhen?.(ok + failed, (performance.now() - t0) / 1000)) return;
       const i = next++;
       if (i >= opts.total) return;
       await opts.onCall?.(i);
