@@ -6,7 +6,7 @@ import { RouteTable } from "./route/route-table.js";
 import { Cluster } from "./cluster/cluster.js";
 import { MethodRegistry } from "./transcode/registry.js";
 import { type ProxyState, handleRpc } from "./proxy/call-handler.js";
-import { looksLikeRpc } from "./proxy/detect.js";
+import { detectProtocol, isProxied } from "./proxy/detect.js";
 import { Cors } from "./proxy/cors.js";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { registerReflection } from "./local/reflection.js";
@@ -55,10 +55,12 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         // Fastify lifecycle costs about a quarter of the throughput
         // (DESIGN.md, "What the hot path may cost").
         const listener = new Listener(lc, (req: IncomingMessage, res: ServerResponse) => {
-          if (req.url?.startsWith("/grpc.reflection.")) local(req, res);
-          else if (looksLikeRpc(req)) {
+          if (req.url?.startsWith("/grpc.reflection.")) return local(req, res);
+          // Detected once here and handed on: the proxy does not look again.
+          const protocol = detectProtocol(req);
+          if (isProxied(req, protocol)) {
             if (draining) res.setHeader("connection", "close");
-            handleRpc(state, req, res);
+            handleRpc(state, req, res, protocol);
           } else fastifyHandler(req, res);
         });
         listeners.push(listener);

@@ -1,22 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { formatProblem } from "./problems.js";
+import { problemsAfter, validConfig } from "./spec-fixture.js";
 import { createSchemaCheck } from "./schema.js";
 
 const check = createSchemaCheck();
 
-function valid(): Record<string, any> {
-  return {
-    listeners: [{ port: 8080 }],
-    clusters: { echo: { protocol: "grpc", endpoints: ["127.0.0.1:50051"] } },
-    routes: [{ match: { prefix: "/" }, cluster: "echo" }],
-  };
-}
-
-function problems(mutate: (c: Record<string, any>) => void): string[] {
-  const c = valid();
-  mutate(c);
-  return check(c).map(formatProblem);
-}
+const valid = validConfig;
+const problems = (mutate: (c: Record<string, any>) => void) => problemsAfter(check, mutate);
 
 describe("gateway schema", () => {
   it("accepts a minimal config", () => {

@@ -1,20 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { formatProblem } from "./problems.js";
+import { problemsAfter, validConfig } from "./spec-fixture.js";
 import { checkSemantics } from "./semantics.js";
 
-function valid(): Record<string, any> {
-  return {
-    listeners: [{ port: 8080 }],
-    clusters: { echo: { protocol: "grpc", endpoints: ["127.0.0.1:50051"] } },
-    routes: [{ match: { prefix: "/" }, cluster: "echo" }],
-  };
-}
-
-function problems(mutate: (c: Record<string, any>) => void): string[] {
-  const c = valid();
-  mutate(c);
-  return checkSemantics(c).map(formatProblem);
-}
+const valid = validConfig;
+const problems = (mutate: (c: Record<string, any>) => void) => problemsAfter(checkSemantics, mutate);
 
 describe("checkSemantics", () => {
   it("accepts a valid config", () => {

@@ -8,7 +8,7 @@ import { transcoder, type Transcoder } from "../transcode/transcode.js";
 import type { MethodRegistry } from "../transcode/registry.js";
 import type { RouteTable } from "../route/route-table.js";
 import type { Cluster } from "../cluster/cluster.js";
-import { ACCEPTED_CONTENT_TYPES, detectProtocol } from "./detect.js";
+import { ACCEPTED_CONTENT_TYPES } from "./detect.js";
 import type { Cors } from "./cors.js";
 
 /** Upstream messages are refused above max(limits.maxMessageBytes, this): 4 MiB, gRPC's default receive limit. */
@@ -27,8 +27,8 @@ export interface ProxyState {
 /** A fixed abort reason: abort() without one builds a DOMException with a stack on every call. */
 const CALL_OVER = Object.freeze({ name: "CallOver" });
 
-/** Entry point for every RPC-shaped request on a listener. */
-export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResponseLike): void {
+/** Entry point for every RPC-shaped request on a listener; `protocol` is what detectProtocol found. */
+export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResponseLike, protocol: InboundProtocol | undefined): void {
   // A client that resets its stream must never take the process down.
   req.on("error", () => {});
   res.on("error", () => {});
@@ -40,7 +40,6 @@ export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResp
     req.resume();
     return;
   }
-  const protocol = detectProtocol(req);
   if (!protocol) {
     res.writeHead(415, { "content-type": "text/plain; charset=utf-8", "accept-post": ACCEPTED_CONTENT_TYPES });
     res.end(`unsupported content-type "${req.headers["content-type"] ?? ""}": send gRPC, gRPC-Web or Connect (${ACCEPTED_CONTENT_TYPES})\n`);

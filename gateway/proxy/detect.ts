@@ -20,13 +20,13 @@ export function isConnectGet(url: string): boolean {
   return params.has("encoding") || params.get("connect") === "v1";
 }
 
-/** A request the proxy answers (RPC-shaped path) rather than Fastify's routes. */
-export function looksLikeRpc(req: ServerRequest): boolean {
-  const url = req.url ?? "";
-  if (req.method === "GET") return isConnectGet(url);
-  if (req.method === "POST" || req.method === "OPTIONS") return RPC_PATH.test(url) || detectProtocol(req) !== undefined;
-  // PUT, DELETE, …: the proxy answers 405, as a Connect server would.
-  return RPC_PATH.test(url);
+/**
+ * Whether the proxy answers a request (rather than Fastify's routes), given
+ * what detectProtocol found: any RPC content type or Connect GET, or an
+ * RPC-shaped path with another method or content type (answered 405/415).
+ */
+export function isProxied(req: ServerRequest, protocol: InboundProtocol | undefined): boolean {
+  return protocol !== undefined || (req.method !== "GET" && RPC_PATH.test(req.url ?? ""));
 }
 
 const RPC_PATH = /^\/[^/?]+\.[^/?]+\/[^/?]+(\?|$)/;

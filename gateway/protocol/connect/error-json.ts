@@ -1,4 +1,4 @@
-import { Code, type Detail, type Status, codeToConnectName, connectNameToCode } from "../../call/status.js";
+import { Code, type Detail, type Status, codeToConnectName, connectNameToCode, httpStatusToCode } from "../../call/status.js";
 import type { Metadata } from "../../call/metadata.js";
 
 const b64 = (v: Uint8Array) => Buffer.from(v).toString("base64").replace(/=+$/, "");
@@ -69,4 +69,24 @@ export function parseEndStream(data: Uint8Array, label: string): { status: Statu
       ? { code: Code.OK, message: "", details: [] }
       : statusFromErrorJson(j.error, Code.UNKNOWN, label);
   return { status, trailers };
+}
+
+/**
+ * The status of a non-200 Connect response: its JSON error body when it has
+ * one, else a code from the HTTP status (which is kept, so a plain 404 from
+ * the upstream stays a 404 for Connect unary clients).
+ */
+export function statusFromHttpError(httpStatus: number, body: Uint8Array, label: string): Status {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(body).toString("utf8"));
+  } catch {
+    // not a Connect error body
+  }
+  const status = statusFromErrorJson(json, httpStatusToCode(httpStatus), label);
+  if (json === undefined) {
+    status.message = `${label} answered HTTP ${httpStatus}`;
+    status.httpStatus = httpStatus;
+  }
+  return status;
 }

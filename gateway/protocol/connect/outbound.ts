@@ -1,12 +1,12 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ResponseEvent } from "../../call/call.js";
-import { Code, httpStatusToCode } from "../../call/status.js";
+import { Code } from "../../call/status.js";
 import { FLAG_COMPRESSED, FLAG_CONNECT_END, encodeEnvelope, readEnvelopes } from "../../call/envelope.js";
 import { decompress, parseEncoding } from "../../call/compression.js";
 import { type Metadata, firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
 import { drain, mapIterable } from "../../call/iterables.js";
 import type { OutboundCall } from "../outbound.js";
-import { parseEndStream, statusFromErrorJson } from "./error-json.js";
+import { parseEndStream, statusFromHttpError } from "./error-json.js";
 import { readAll, singleMessage } from "../../call/body.js";
 
 export async function* connectOutbound(call: OutboundCall): AsyncGenerator<ResponseEvent> {
@@ -30,21 +30,7 @@ async function* unary(call: OutboundCall): AsyncGenerator<ResponseEvent> {
   const raw = await decompress(await readAll(res.body, call.maxBytes), encoding, call.maxBytes);
   const { metadata, trailers } = splitUnaryHeaders(res.headers);
   if (res.status !== 200) {
-    const ct = firstValue(res.headers["content-type"]) ?? "";
-    let json: unknown;
-    if (ct.startsWith("application/json")) {
-      try {
-        json = JSON.parse(Buffer.from(raw).toString("utf8"));
-      } catch {
-        // fall back to the HTTP status
-      }
-    }
-    const status = statusFromErrorJson(json, httpStatusToCode(res.status), label);
-    if (json === undefined) {
-      status.message = `${label} answered HTTP ${res.status}`;
-      status.httpStatus = res.status;
-    }
-    yield { type: "end", status, trailers: { ...metadata, ...trailers } };
+    yield { type: "end", status: statusFromHttpError(res.status, raw, label), trailers: { ...metadata, ...trailers } };
     return;
   }
   yield { type: "headers", metadata };
@@ -77,18 +63,7 @@ async function* streaming(call: OutboundCall): AsyncGenerator<ResponseEvent> {
   });
   if (res.status !== 200) {
     const raw = await readAll(res.body, call.maxBytes).catch(() => new Uint8Array(0));
-    let json: unknown;
-    try {
-      json = JSON.parse(Buffer.from(raw).toString("utf8"));
-    } catch {
-      // not a Connect error body
-    }
-    const status = statusFromErrorJson(json, httpStatusToCode(res.status), label);
-    if (json === undefined) {
-      status.message = `${label} answered HTTP ${res.status}`;
-      status.httpStatus = res.status;
-    }
-    yield { type: "end", status, trailers: {} };
+    yield { type: "end", status: statusFromHttpError(res.status, raw, label), trailers: {} };
     return;
   }
   yield { type: "headers", metadata: forwardableResponseMetadata(res.headers) };
