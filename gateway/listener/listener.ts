@@ -1,10 +1,10 @@
-import { createServer } from "@httptoolkit/httpolyglot";
 import { createSecureServer } from "node:http2";
 import type { Server } from "node:net";
 import type { Socket } from "node:net";
 import type { Http2Session } from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ListenerConfig } from "../config/types.js";
+import { CleartextServer } from "./cleartext-server.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -27,7 +27,7 @@ export class Listener {
       maxSessionMemory: 64,
     };
     if (config.tls) {
-      // A TLS port is TLS only: ALPN picks h2 or http/1.1. (httpolyglot would
+      // A TLS port is TLS only: ALPN picks h2 or http/1.1. (Sniffing would
       // also accept cleartext here, bypassing requireClientCert.)
       this.server = createSecureServer(
         {
@@ -43,7 +43,7 @@ export class Listener {
         handler as never,
       );
     } else {
-      this.server = createServer({ http2: http2Options }, handler);
+      this.server = new CleartextServer(http2Options, handler);
     }
     this.server.on("connection", (socket: Socket) => {
       if (this.sockets.has(socket)) return;
@@ -81,9 +81,8 @@ export class Listener {
     for (const s of this.sessions) {
       if (!s.closed) s.close();
     }
-    // httpolyglot keeps its HTTP/1.1 server inside; idle keep-alive sockets would hold the drain open.
-    const h1 = (this.server as unknown as { _httpServer?: { closeIdleConnections?: () => void } })._httpServer;
-    h1?.closeIdleConnections?.();
+    // Idle HTTP/1.1 keep-alive sockets would hold the drain open.
+    (this.server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   }
 
   /** Ends whatever is still open. */
