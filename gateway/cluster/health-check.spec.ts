@@ -28,7 +28,7 @@ class FakeTransport implements HttpTransport {
     this.requests.push({ path: req.path, headers: req.headers, service });
     const a = this.answer;
     if (a === "hang") {
-      await new Promise<void>((_, reject) => req.signal.addEventListener("abort", () => reject(new UpstreamError(Code.CANCELLED, "reset", false))));
+      await new Promise<void>((_, reject) => req.cancel.on(() => reject(new UpstreamError(Code.CANCELLED, "reset", false))));
     }
     if (typeof a === "object" && "throw" in a) throw a.throw;
     if (typeof a === "object" && "code" in a) {

@@ -1,3 +1,4 @@
+import { Cancel } from "../call/cancel.js";
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import type { CallHead } from "../call/call.js";
 import { CallError, Code, type Status } from "../call/status.js";
@@ -39,7 +40,7 @@ export class HealthChecker {
   private failures = 0;
   private successes = 0;
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: AbortController | undefined;
+  private inFlight: Cancel | undefined;
   /** Bumped by start() and stop(), so a check that outlives a stop/start pair is ignored. */
   private generation = 0;
   private running = false;
@@ -66,7 +67,7 @@ export class HealthChecker {
     this.generation++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.inFlight?.abort();
+    this.inFlight?.cancel();
   }
 
   private async tick(generation: number): Promise<void> {
@@ -99,12 +100,12 @@ export class HealthChecker {
   /** One Health/Check call; never throws. */
   private async check(): Promise<Verdict> {
     const { transport, protocol, label } = this.target;
-    const ac = new AbortController();
+    const ac = new Cancel();
     this.inFlight = ac;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      ac.abort();
+      ac.cancel();
     }, this.cfg.timeoutMs);
     timer.unref();
     const head: CallHead = {
@@ -127,7 +128,7 @@ export class HealthChecker {
           yield request;
         })(),
         timeoutMs: this.cfg.timeoutMs,
-        signal: ac.signal,
+        cancel: ac,
         maxBytes: MAX_BYTES,
         label,
       });

@@ -40,10 +40,11 @@ export class H1Transport implements HttpTransport {
         path: req.path,
         headers: req.headers,
         agent: this.agent,
-        signal: req.signal,
       });
+      const offCancel = req.cancel.on(() => r.destroy(new Error("call cancelled")));
+      r.once("close", offCancel);
       r.on("error", (err) => {
-        reject(new UpstreamError(req.signal.aborted ? Code.CANCELLED : Code.UNAVAILABLE, `${label} unreachable: ${err.message}`, !sent && isConnectError(err)));
+        reject(new UpstreamError(req.cancel.cancelled ? Code.CANCELLED : Code.UNAVAILABLE, `${label} unreachable: ${err.message}`, !sent && isConnectError(err)));
       });
       r.on("finish", () => (sent = true));
       r.on("response", (res) => {

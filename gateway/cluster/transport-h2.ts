@@ -89,13 +89,13 @@ export class H2Transport implements HttpTransport {
 
   async request(req: UpstreamHttpRequest): Promise<UpstreamHttpResponse> {
     if (this.closed) throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label} is shut down`, true);
-    if (req.signal.aborted) throw new UpstreamError(Code.CANCELLED, `call ended before it reached ${this.opts.label}`, true);
+    if (req.cancel.cancelled) throw new UpstreamError(Code.CANCELLED, `call ended before it reached ${this.opts.label}`, true);
     const session = this.getSession();
     let stream: ClientHttp2Stream;
     try {
       stream = session.request(
         { ":method": req.method, ":path": req.path, ...req.headers },
-        { endStream: false, signal: undefined },
+        { endStream: false },
       );
     } catch (err) {
       this.forget(session);
@@ -109,9 +109,7 @@ export class H2Transport implements HttpTransport {
       // the whole session (GOAWAY INTERNAL_ERROR) after 1000 of them.
       if (!stream.closed && !(stream.readableEnded && stream.writableFinished)) stream.close(NGHTTP2_CANCEL);
     };
-    if (req.signal.aborted) onAbort();
-    else req.signal.addEventListener("abort", onAbort, { once: true });
-    stream.on("close", () => req.signal.removeEventListener("abort", onAbort));
+    stream.once("close", req.cancel.on(onAbort));
 
     const label = this.opts.label;
     const fail = (err: unknown): UpstreamError => {
@@ -128,7 +126,7 @@ export class H2Transport implements HttpTransport {
       if (sessionError) {
         return new UpstreamError(Code.UNAVAILABLE, `${label} connection failed: ${sessionError.message}`, false);
       }
-      if (session.destroyed && !req.signal.aborted) {
+      if (session.destroyed && !req.cancel.cancelled) {
         // Node resets every stream of a lost connection with CANCEL or
         // INTERNAL_ERROR locally; for the call that is the upstream going away.
         return new UpstreamError(Code.UNAVAILABLE, `${label}: connection lost`, false);
@@ -165,7 +163,7 @@ export class H2Transport implements HttpTransport {
         // A consumer that stops early (client gone, deadline) cancels upstream.
         if (!finished) onAbort();
       }
-      if (req.signal.aborted) throw new UpstreamError(Code.CANCELLED, `call to ${label} cancelled`, false);
+      if (req.cancel.cancelled) throw new UpstreamError(Code.CANCELLED, `call to ${label} cancelled`, false);
       // Some resets end the iteration without an error event.
       if (stream.rstCode !== undefined && stream.rstCode !== 0) throw fail(new Error("reset"));
     }

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { Code, CallError } from "../call/status.js";
+import type { Cancel } from "../call/cancel.js";
 
 /** One HTTP exchange with an endpoint, whatever the HTTP version. */
 export interface UpstreamHttpRequest {
@@ -7,7 +8,7 @@ export interface UpstreamHttpRequest {
   path: string;
   headers: OutgoingHttpHeaders;
   body: AsyncIterable<Uint8Array> | Uint8Array;
-  signal: AbortSignal;
+  cancel: Cancel;
 }
 
 export interface UpstreamHttpResponse {

@@ -1,6 +1,7 @@
 import type { CallHead, ResponseEvent } from "../call/call.js";
 import { Code, type Status, toStatus } from "../call/status.js";
 import type { Metadata } from "../call/metadata.js";
+import type { Cancel } from "../call/cancel.js";
 import { callUpstream } from "../protocol/outbound.js";
 import { UpstreamError } from "../cluster/transport.js";
 import { isTransportFailure } from "../cluster/breaker.js";
@@ -22,7 +23,8 @@ export interface AttemptInput {
   messages: AsyncIterable<Uint8Array>;
   /** Absolute performance.now() deadline, if any. */
   deadline: number | undefined;
-  callSignal: AbortSignal;
+  /** The call's cancel; the attempt's own is its child. */
+  callCancel: Cancel;
   maxBytes: number;
   /** 1-based; sent upstream as grpc-previous-rpc-attempts. */
   number: number;
@@ -33,7 +35,7 @@ export interface AttemptInput {
 /** One try of a call against one endpoint, with the endpoint's bookkeeping. */
 export class Attempt {
   readonly endpoint: Endpoint;
-  private readonly ac = new AbortController();
+  private readonly stop: Cancel;
   private readonly events: AsyncGenerator<ResponseEvent>;
   private readonly started = performance.now();
   private finalCode: Code | undefined;
@@ -43,10 +45,7 @@ export class Attempt {
 
   constructor(endpoint: Endpoint, private readonly input: AttemptInput) {
     this.endpoint = endpoint;
-    const onCallAbort = () => this.ac.abort();
-    if (input.callSignal.aborted) this.ac.abort();
-    else input.callSignal.addEventListener("abort", onCallAbort, { once: true });
-    this.ac.signal.addEventListener("abort", () => input.callSignal.removeEventListener("abort", onCallAbort), { once: true });
+    this.stop = input.callCancel.child();
     endpoint.inflight++;
     const metadata = input.number > 1 ? { ...input.head.metadata, "grpc-previous-rpc-attempts": String(input.number - 1) } : input.head.metadata;
     this.events = callUpstream(input.cluster.protocol, {
@@ -54,7 +53,7 @@ export class Attempt {
       transport: endpoint.transport,
       messages: input.messages,
       timeoutMs: input.deadline === undefined ? undefined : Math.max(1, input.deadline - performance.now()),
-      signal: this.ac.signal,
+      cancel: this.stop,
       maxBytes: input.maxBytes,
       label: endpoint.label,
     });
@@ -109,7 +108,7 @@ export class Attempt {
 
   private fail(status: Status, trailers: Metadata, neverLeft: boolean): Lookahead {
     this.finish(status.code);
-    this.ac.abort(ATTEMPT_OVER);
+    this.stop.cancel();
     return { kind: "failed", status, trailers, neverLeft };
   }
 
@@ -147,7 +146,7 @@ export class Attempt {
 
   cancel(): void {
     if (!this.settled) this.finish(Code.CANCELLED);
-    this.ac.abort(ATTEMPT_OVER);
+    this.stop.cancel();
   }
 
   /** Once per attempt: in-flight count, outlier detection. */
@@ -156,7 +155,7 @@ export class Attempt {
     this.settled = true;
     // Whatever status a call we cancelled ended with (a reset looks like
     // INTERNAL from some paths), the endpoint did nothing wrong.
-    if (this.ac.signal.aborted) code = Code.CANCELLED;
+    if (this.stop.cancelled) code = Code.CANCELLED;
     this.finalCode = code;
     this.endpoint.inflight--;
     // Cancels are the gateway's or the client's doing, not the endpoint's.
@@ -167,9 +166,6 @@ export class Attempt {
     return this.finalCode;
   }
 }
-
-/** A fixed abort reason: abort() without one builds a DOMException with a stack on every call. */
-const ATTEMPT_OVER = Object.freeze({ name: "AttemptOver" });
 
 function finalCode(events: ResponseEvent[]): Code | undefined {
   const last = events.at(-1);

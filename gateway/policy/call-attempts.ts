@@ -1,6 +1,7 @@
 import type { CallHead, ResponseEvent } from "../call/call.js";
 import { Code, CallError } from "../call/status.js";
 import { firstValue } from "../call/metadata.js";
+import type { Cancel } from "../call/cancel.js";
 import type { Cluster } from "../cluster/cluster.js";
 import type { Endpoint } from "../cluster/endpoint.js";
 import { Attempt, type Lookahead } from "./attempt.js";
@@ -13,7 +14,7 @@ export interface CallPolicyInput {
   head: CallHead;
   messages: AsyncIterable<Uint8Array>;
   deadline: number | undefined;
-  signal: AbortSignal;
+  cancel: Cancel;
   maxBytes: number;
   /** The method may be repeated: proto idempotency_level or config. */
   safe: boolean;
@@ -42,11 +43,11 @@ async function* runRetries(input: CallPolicyInput, replay: ReplayBuffer): AsyncG
   const tried = new Set<Endpoint>();
   for (let n = 1; ; n++) {
     // No attempt starts once the call is over (deadline, client gone).
-    if (input.signal.aborted) throw new CallError(Code.CANCELLED, "call ended before the next attempt");
+    if (input.cancel.cancelled) throw new CallError(Code.CANCELLED, "call ended before the next attempt");
     const ep = cluster.pick(tried);
     if (!ep) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
     tried.add(ep);
-    const attempt = new Attempt(ep, { ...input, messages: replay.reader(), number: n, retryable, callSignal: input.signal });
+    const attempt = new Attempt(ep, { ...input, messages: replay.reader(), number: n, retryable, callCancel: input.cancel });
     const la = await attempt.lookahead;
     if (la.kind === "commit") {
       yield* committed(input, attempt, la.events);
@@ -57,14 +58,14 @@ async function* runRetries(input: CallPolicyInput, replay: ReplayBuffer): AsyncG
       yield { type: "end", status: la.status, trailers: la.trailers };
       return;
     }
-    await sleep(delay, input.signal);
+    await sleep(delay, input.cancel);
   }
 }
 
 /** undefined = do not retry; else the backoff before the next attempt. */
 function retryDelay(input: CallPolicyInput, la: Extract<Lookahead, { kind: "failed" }>, n: number, replay: ReplayBuffer): number | undefined {
   const p = input.cluster.config.resilience.retryPolicy;
-  if (input.signal.aborted || !replay.replayable) return undefined;
+  if (input.cancel.cancelled || !replay.replayable) return undefined;
   if (input.deadline !== undefined && performance.now() >= input.deadline) return undefined;
   if (la.neverLeft) {
     // Nothing reached an upstream, so repeating is safe for any method.
@@ -88,14 +89,14 @@ async function* runHedged(input: CallPolicyInput, replay: ReplayBuffer): AsyncGe
   let lastFailure: Extract<Lookahead, { kind: "failed" }> | undefined;
 
   const launch = (first: boolean): boolean => {
-    if (started >= h.maxAttempts || !replay.replayable || input.signal.aborted) return false;
+    if (started >= h.maxAttempts || !replay.replayable || input.cancel.cancelled) return false;
     // Hedges go to distinct endpoints; a call's first attempt may go anywhere.
     const ep = first ? cluster.pick() : cluster.pickUntried(tried);
     if (!ep) return false;
     if (!first && !cluster.budget.tryAcquire()) return false;
     tried.add(ep);
     started++;
-    const a = new Attempt(ep, { ...input, messages: replay.reader(), number: started, retryable: nonFatal, callSignal: input.signal });
+    const a = new Attempt(ep, { ...input, messages: replay.reader(), number: started, retryable: nonFatal, callCancel: input.cancel });
     live.set(a, a.lookahead.then((la) => [a, la] as [Attempt, Lookahead]));
     return true;
   };
@@ -104,7 +105,7 @@ async function* runHedged(input: CallPolicyInput, replay: ReplayBuffer): AsyncGe
   const delay = hedgingDelay(input);
   try {
     for (;;) {
-      const timer = !exhausted && started < h.maxAttempts ? sleepUnlessAborted(delay, input.signal) : undefined;
+      const timer = !exhausted && started < h.maxAttempts ? sleepUnlessCancelled(delay, input.cancel) : undefined;
       const next = await Promise.race([...live.values(), ...(timer ? [timer.promise.then(() => undefined)] : [])]);
       timer?.cancel();
       if (next === undefined) {
@@ -157,28 +158,26 @@ async function* committed(input: CallPolicyInput, attempt: Attempt, held: Respon
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, cancel: Cancel): Promise<void> {
   if (ms <= 0) return Promise.resolve();
-  const t = sleepUnlessAborted(ms, signal);
-  return t.promise;
+  return sleepUnlessCancelled(ms, cancel).promise;
 }
 
-function sleepUnlessAborted(ms: number, signal: AbortSignal): { promise: Promise<void>; cancel(): void } {
+function sleepUnlessCancelled(ms: number, callCancel: Cancel): { promise: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
+  let off: (() => void) | undefined;
   const promise = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, ms);
-    onAbort = () => {
+    off = callCancel.on(() => {
       clearTimeout(timer);
       resolve();
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
+    });
   });
   return {
     promise,
     cancel() {
       clearTimeout(timer);
-      if (onAbort) signal.removeEventListener("abort", onAbort);
+      off?.();
     },
   };
 }

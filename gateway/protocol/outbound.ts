@@ -1,4 +1,5 @@
 import type { CallHead, ResponseEvent } from "../call/call.js";
+import type { Cancel } from "../call/cancel.js";
 import type { HttpTransport } from "../cluster/transport.js";
 import type { UpstreamProtocol } from "../config/types.js";
 import { grpcOutbound } from "./grpc/outbound.js";
@@ -11,7 +12,7 @@ export interface OutboundCall {
   messages: AsyncIterable<Uint8Array>;
   /** Remaining time for the upstream, already shaved; undefined = none. */
   timeoutMs: number | undefined;
-  signal: AbortSignal;
+  cancel: Cancel;
   maxBytes: number;
   /** For error messages: `cluster "echo" endpoint 127.0.0.1:50051`. */
   label: string;

@@ -1,6 +1,7 @@
 import type { CallHead, ResponseEvent, ResponseSink } from "../call/call.js";
 import { Code, CallError, type Status, toStatus } from "../call/status.js";
 import { shave } from "../call/deadline.js";
+import { Cancel } from "../call/cancel.js";
 import { runCall } from "../policy/call-attempts.js";
 import { isSafeToRepeat } from "../policy/idempotency.js";
 import type { InboundProtocol, ServerRequest, ServerResponseLike } from "../protocol/inbound.js";
@@ -23,9 +24,6 @@ export interface ProxyState {
   /** Calls in flight, so a graceful stop can wait for them. */
   inflight: Set<Promise<void>>;
 }
-
-/** A fixed abort reason: abort() without one builds a DOMException with a stack on every call. */
-const CALL_OVER = Object.freeze({ name: "CallOver" });
 
 /** Entry point for every RPC-shaped request on a listener; `protocol` is what detectProtocol found. */
 export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResponseLike, protocol: InboundProtocol | undefined): void {
@@ -58,11 +56,11 @@ export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResp
 
 async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: ServerRequest, res: ServerResponseLike): Promise<void> {
   const sink = protocol.sink(req, res);
-  const ac = new AbortController();
+  const cancel = new Cancel();
   let ending: Status | undefined;
   const abortWith = (s: Status) => {
     ending ??= s;
-    ac.abort();
+    cancel.cancel();
   };
   let done = false;
   // Not res.writableFinished: HTTP/2's compat response reports a stream the
@@ -88,21 +86,21 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
       head: plan.upstreamHead,
       messages: guarded,
       deadline: plan.timeoutMs === undefined ? undefined : started + plan.timeoutMs,
-      signal: ac.signal,
+      cancel,
       // limits.maxMessageBytes is what clients may send (a server's
       // "message receive limit"); responses only need a guard against
       // unbounded buffering, which must not be smaller than the default.
       maxBytes: Math.max(state.maxBytes, MIN_RESPONSE_LIMIT),
       safe: plan.safe,
     });
-    await forward(events, sink, plan.responseTranscoder, ac.signal);
+    await forward(events, sink, plan.responseTranscoder, cancel);
   } catch (err) {
     sink.end(ending ?? toStatus(err), {});
   } finally {
     done = true;
     clearTimeout(timer);
     // Whatever ended the call, nothing upstream should keep working on it.
-    ac.abort(CALL_OVER);
+    cancel.cancel();
     // A call can end before its request did (a size limit, an early error):
     // discard the rest, so the client can finish sending and read the
     // answer, and an HTTP/1.1 connection stays usable.
@@ -174,20 +172,18 @@ async function forward(
   events: AsyncGenerator<ResponseEvent>,
   sink: ResponseSink,
   t: Transcoder | undefined,
-  signal: AbortSignal,
+  cancel: Cancel,
 ): Promise<void> {
-  let onAbort: (() => void) | undefined;
+  let off: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new CallError(Code.CANCELLED, "call aborted"));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
+    // Calls end normally far more often than not: no error built for them.
+    off = cancel.on(() => reject(new CallError(Code.CANCELLED, "call aborted")));
   });
   aborted.catch(() => {});
   try {
-    await pump(events, sink, t, signal, aborted);
+    await pump(events, sink, t, cancel, aborted);
   } finally {
-    // Calls end normally far more often than not: no error built for them.
-    signal.removeEventListener("abort", onAbort!);
+    off!();
   }
 }
 
@@ -195,11 +191,11 @@ async function pump(
   events: AsyncGenerator<ResponseEvent>,
   sink: ResponseSink,
   t: Transcoder | undefined,
-  signal: AbortSignal,
+  cancel: Cancel,
   aborted: Promise<never>,
 ): Promise<void> {
   for await (const ev of events) {
-    if (signal.aborted) throw new CallError(Code.CANCELLED, "call aborted");
+    if (cancel.cancelled) throw new CallError(Code.CANCELLED, "call aborted");
     switch (ev.type) {
       case "headers":
         sink.headers(ev.metadata);

@@ -25,7 +25,7 @@ async function* unary(call: OutboundCall): AsyncGenerator<ResponseEvent> {
   const body = await singleMessage(call.messages);
   const headers = baseHeaders(call);
   headers["content-type"] = `application/${head.codec}`;
-  const res = await call.transport.request({ method: "POST", path: head.path, headers, body, signal: call.signal });
+  const res = await call.transport.request({ method: "POST", path: head.path, headers, body, cancel: call.cancel });
   const encoding = parseEncoding(firstValue(res.headers["content-encoding"]), "content-encoding");
   const raw = await decompress(await readAll(res.body, call.maxBytes), encoding, call.maxBytes);
   const { metadata, trailers } = splitUnaryHeaders(res.headers);
@@ -59,7 +59,7 @@ async function* streaming(call: OutboundCall): AsyncGenerator<ResponseEvent> {
     path: head.path,
     headers,
     body: mapIterable(call.messages, (m) => encodeEnvelope(0, m)),
-    signal: call.signal,
+    cancel: call.cancel,
   });
   if (res.status !== 200) {
     const raw = await readAll(res.body, call.maxBytes).catch(() => new Uint8Array(0));

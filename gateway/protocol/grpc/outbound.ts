@@ -33,7 +33,7 @@ export async function* grpcOutbound(call: OutboundCall, web: boolean): AsyncGene
     path: head.path,
     headers,
     body: mapIterable(call.messages, (m) => encodeEnvelope(0, m)),
-    signal: call.signal,
+    cancel: call.cancel,
   });
   if (res.status !== 200) {
     await drain(res.body);
