@@ -1,6 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { IncomingHttpHeaders } from "node:http";
+import { streamChunks } from "../call/stream-chunks.js";
 import { Code } from "../call/status.js";
 import {
   type HttpTransport,
@@ -50,7 +51,7 @@ export class H1Transport implements HttpTransport {
       r.on("response", (res) => {
         async function* body(): AsyncGenerator<Buffer> {
           try {
-            for await (const chunk of res) yield chunk as Buffer;
+            for await (const chunk of streamChunks(res)) yield chunk;
           } catch (err) {
             throw new UpstreamError(Code.UNAVAILABLE, `${label} broke off the response: ${(err as Error).message}`, false);
           }

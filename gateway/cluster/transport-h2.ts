@@ -6,6 +6,7 @@ import type { Duplex } from "node:stream";
 import type { IncomingHttpHeaders } from "node:http";
 import type { SecureClientSessionOptions } from "node:http2";
 import { Code } from "../call/status.js";
+import { streamChunks } from "../call/stream-chunks.js";
 import {
   type HttpTransport,
   type UpstreamHttpRequest,
@@ -155,7 +156,7 @@ export class H2Transport implements HttpTransport {
     async function* body(): AsyncGenerator<Buffer> {
       let finished = false;
       try {
-        for await (const chunk of stream) yield chunk as Buffer;
+        for await (const chunk of streamChunks(stream)) yield chunk;
         finished = true;
       } catch (err) {
         throw fail(err);

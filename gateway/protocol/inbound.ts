@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { once } from "node:events";
-import type { Readable } from "node:stream";
 import type { CallHead, ResponseSink } from "../call/call.js";
+import { streamChunks } from "../call/stream-chunks.js";
 
 export type ServerRequest = IncomingMessage | Http2ServerRequest;
 export type ServerResponseLike = ServerResponse | Http2ServerResponse;
@@ -42,8 +42,7 @@ export async function writeWithBackpressure(res: ServerResponseLike, chunk: Uint
  * status. handleRpc drains what is left once the call is over.
  */
 export function requestBody(req: ServerRequest): AsyncIterable<Uint8Array> {
-  const it = (req as Readable).iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array>;
-  return { [Symbol.asyncIterator]: () => it };
+  return streamChunks(req);
 }
 
 export function contentType(req: ServerRequest): string {
