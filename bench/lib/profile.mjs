@@ -58,7 +58,7 @@ export function summarizeProfile(profile, repo, window, top = 15) {
     const { functionName, url, lineNumber } = n.callFrame;
     if (!n.hitCount || functionName === "(idle)") continue;
     const name = functionName || "(anonymous)";
-    // tsx-compiled files report line 1 for everything (no source maps in profiles): name the file only.
+    // TypeScript run through tsx reports line 1 for everything (no source maps in profiles): name the file only.
     const where = url ? (url.endsWith(".ts") ? shortUrl(url, repo) : `${shortUrl(url, repo)}:${lineNumber + 1}`) : "";
     const key = `${name}\u0000${where}`;
     byFn.set(key, (byFn.get(key) ?? 0) + n.hitCount);
@@ -87,7 +87,7 @@ export async function profileGateway({ repo, paths, tmp, upstreamPort, wire, sec
   mkdirSync(dir, { recursive: true });
   const cfg = join(tmp, "switchyard-profile.json");
   writeFileSync(cfg, JSON.stringify(gatewayConfig(`127.0.0.1:${upstreamPort}`)));
-  const gw = await startProcess("switchyard (--cpu-prof)", process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--import", "tsx", "bench/gateway-main.ts", cfg], {
+  const gw = await startProcess("switchyard (--cpu-prof)", process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, "dist/bench/gateway-main.js", cfg], {
     cwd: repo,
     logFile: join(tmp, "switchyard-profile.log"),
   });

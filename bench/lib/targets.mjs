@@ -76,7 +76,7 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
   if (target.startsWith("switchyard")) {
     const cfg = join(tmp, `${name}.json`);
     writeFileSync(cfg, JSON.stringify(gatewayConfig(addr, { resilience: target !== "switchyard-off" }), null, 2));
-    proxy = await startProcess(name, node, ["--import", "tsx", "bench/gateway-main.ts", cfg], { cwd: repo, logFile });
+    proxy = await startProcess(name, node, ["dist/bench/gateway-main.js", cfg], { cwd: repo, logFile });
   } else if (target === "node-pipe") {
     proxy = await startProcess(name, node, ["bench/peers/node-pipe-proxy.mjs", "0", addr], { cwd: repo, logFile });
   } else if (target === "nginx") {

@@ -113,6 +113,9 @@ export async function ensureTools({ repo, install, log }) {
   if (r.code !== 0) throw new SetupError(`go build of bench/upstream and bench/peers/vanguard failed:\n${r.stderr.slice(-3000)}`);
   paths.upstream = join(benchBin, "upstream");
   paths.vanguard = join(benchBin, "vanguard");
+  // --- Switchyard itself, compiled as `npm start` runs it (bin/build.mjs)
+  const b = await run(process.execPath, ["bin/build.mjs"], { cwd: repo });
+  if (b.code !== 0) throw new SetupError(`npm run build failed:\n${(b.stderr || b.stdout).slice(-3000)}`);
   return paths;
 }
 
