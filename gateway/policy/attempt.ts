@@ -112,22 +112,18 @@ export class Attempt {
     return { kind: "failed", status, trailers, neverLeft };
   }
 
-  /** The committed attempt's events, from the ones held at the commit point on. */
-  async *rest(held: ResponseEvent[]): AsyncGenerator<ResponseEvent> {
-    try {
-      yield* held;
-      if (held.at(-1)?.type === "end") return;
-      for await (const ev of this.events) {
-        if (ev.type === "end") this.finish(ev.status.code);
-        yield ev;
-        if (ev.type === "end") return;
-      }
-    } catch (err) {
-      this.finish(toStatus(err).code);
-      throw err;
-    } finally {
-      this.cancel();
-    }
+  /**
+   * The committed attempt's events, from the ones held at the commit point
+   * on. `onAnswer` runs at the first message, or at an OK end without one.
+   */
+  rest(held: ResponseEvent[], onAnswer: () => void): AsyncIterator<ResponseEvent> {
+    return new CommittedEvents(this, this.events, held, onAnswer);
+  }
+
+  /** For CommittedEvents: the attempt ended with `code` (once). */
+  ended(code: Code): void {
+    this.finish(code);
+    this.cancel();
   }
 
   latencyMs(): number {
@@ -164,6 +160,62 @@ export class Attempt {
 
   get code(): Code | undefined {
     return this.finalCode;
+  }
+}
+
+/**
+ * A class, not an async generator: the events of every call pass through
+ * here, and a generator layer costs a promise and a queue entry per event.
+ */
+class CommittedEvents implements AsyncIterator<ResponseEvent> {
+  private i = 0;
+  private over = false;
+  private answered = false;
+
+  constructor(
+    private readonly attempt: Attempt,
+    private readonly events: AsyncGenerator<ResponseEvent>,
+    private readonly held: ResponseEvent[],
+    private readonly onAnswer: () => void,
+  ) {}
+
+  async next(): Promise<IteratorResult<ResponseEvent>> {
+    if (this.over) return { value: undefined, done: true };
+    let ev: ResponseEvent;
+    if (this.i < this.held.length) ev = this.held[this.i++];
+    else {
+      let r: IteratorResult<ResponseEvent>;
+      try {
+        r = await this.events.next();
+      } catch (err) {
+        this.over = true;
+        this.attempt.ended(toStatus(err).code);
+        throw err;
+      }
+      if (r.done) {
+        this.over = true;
+        this.attempt.cancel();
+        return r;
+      }
+      ev = r.value;
+    }
+    if (!this.answered && (ev.type === "message" || (ev.type === "end" && ev.status.code === Code.OK))) {
+      this.answered = true;
+      this.onAnswer();
+    }
+    if (ev.type === "end") {
+      this.over = true;
+      this.attempt.ended(ev.status.code);
+    }
+    return { value: ev, done: false };
+  }
+
+  async return(): Promise<IteratorResult<ResponseEvent>> {
+    if (!this.over) {
+      this.over = true;
+      this.attempt.cancel();
+    }
+    return { value: undefined, done: true };
   }
 }
 

@@ -28,15 +28,57 @@ const MIN_TRANSPARENT_ATTEMPTS = 3;
  * until an attempt commits, within one deadline and the retry budget, and
  * yields the committed attempt's events.
  */
-export function runCall(input: CallPolicyInput): AsyncGenerator<ResponseEvent> {
+export function runCall(input: CallPolicyInput): AsyncIterableIterator<ResponseEvent> {
   const r = input.cluster.config.resilience;
   input.cluster.budget.recordRequest();
   const replay = new ReplayBuffer(input.messages, r.retryPolicy.maxReplayBytes);
   const hedging = r.hedgingPolicy && input.safe ? r.hedgingPolicy : undefined;
-  return hedging ? runHedged(input, replay) : runRetries(input, replay);
+  return new CallEvents(() => (hedging ? runHedged(input, replay) : runRetries(input, replay)));
 }
 
-async function* runRetries(input: CallPolicyInput, replay: ReplayBuffer): AsyncGenerator<ResponseEvent> {
+/**
+ * The events of whichever attempt the call committed to. A class rather than
+ * nested async generators: each generator layer costs a promise and a queue
+ * per event, and a small call passed three events through four of them.
+ */
+class CallEvents implements AsyncIterableIterator<ResponseEvent> {
+  private inner: AsyncIterator<ResponseEvent> | undefined;
+  private closed = false;
+
+  constructor(private readonly start: () => Promise<AsyncIterator<ResponseEvent>>) {}
+
+  async next(): Promise<IteratorResult<ResponseEvent>> {
+    if (this.closed) return DONE;
+    this.inner ??= await this.start();
+    return this.inner.next();
+  }
+
+  async return(): Promise<IteratorResult<ResponseEvent>> {
+    this.closed = true;
+    await this.inner?.return?.();
+    return DONE;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ResponseEvent> {
+    return this;
+  }
+}
+
+const DONE: IteratorResult<ResponseEvent> = Object.freeze({ value: undefined, done: true });
+
+/** A final status the call ends with, without an attempt to read from. */
+function endWith(ev: ResponseEvent): AsyncIterator<ResponseEvent> {
+  let sent = false;
+  return {
+    next: () => {
+      if (sent) return Promise.resolve(DONE);
+      sent = true;
+      return Promise.resolve({ value: ev, done: false });
+    },
+  };
+}
+
+async function runRetries(input: CallPolicyInput, replay: ReplayBuffer): Promise<AsyncIterator<ResponseEvent>> {
   const { cluster } = input;
   const p = cluster.config.resilience.retryPolicy;
   const retryable = (code: Code) => p.enabled && input.safe && p.retryableStatusCodes.includes(code);
@@ -49,15 +91,9 @@ async function* runRetries(input: CallPolicyInput, replay: ReplayBuffer): AsyncG
     tried.add(ep);
     const attempt = new Attempt(ep, { ...input, messages: replay.reader(), number: n, retryable, callCancel: input.cancel });
     const la = await attempt.lookahead;
-    if (la.kind === "commit") {
-      yield* committed(input, attempt, la.events);
-      return;
-    }
+    if (la.kind === "commit") return committed(input, attempt, la.events);
     const delay = retryDelay(input, la, n, replay);
-    if (delay === undefined) {
-      yield { type: "end", status: la.status, trailers: la.trailers };
-      return;
-    }
+    if (delay === undefined) return endWith({ type: "end", status: la.status, trailers: la.trailers });
     await sleep(delay, input.cancel);
   }
 }
@@ -78,7 +114,7 @@ function retryDelay(input: CallPolicyInput, la: Extract<Lookahead, { kind: "fail
   return pushback.delayMs ?? retryBackoffMs(n, p);
 }
 
-async function* runHedged(input: CallPolicyInput, replay: ReplayBuffer): AsyncGenerator<ResponseEvent> {
+async function runHedged(input: CallPolicyInput, replay: ReplayBuffer): Promise<AsyncIterator<ResponseEvent>> {
   const { cluster } = input;
   const h = cluster.config.resilience.hedgingPolicy!;
   const nonFatal = (code: Code) => h.nonFatalStatusCodes.includes(code);
@@ -118,8 +154,7 @@ async function* runHedged(input: CallPolicyInput, replay: ReplayBuffer): AsyncGe
       if (la.kind === "commit") {
         for (const other of live.keys()) other.abandon();
         live.clear();
-        yield* committed(input, attempt, la.events);
-        return;
+        return committed(input, attempt, la.events);
       }
       lastFailure = la;
       // A6: a non-fatal status sends the next hedge at once.
@@ -129,7 +164,9 @@ async function* runHedged(input: CallPolicyInput, replay: ReplayBuffer): AsyncGe
   } finally {
     for (const other of live.keys()) other.cancel();
   }
-  if (lastFailure) yield { type: "end", status: lastFailure.status, trailers: lastFailure.trailers };
+  // Every attempt failed: the last failure is the call's status.
+  if (!lastFailure) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
+  return endWith({ type: "end", status: lastFailure.status, trailers: lastFailure.trailers });
 }
 
 function hedgingDelay(input: CallPolicyInput): number {
@@ -139,23 +176,10 @@ function hedgingDelay(input: CallPolicyInput): number {
   return Math.max(h.minDelayMs, p ?? h.minDelayMs * 10);
 }
 
-async function* committed(input: CallPolicyInput, attempt: Attempt, held: ResponseEvent[]): AsyncGenerator<ResponseEvent> {
-  let ok = false;
-  try {
-    for await (const ev of attempt.rest(held)) {
-      if (ev.type === "message" && !ok) {
-        ok = true;
-        // Time to the first message is what a hedge would race against.
-        input.cluster.latencyWindow(input.head.path).record(attempt.latencyMs());
-      }
-      if (ev.type === "end" && ev.status.code === Code.OK && !ok) {
-        input.cluster.latencyWindow(input.head.path).record(attempt.latencyMs());
-      }
-      yield ev;
-    }
-  } finally {
-    attempt.cancel();
-  }
+function committed(input: CallPolicyInput, attempt: Attempt, held: ResponseEvent[]): AsyncIterator<ResponseEvent> {
+  // Time to the first message (or to an OK without one) is what a hedge
+  // would race against.
+  return attempt.rest(held, () => input.cluster.latencyWindow(input.head.path).record(attempt.latencyMs()));
 }
 
 function sleep(ms: number, cancel: Cancel): Promise<void> {

@@ -169,7 +169,7 @@ async function* guard(
 }
 
 async function forward(
-  events: AsyncGenerator<ResponseEvent>,
+  events: AsyncIterable<ResponseEvent>,
   sink: ResponseSink,
   t: Transcoder | undefined,
   cancel: Cancel,
@@ -188,7 +188,7 @@ async function forward(
 }
 
 async function pump(
-  events: AsyncGenerator<ResponseEvent>,
+  events: AsyncIterable<ResponseEvent>,
   sink: ResponseSink,
   t: Transcoder | undefined,
   cancel: Cancel,
