@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GatewayConfig } from "./config/types.js";
 import { Listener } from "./listener/listener.js";
+import { StreamResponse } from "./listener/stream-exchange.js";
 import { RouteTable } from "./route/route-table.js";
 import { Cluster } from "./cluster/cluster.js";
 import { MethodRegistry } from "./transcode/registry.js";
@@ -54,14 +55,24 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         // Proxied calls take the lean path straight from the socket: the
         // Fastify lifecycle costs about a quarter of the throughput
         // (DESIGN.md, "What the hot path may cost").
-        const listener = new Listener(lc, (req: IncomingMessage, res: ServerResponse) => {
-          if (req.url?.startsWith("/grpc.reflection.")) return local(req, res);
-          // Detected once here and handed on: the proxy does not look again.
-          const protocol = detectProtocol(req);
-          if (isProxied(req, protocol)) {
-            if (draining) res.setHeader("connection", "close");
-            handleRpc(state, req, res, protocol);
-          } else fastifyHandler(req, res);
+        const listener = new Listener(lc, {
+          request: (req: IncomingMessage, res: ServerResponse) => {
+            if (req.url?.startsWith("/grpc.reflection.")) return local(req, res);
+            // Detected once here and handed on: the proxy does not look again.
+            const protocol = detectProtocol(req);
+            if (isProxied(req, protocol)) {
+              if (draining && req.httpVersionMajor < 2) res.setHeader("connection", "close");
+              handleRpc(state, req, res, protocol);
+            } else fastifyHandler(req, res);
+          },
+          // Proxied HTTP/2 calls skip Node's compat objects too.
+          stream: (req, stream) => {
+            if (req.url.startsWith("/grpc.reflection.")) return false;
+            const protocol = detectProtocol(req);
+            if (!isProxied(req, protocol)) return false;
+            handleRpc(state, req, new StreamResponse(stream), protocol);
+            return true;
+          },
         });
         listeners.push(listener);
         return listener.server as unknown as import("node:http").Server;

@@ -1,49 +1,71 @@
-import { createSecureServer } from "node:http2";
-import type { Server } from "node:net";
-import type { Socket } from "node:net";
-import type { Http2Session } from "node:http2";
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as tls from "node:tls";
+import type { Server, Socket } from "node:net";
+import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ListenerConfig } from "../config/types.js";
-import { CleartextServer } from "./cleartext-server.js";
+import { CleartextServer, forwardSubscriptions } from "./cleartext-server.js";
+import { StreamRequest } from "./stream-exchange.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+export interface ListenerHandlers {
+  /** HTTP/1.1 requests, and HTTP/2 ones `stream` declined, as Node's request and response (compat for HTTP/2). */
+  request: Handler;
+  /** Each HTTP/2 stream first: return true to answer it on the bare stream (see StreamRequest). */
+  stream(req: StreamRequest, stream: ServerHttp2Stream): boolean;
+}
+
 /**
  * One port for HTTP/1.1 and HTTP/2: cleartext connections are told apart by
- * the HTTP/2 preface, TLS ones by ALPN (h2, http/1.1). The listener keeps
- * track of its connections because, with a custom server, closing them on
- * shutdown is the gateway's job.
+ * the HTTP/2 preface, TLS ones by ALPN (h2, http/1.1). Either way the socket
+ * ends up with one of two servers, node:http or node:http2. The listener
+ * keeps track of its connections because, with a custom server, closing them
+ * on shutdown is the gateway's job.
  */
 export class Listener {
   readonly server: Server;
+  private readonly http1: http.Server;
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<Http2Session>();
 
-  constructor(config: ListenerConfig, handler: Handler) {
-    const http2Options = {
+  constructor(config: ListenerConfig, handlers: ListenerHandlers) {
+    const http2Options: http2.ServerOptions = {
       // Generous windows and session memory: a proxy multiplexes many
       // calls per connection and Node's defaults throttle it.
       settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: 1000 },
       maxSessionMemory: 64,
     };
+    this.http1 = http.createServer(handlers.request);
+    const h2 = http2.createServer(http2Options);
+    // Never listens: builds Node's compat request and response for the
+    // HTTP/2 streams the proxy does not take on the bare stream.
+    const compat = http2.createServer(http2Options, handlers.request as never);
+    h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      if (!handlers.stream(new StreamRequest(stream, headers), stream)) compat.emit("stream", stream, headers, flags, rawHeaders);
+    });
+
     if (config.tls) {
-      // A TLS port is TLS only: ALPN picks h2 or http/1.1. (Sniffing would
-      // also accept cleartext here, bypassing requireClientCert.)
-      this.server = createSecureServer(
-        {
-          ...http2Options,
-          cert: config.tls.cert,
-          key: config.tls.key,
-          ca: config.tls.clientCa,
-          requestCert: config.tls.clientCa !== undefined || config.tls.requireClientCert,
-          rejectUnauthorized: config.tls.requireClientCert,
-          ALPNProtocols: ["h2", "http/1.1"],
-          allowHTTP1: true,
-        },
-        handler as never,
-      );
+      // A TLS port is TLS only (sniffing would let cleartext in, bypassing
+      // requireClientCert); ALPN picks h2 or http/1.1, and a client that
+      // offers no ALPN gets HTTP/1.1, as with node:http2's allowHTTP1.
+      const server = tls.createServer({
+        cert: config.tls.cert,
+        key: config.tls.key,
+        ca: config.tls.clientCa,
+        requestCert: config.tls.clientCa !== undefined || config.tls.requireClientCert,
+        rejectUnauthorized: config.tls.requireClientCert,
+        ALPNProtocols: ["h2", "http/1.1"],
+        noDelay: true,
+      });
+      server.on("secureConnection", (socket: tls.TLSSocket) => {
+        (socket.alpnProtocol === "h2" ? h2 : this.http1).emit("connection", socket);
+      });
+      forwardSubscriptions(server, [this.http1, h2]);
+      this.server = server;
     } else {
-      this.server = new CleartextServer(http2Options, handler);
+      this.server = new CleartextServer(this.http1, h2);
     }
     this.server.on("connection", (socket: Socket) => {
       if (this.sockets.has(socket)) return;
@@ -54,7 +76,7 @@ export class Listener {
       socket.on("error", () => {});
       socket.once("close", () => this.sockets.delete(socket));
     });
-    this.server.on("session", (session: Http2Session) => {
+    h2.on("session", (session: Http2Session) => {
       this.sessions.add(session);
       session.on("error", () => {});
       session.once("close", () => this.sessions.delete(session));
@@ -72,7 +94,7 @@ export class Listener {
       }
     });
     this.server.on("tlsClientError", () => {});
-    this.server.on("clientError", (_err: Error, socket: Socket) => socket.destroy());
+    this.http1.on("clientError", (_err: Error, socket: Socket) => socket.destroy());
   }
 
   /** Stops accepting and asks HTTP/2 clients to go away (GOAWAY); in-flight streams finish. */
@@ -82,7 +104,7 @@ export class Listener {
       if (!s.closed) s.close();
     }
     // Idle HTTP/1.1 keep-alive sockets would hold the drain open.
-    (this.server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    this.http1.closeIdleConnections();
   }
 
   /** Ends whatever is still open. */

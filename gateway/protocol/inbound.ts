@@ -3,9 +3,10 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { once } from "node:events";
 import type { CallHead, ResponseSink } from "../call/call.js";
 import { streamChunks } from "../call/stream-chunks.js";
+import { StreamRequest, StreamResponse } from "../listener/stream-exchange.js";
 
-export type ServerRequest = IncomingMessage | Http2ServerRequest;
-export type ServerResponseLike = ServerResponse | Http2ServerResponse;
+export type ServerRequest = IncomingMessage | Http2ServerRequest | StreamRequest;
+export type ServerResponseLike = ServerResponse | Http2ServerResponse | StreamResponse;
 
 export interface InboundOptions {
   maxBytes: number;
@@ -30,7 +31,8 @@ export interface InboundProtocol {
 export async function writeWithBackpressure(res: ServerResponseLike, chunk: Uint8Array): Promise<void> {
   if (res.destroyed || res.writableEnded) return;
   if (!(res as ServerResponse).write(chunk)) {
-    await Promise.race([once(res, "drain"), once(res, "close")]);
+    const emitter = res instanceof StreamResponse ? res.stream : res;
+    await Promise.race([once(emitter, "drain"), once(emitter, "close")]);
   }
 }
 
@@ -42,7 +44,7 @@ export async function writeWithBackpressure(res: ServerResponseLike, chunk: Uint
  * status. handleRpc drains what is left once the call is over.
  */
 export function requestBody(req: ServerRequest): AsyncIterable<Uint8Array> {
-  return streamChunks(req);
+  return streamChunks(req instanceof StreamRequest ? req.stream : req);
 }
 
 export function contentType(req: ServerRequest): string {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from "node:http";
 import type { ServerRequest, ServerResponseLike } from "../protocol/inbound.js";
 
 const EXPOSED = [
@@ -43,7 +44,7 @@ export class Cors {
       "access-control-max-age": "7200",
       vary: "Origin",
     });
-    res.end();
+    (res as ServerResponse).end();
     return true;
   }
 

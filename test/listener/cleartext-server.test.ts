@@ -18,7 +18,7 @@ async function start(sniffTimeoutMs?: number) {
     res.setHeader("content-type", "text/plain");
     res.end(`${req.httpVersion} ${req.method} ${req.url}`);
   };
-  const server = new CleartextServer({}, handler, sniffTimeoutMs);
+  const server = new CleartextServer(http.createServer(handler), http2.createServer({}, handler as never), sniffTimeoutMs);
   const sessions: http2.Http2Session[] = [];
   // What reads the socket: a JSStreamSocket-wrapped session (what httpolyglot
   // produced) has a JSStream handle; nghttp2 reading the socket itself, TCP.
