@@ -27,14 +27,19 @@ export interface CallHead {
 /** One step of an upstream's answer; pulled, so backpressure is natural. */
 export type ResponseEvent =
   | { type: "headers"; metadata: Metadata }
-  | { type: "message"; data: Uint8Array }
+  /**
+   * `frame`, when the upstream adapter has it: this message as an
+   * uncompressed envelope (flag 0, length, data) exactly as received, which
+   * a sink framing the same bytes the same way writes instead of copying.
+   */
+  | { type: "message"; data: Uint8Array; frame?: Uint8Array }
   | { type: "end"; status: Status; trailers: Metadata };
 
 /** Where an inbound adapter sends the answer. Calls come in this order: headers? message* end. */
 export interface ResponseSink {
   headers(metadata: Metadata): void;
-  /** Resolves when the client can take more. */
-  message(data: Uint8Array): Promise<void> | void;
+  /** Resolves when the client can take more. `frame`: see ResponseEvent. */
+  message(data: Uint8Array, frame?: Uint8Array): Promise<void> | void;
   end(status: Status, trailers: Metadata): void;
 }
 

@@ -1,5 +1,5 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
-import { once } from "node:events";
+import { drained } from "../call/drain.js";
 import net from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
@@ -200,7 +200,7 @@ async function pump(body: AsyncIterable<Uint8Array> | Uint8Array, stream: Client
   for await (const chunk of body) {
     if (stream.destroyed) return;
     if (!stream.write(chunk)) {
-      await Promise.race([once(stream, "drain"), once(stream, "close")]);
+      await drained(stream);
     }
   }
   if (!stream.destroyed) stream.end();

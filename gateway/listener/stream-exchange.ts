@@ -75,6 +75,18 @@ export class StreamResponse {
     return this.stream.writableFinished;
   }
 
+  get writableCorked(): number {
+    return this.stream.writableCorked;
+  }
+
+  cork(): void {
+    this.stream.cork();
+  }
+
+  uncork(): void {
+    this.stream.uncork();
+  }
+
   setHeader(name: string, value: string | number | string[]): this {
     (this.headersOut ??= {})[name.toLowerCase()] = value;
     return this;

@@ -201,7 +201,7 @@ async function pump(
         sink.headers(ev.metadata);
         break;
       case "message": {
-        const w = sink.message(t ? t(ev.data) : ev.data);
+        const w = t ? sink.message(t(ev.data)) : sink.message(ev.data, ev.frame);
         if (w) await Promise.race([w, aborted]);
         break;
       }

@@ -91,8 +91,9 @@ function streamSink(req: ServerRequest, res: ServerResponseLike, codec: Codec): 
   };
   return {
     headers: sendHeaders,
-    message(data) {
+    message(data, frame) {
       if (!sent) sendHeaders({});
+      if (frame && !(gzip && data.byteLength >= COMPRESS_MIN_BYTES)) return writeWithBackpressure(res, frame);
       return writeWithBackpressure(res, envelope(0, data));
     },
     end(status, trailers) {

@@ -46,9 +46,10 @@ function grpcWebSink(req: ServerRequest, res: ServerResponseLike, type: WebType)
   };
   return {
     headers: sendHeaders,
-    message(data) {
+    message(data, raw) {
       if (!sent) sendHeaders({});
       const z = gzip && !type.text && data.byteLength >= COMPRESS_MIN_BYTES;
+      if (!z && raw && !type.text) return writeWithBackpressure(res, raw);
       return writeWithBackpressure(res, frame(encodeEnvelope(z ? FLAG_COMPRESSED : 0, z ? compress(data, "gzip") : data)));
     },
     end(status: Status, trailers: Metadata) {

@@ -70,9 +70,10 @@ export function grpcSink(req: ServerRequest, res: ServerResponseLike, codec: Cod
   };
   return {
     headers: sendHeaders,
-    message(data) {
+    message(data, frame) {
       if (!sent) sendHeaders({});
       const z = gzip && data.byteLength >= COMPRESS_MIN_BYTES;
+      if (!z && frame) return writeWithBackpressure(res, frame);
       return writeWithBackpressure(res, encodeEnvelope(z ? FLAG_COMPRESSED : 0, z ? compress(data, "gzip") : data));
     },
     end(status: Status, trailers: Metadata) {

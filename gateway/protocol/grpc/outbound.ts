@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ResponseEvent } from "../../call/call.js";
 import { Code, httpStatusToCode } from "../../call/status.js";
-import { FLAG_COMPRESSED, encodeEnvelope, readEnvelopes } from "../../call/envelope.js";
+import { EnvelopeSplitter, FLAG_COMPRESSED, encodeEnvelope } from "../../call/envelope.js";
 import { decompress, parseEncoding } from "../../call/compression.js";
 import { encodeGrpcTimeout } from "../../call/deadline.js";
 import { firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
@@ -55,15 +55,23 @@ export async function* grpcOutbound(call: OutboundCall, web: boolean): AsyncGene
   yield { type: "headers", metadata: forwardableResponseMetadata(res.headers) };
   const encoding = parseEncoding(firstValue(res.headers["grpc-encoding"]), "grpc-encoding");
   let trailers: IncomingHttpHeaders | undefined;
-  for await (const env of readEnvelopes(res.body, call.maxBytes)) {
-    // The trailer frame may be compressed too (0x81), e.g. by connect-go.
-    const data = env.flags & FLAG_COMPRESSED ? await decompress(env.data, encoding, call.maxBytes) : env.data;
-    if (web && env.flags & 0x80) {
-      trailers = parseWebTrailers(data);
-      continue;
+  const split = new EnvelopeSplitter(call.maxBytes);
+  for await (const chunk of res.body) {
+    for (const env of split.push(chunk)) {
+      if (env.flags === 0) {
+        yield { type: "message", data: env.data, frame: env.frame };
+        continue;
+      }
+      // The trailer frame may be compressed too (0x81), e.g. by connect-go.
+      const data = env.flags & FLAG_COMPRESSED ? await decompress(env.data, encoding, call.maxBytes) : env.data;
+      if (web && env.flags & 0x80) {
+        trailers = parseWebTrailers(data);
+        continue;
+      }
+      yield { type: "message", data };
     }
-    yield { type: "message", data };
   }
+  split.end();
   if (!web) trailers = res.trailers();
   if (!trailers) {
     yield { type: "end", status: { code: Code.INTERNAL, message: `${label} ended the stream without trailers`, details: [] }, trailers: {} };
