@@ -1,5 +1,46 @@
-export async function* mapIterable<T, U>(src: AsyncIterable<T>, fn: (t: T) => U | Promise<U>): AsyncGenerator<U> {
-  for await (const v of src) yield await fn(v);
+/**
+ * `fn` over each value of `src`. A class rather than an async generator:
+ * every request message passes through a few of these, and a generator
+ * layer costs a promise and a queue entry per value on top of the source's.
+ * `onError` sees a failure of the source (or of `fn`) before it is rethrown.
+ */
+export function mapIterable<T, U>(src: AsyncIterable<T>, fn: (t: T) => U, onError?: (err: unknown) => void): AsyncIterableIterator<U> {
+  return new Mapped(src[Symbol.asyncIterator](), fn, onError);
+}
+
+class Mapped<T, U> implements AsyncIterableIterator<U> {
+  constructor(
+    private readonly src: AsyncIterator<T>,
+    private readonly fn: (t: T) => U,
+    private readonly onError: ((err: unknown) => void) | undefined,
+  ) {}
+
+  next(): Promise<IteratorResult<U>> {
+    return this.src.next().then(
+      (r) => {
+        if (r.done) return r as IteratorResult<U>;
+        try {
+          return { value: this.fn(r.value), done: false };
+        } catch (err) {
+          this.onError?.(err);
+          throw err;
+        }
+      },
+      (err: unknown) => {
+        this.onError?.(err);
+        throw err;
+      },
+    );
+  }
+
+  async return(): Promise<IteratorResult<U>> {
+    await this.src.return?.();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<U> {
+    return this;
+  }
 }
 
 /** Reads a body to its end so the connection or stream can be reused. */

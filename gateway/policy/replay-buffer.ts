@@ -55,20 +55,47 @@ export class ReplayBuffer {
   }
 
   /** A fresh reader from the first message. */
-  async *reader(): AsyncGenerator<Uint8Array> {
-    let i = 0;
+  reader(): AsyncIterableIterator<Uint8Array> {
+    return new ReplayReader(this);
+  }
+
+  /** For ReplayReader: message i, or the end, pulling from the source when no reader has yet. */
+  async at(i: number): Promise<IteratorResult<Uint8Array>> {
     for (;;) {
       if (i < this.items.length) {
         if (i < this.dropped) throw new Error("request messages were not kept for replay (over retryPolicy.maxReplayBytes)");
-        yield this.items[i++];
-        continue;
+        return { value: this.items[i], done: false };
       }
       if (this.ended) {
         if (this.error !== undefined) throw this.error;
-        return;
+        return { value: undefined, done: true };
       }
       await this.pull();
     }
+  }
+}
+
+/** One attempt's view of the messages (a class: cheaper per message than an async generator). */
+class ReplayReader implements AsyncIterableIterator<Uint8Array> {
+  private i = 0;
+  private closed = false;
+
+  constructor(private readonly buffer: ReplayBuffer) {}
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.closed) return { value: undefined, done: true };
+    const r = await this.buffer.at(this.i);
+    if (!r.done) this.i++;
+    return r;
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    this.closed = true;
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+    return this;
   }
 }
 

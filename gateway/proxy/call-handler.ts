@@ -2,6 +2,7 @@ import type { CallHead, ResponseEvent, ResponseSink } from "../call/call.js";
 import { Code, CallError, type Status, toStatus } from "../call/status.js";
 import { shave } from "../call/deadline.js";
 import { Cancel } from "../call/cancel.js";
+import { mapIterable } from "../call/iterables.js";
 import { runCall } from "../policy/call-attempts.js";
 import { isSafeToRepeat } from "../policy/idempotency.js";
 import type { InboundProtocol, ServerRequest, ServerResponseLike } from "../protocol/inbound.js";
@@ -80,7 +81,10 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
         Math.max(0, ms - shave(ms)),
       );
     }
-    const guarded = guard(messages, plan.requestTranscoder, (err) => abortWith(toStatus(err)));
+    // Request messages on their way up: transcoded, and any client-side
+    // fault (bad frame, size limit, bad JSON) recorded as the call's status.
+    const t = plan.requestTranscoder;
+    const guarded = mapIterable(messages, t ?? same, (err) => abortWith(toStatus(err)));
     const events = runCall({
       cluster: plan.cluster,
       head: plan.upstreamHead,
@@ -154,19 +158,7 @@ function planCall(state: ProxyState, protocol: InboundProtocol, req: ServerReque
   return { cluster, upstreamHead: { ...head, codec: outCodec }, timeoutMs, requestTranscoder, responseTranscoder, safe };
 }
 
-/** Request messages on their way up: transcoded, and any client-side fault recorded as the call's status. */
-async function* guard(
-  messages: AsyncIterable<Uint8Array>,
-  t: Transcoder | undefined,
-  onError: (err: unknown) => void,
-): AsyncGenerator<Uint8Array> {
-  try {
-    for await (const m of messages) yield t ? t(m) : m;
-  } catch (err) {
-    onError(err);
-    throw err;
-  }
-}
+const same = (m: Uint8Array) => m;
 
 async function forward(
   events: AsyncIterable<ResponseEvent>,

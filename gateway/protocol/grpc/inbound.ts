@@ -2,7 +2,7 @@ import type { Http2ServerResponse } from "node:http2";
 import type { ResponseSink } from "../../call/call.js";
 import { splitPath } from "../../call/call.js";
 import { Code, CallError, type Status } from "../../call/status.js";
-import { FLAG_COMPRESSED, encodeEnvelope, readEnvelopes } from "../../call/envelope.js";
+import { EnvelopeSplitter, FLAG_COMPRESSED, encodeEnvelope } from "../../call/envelope.js";
 import { COMPRESS_MIN_BYTES, acceptsGzip, compress, decompress, parseEncoding } from "../../call/compression.js";
 import { parseGrpcTimeout } from "../../call/deadline.js";
 import { type Metadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
@@ -41,16 +41,20 @@ export function parseGrpcRequest(req: ServerRequest, opts: InboundOptions, codec
 }
 
 async function* decodeMessages(body: AsyncIterable<Uint8Array>, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
-  for await (const env of readEnvelopes(body, maxBytes)) {
-    if (env.flags & FLAG_COMPRESSED) {
-      if (encoding === "identity") {
-        throw new CallError(Code.INTERNAL, "protocol error: compressed message without a grpc-encoding header");
+  const split = new EnvelopeSplitter(maxBytes);
+  for await (const chunk of body) {
+    for (const env of split.push(chunk)) {
+      if (env.flags & FLAG_COMPRESSED) {
+        if (encoding === "identity") {
+          throw new CallError(Code.INTERNAL, "protocol error: compressed message without a grpc-encoding header");
+        }
+        yield await decompress(env.data, encoding, maxBytes);
+      } else {
+        yield env.data;
       }
-      yield await decompress(env.data, encoding, maxBytes);
-    } else {
-      yield env.data;
     }
   }
+  split.end();
 }
 
 /**
