@@ -31,20 +31,43 @@ export interface H2Options {
   label: string;
 }
 
-/** One reused HTTP/2 session per endpoint, reopened after GOAWAY or close. */
+// Streams a session may carry before its peer's SETTINGS arrive (RFC 9113
+// recommends servers allow at least 100).
+const ASSUMED_MAX_STREAMS = 100;
+
+interface Pooled {
+  session: ClientHttp2Session;
+  /** Streams open on it now. */
+  active: number;
+}
+
+/**
+ * Reused HTTP/2 sessions to one endpoint: calls share the first session with
+ * room for another stream under the peer's SETTINGS_MAX_CONCURRENT_STREAMS,
+ * and another session opens when all are full (as Envoy's pool does). With
+ * a single session, calls past the peer's limit would wait inside nghttp2
+ * for a free stream, which for long streams means forever. Sessions are
+ * dropped after GOAWAY or close.
+ */
 export class H2Transport implements HttpTransport {
-  private session: ClientHttp2Session | undefined;
+  private pool: Pooled[] = [];
   private closed = false;
   /** Why a session died; its streams only report a generic reset. */
   private readonly sessionErrors = new WeakMap<ClientHttp2Session, Error>();
   private readonly everConnected = new WeakSet<ClientHttp2Session>();
+  /** Sessions whose peer's SETTINGS arrived ('connect' comes before them). */
+  private readonly settingsKnown = new WeakSet<ClientHttp2Session>();
   private readonly goawayLastStream = new WeakMap<ClientHttp2Session, number>();
 
   constructor(private readonly opts: H2Options) {}
 
-  private getSession(): ClientHttp2Session {
-    const s = this.session;
-    if (s && !s.closed && !s.destroyed) return s;
+  private getSession(): Pooled {
+    for (const p of this.pool) {
+      const s = p.session;
+      if (s.closed || s.destroyed) continue;
+      const max = this.settingsKnown.has(s) ? (s.remoteSettings.maxConcurrentStreams ?? ASSUMED_MAX_STREAMS) : ASSUMED_MAX_STREAMS;
+      if (p.active < max) return p;
+    }
     const session = http2.connect(this.opts.origin, {
       ...this.opts.tls,
       // Nagle would hold small gRPC frames back for delayed ACKs (~40 ms).
@@ -61,6 +84,7 @@ export class H2Transport implements HttpTransport {
       if (code !== 0) this.sessionErrors.set(session, new Error(`upstream sent GOAWAY with HTTP/2 error code ${code}`));
     });
     session.on("close", () => this.forget(session));
+    session.once("remoteSettings", () => this.settingsKnown.add(session));
     session.once("connect", () => {
       this.everConnected.add(session);
       try {
@@ -70,8 +94,9 @@ export class H2Transport implements HttpTransport {
       }
     });
     session.unref();
-    this.session = session;
-    return session;
+    const pooled = { session, active: 0 };
+    this.pool.push(pooled);
+    return pooled;
   }
 
   private connectSocket(url: URL): Duplex {
@@ -85,13 +110,20 @@ export class H2Transport implements HttpTransport {
   }
 
   private forget(session: ClientHttp2Session): void {
-    if (this.session === session) this.session = undefined;
+    const i = this.pool.findIndex((p) => p.session === session);
+    if (i >= 0) this.pool.splice(i, 1);
+  }
+
+  /** Sessions open now (for tests and stats). */
+  get sessionCount(): number {
+    return this.pool.length;
   }
 
   async request(req: UpstreamHttpRequest): Promise<UpstreamHttpResponse> {
     if (this.closed) throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label} is shut down`, true);
     if (req.cancel.cancelled) throw new UpstreamError(Code.CANCELLED, `call ended before it reached ${this.opts.label}`, true);
-    const session = this.getSession();
+    const pooled = this.getSession();
+    const session = pooled.session;
     let stream: ClientHttp2Stream;
     try {
       stream = session.request(
@@ -102,6 +134,8 @@ export class H2Transport implements HttpTransport {
       this.forget(session);
       throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label}: ${(err as Error).message}`, true);
     }
+    pooled.active++;
+    stream.once("close", () => pooled.active--);
     let trailers: IncomingHttpHeaders = {};
     stream.on("trailers", (t) => (trailers = t));
     const onAbort = () => {
@@ -173,9 +207,13 @@ export class H2Transport implements HttpTransport {
 
   async close(): Promise<void> {
     this.closed = true;
-    const s = this.session;
-    this.session = undefined;
-    if (s && !s.destroyed) {
+    const sessions = this.pool.map((p) => p.session);
+    this.pool = [];
+    await Promise.all(sessions.map((s) => this.closeSession(s)));
+  }
+
+  private async closeSession(s: ClientHttp2Session): Promise<void> {
+    if (!s.destroyed) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           s.destroy();
