@@ -149,11 +149,24 @@ async function main() {
         if (r === 0) rates.set(`${sc.id}|${t}`, await warmUp(sc, sc.closed, inst, wire, warmupSeconds));
         await ensureAnswers(sc, t, inst, wire);
         records.push({ scenario: sc.id, target: t, run: r + 1, mode: "closed", ...(await measure(paths, sc, sc.closed, inst, wire)) });
-        if (sc.open) {
-          await ensureAnswers(sc, t, inst, wire);
-          records.push({ scenario: sc.id, target: t, run: r + 1, mode: "open", ...(await measure(paths, sc, sc.open, inst, wire)) });
-        }
         await sleep(100);
+      }
+    }
+    if (sc.open) {
+      // Latency at a fixed rate: a share (half) of the gateway's own peak in
+      // this scenario, the same rate for every target, so "added p50" is the
+      // hop's cost under real but not saturating load.
+      const base = sc.targets.find((t) => t.startsWith("switchyard")) ?? sc.targets[0];
+      const peaks = records.filter((x) => x.scenario === sc.id && x.target === base && x.mode === "closed").map((x) => x.callsPerSec);
+      sc.open.rps = Math.max(50, Math.round(median(peaks) * sc.open.peakShare));
+      for (let r = 0; r < runs; r++) {
+        const order = sc.targets.map((_, j) => sc.targets[(j + r) % sc.targets.length]);
+        for (const t of order) {
+          const inst = targets.get(`${t}@${sc.upstream}`);
+          await ensureAnswers(sc, t, inst, wire);
+          records.push({ scenario: sc.id, target: t, run: r + 1, mode: "open", rps: sc.open.rps, ...(await measure(paths, sc, sc.open, inst, wire)) });
+          await sleep(100);
+        }
       }
     }
     const s = aggregate(records, SCENARIOS).find((x) => x.id === sc.id);
@@ -227,6 +240,11 @@ async function ensureAnswers(sc, target, inst, wire) {
   const incident = { scenario: sc.id, target, problem: first, waitedSeconds: waited, recovered: !problem };
   incidents.push(incident);
   console.log(`  ! ${sc.id} ${target}: a check call failed (${first}); ${problem ? "still failing" : "answered again"} after ${waited.toFixed(1)} s`);
+}
+
+function median(xs) {
+  const a = xs.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  return a.length ? a[Math.floor(a.length / 2)] : 100;
 }
 
 /** Calls/s last seen per scenario and target, to size the next closed-loop run. */
@@ -330,7 +348,7 @@ async function measure(paths, sc, cfg, inst, wire) {
  * `sc.connections` idle HTTP/2 connections to it, each after one call.
  */
 async function measureIdle(sc, target, runNo, wire, targets, ctx) {
-  const fresh = { ...ctx, suffix: `-idle${runNo}` };
+  const fresh = { ...ctx, suffix: `-idle${runNo}`, maxInFlight: sc.streamsPerConnection ? 2 * sc.connections * sc.streamsPerConnection : undefined };
   const server = target === "direct" ? await startUpstream(sc.upstream, fresh) : targets.get(`direct@${sc.upstream}`).server;
   const inst = await startTarget(target, sc.upstream, server, fresh);
   const owned = inst.proxy ?? server;
@@ -340,7 +358,7 @@ async function measureIdle(sc, target, runNo, wire, targets, ctx) {
     const pids = processTree(owned.pid);
     await sleep(quick ? 500 : 1000);
     const before = rssKb(pids);
-    const client = spawn(process.execPath, [join(here, "lib", "idle-client.mjs"), String(inst.port), String(sc.connections), wire.bodyFile], { stdio: ["ignore", "pipe", "pipe"] });
+    const client = spawn(process.execPath, [join(here, "lib", "idle-client.mjs"), String(inst.port), String(sc.connections), wire.bodyFile, String(sc.streamsPerConnection ?? 0)], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     client.stdout.on("data", (c) => (out += c));
@@ -362,7 +380,8 @@ async function measureIdle(sc, target, runNo, wire, targets, ctx) {
     const after = rssKb(pids);
     client.kill("SIGTERM");
     await exited;
-    return { rssBeforeMB: before / 1024, rssAfterMB: after / 1024, perConnKB: (after - before) / sc.connections };
+    const units = sc.connections * (sc.streamsPerConnection ?? 1);
+    return { rssBeforeMB: before / 1024, rssAfterMB: after / 1024, perConnKB: (after - before) / units };
   } finally {
     await owned.stop();
   }

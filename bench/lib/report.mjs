@@ -65,7 +65,10 @@ export function aggregate(records, scenarios) {
       title: sc.title,
       kind: sc.kind ?? "load",
       unit: sc.unit ?? "calls",
-      rate: sc.open?.rps,
+      // Older result files have a fixed rps and no peakShare; recent ones record the chosen rate.
+      rate: sc.open?.rps ?? (recs.find((r) => r.mode === "open")?.rps),
+      rateShare: sc.open?.peakShare,
+      idleUnit: sc.streamsPerConnection ? "stream" : "connection",
       ratioBase: sc.ratioBase,
       othersCores: median(recs.map((r) => r.othersCores)),
       rows,
@@ -93,7 +96,7 @@ const signed = (x, d = 2) => (x === undefined ? "—" : `${x >= 0 ? "+" : ""}${x
 
 /** One-line summary of a scenario for the progress output. */
 export function progressLine(s) {
-  if (s.kind === "idle") return s.rows.map((r) => `${r.target} ${f(r.perConnKB.median, 1)} KiB/conn`).join(" | ");
+  if (s.kind === "idle") return s.rows.map((r) => `${r.target} ${f(r.perConnKB.median, 1)} KiB/${s.idleUnit === "stream" ? "stream" : "conn"}`).join(" | ");
   return s.rows
     .map((r) => {
       const parts = [`${k(r.perSec.median)}/s`];
@@ -125,13 +128,20 @@ export function markdown(summary, meta) {
   for (const s of summary) {
     lines.push(`### ${s.id}: ${s.title}`, "");
     if (s.kind === "idle") {
-      lines.push("| target | RSS before (MB) | RSS with the connections (MB) | KiB per connection |", "|---|---:|---:|---:|");
+      const unit = s.idleUnit ?? "connection";
+      lines.push(`| target | RSS before (MB) | RSS with the ${unit}s open (MB) | KiB per ${unit} |`, "|---|---:|---:|---:|");
       for (const r of s.rows) lines.push(`| ${r.label} | ${f(r.rssBeforeMB.median, 1)} | ${f(r.rssAfterMB.median, 1)} | ${f(r.perConnKB.median, 1)}${sp(r.perConnKB)} |`);
-      lines.push("", "RSS of the server process(es) only (for direct: the Go upstream). Each connection made one call, then stayed idle.", "");
+      lines.push(
+        "",
+        unit === "stream"
+          ? "RSS of the server process(es) only (for direct: the Go upstream). Each stream is a bidi call that has sent one message and had it echoed, then stays open; the per-stream figure includes the connections' share (100 streams each)."
+          : "RSS of the server process(es) only (for direct: the Go upstream). Each connection made one call, then stayed idle.",
+        "",
+      );
       continue;
     }
     const u = s.unit === "msgs" ? "msgs" : "calls";
-    const rate = s.rate ? `p50 / p99 ms at ${s.rate}/s` : "p50 / p99 ms (closed loop)";
+    const rate = s.rate ? `p50 / p99 ms at ${s.rate}/s${s.rateShare ? ` (${s.rateShare * 100}% of Switchyard's peak)` : ""}` : "p50 / p99 ms (closed loop)";
     lines.push(`| target | ${u}/s | x direct | ${rate} | added p50 / p99 ms | proxy CPU s per 10k ${u} | upstream CPU s per 10k | proxy peak RSS MB | errors |`);
     lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const r of s.rows) {

@@ -39,13 +39,25 @@ export const SCENARIOS = [
     connections: 1000,
   },
   {
+    id: "open-streams",
+    title: "10,000 open streams (100 HTTP/2 connections x 100 bidi calls, each after one message each way): RSS per stream",
+    kind: "idle",
+    upstream: "go",
+    // node-pipe-proxy multiplexes everything onto one upstream session and
+    // stalls at the upstream's 1,000-stream limit: the floor does not do this.
+    targets: ["direct", "switchyard", "nginx", "vanguard"],
+    wire: "grpcSmall",
+    connections: 100,
+    streamsPerConnection: 100,
+  },
+  {
     id: "grpc-small-ghz",
     title: "gRPC unary pass-through, 5-byte message (ghz)",
     upstream: "go",
     targets: GRPC_PEERS,
     wire: "grpcSmall",
     closed: { tool: "ghz", concurrency: 50, connections: 2 },
-    open: { tool: "ghz", rps: 400, concurrency: 16 },
+    open: { tool: "ghz", peakShare: 0.5, concurrency: 16 },
   },
   {
     id: "grpc-small-h2load",
@@ -62,7 +74,7 @@ export const SCENARIOS = [
     targets: GRPC_PEERS,
     wire: "grpc64k",
     closed: { tool: "ghz", concurrency: 16, connections: 2 },
-    open: { tool: "ghz", rps: 100, concurrency: 8 },
+    open: { tool: "ghz", peakShare: 0.5, concurrency: 8 },
   },
   {
     id: "connect-json",
@@ -71,7 +83,7 @@ export const SCENARIOS = [
     targets: TRANSLATORS,
     wire: "connectJson",
     closed: { tool: "h2load", clients: 4, streams: 32 },
-    open: { tool: "h2load", rps: 400, clients: 4, streams: 32 },
+    open: { tool: "h2load", peakShare: 0.5, clients: 4, streams: 32 },
   },
   {
     id: "connect-proto-h1",
@@ -80,7 +92,7 @@ export const SCENARIOS = [
     targets: TRANSLATORS,
     wire: "connectProtoH1",
     closed: { tool: "wrk", connections: 32 },
-    open: { tool: "h2load", rps: 400, clients: 16, h1: true },
+    open: { tool: "h2load", peakShare: 0.5, clients: 16, h1: true },
   },
   {
     id: "grpc-web",
@@ -89,7 +101,7 @@ export const SCENARIOS = [
     targets: TRANSLATORS,
     wire: "grpcWeb",
     closed: { tool: "h2load", clients: 4, streams: 32 },
-    open: { tool: "h2load", rps: 400, clients: 4, streams: 32 },
+    open: { tool: "h2load", peakShare: 0.5, clients: 4, streams: 32 },
   },
   {
     id: "server-stream",
@@ -110,7 +122,7 @@ export const SCENARIOS = [
     ratioBase: "grpc-small-ghz",
     wire: "grpcSmall",
     closed: { tool: "ghz", concurrency: 50, connections: 2 },
-    open: { tool: "ghz", rps: 400, concurrency: 16 },
+    open: { tool: "ghz", peakShare: 0.5, concurrency: 16 },
   },
   {
     id: "node-upstream",
@@ -119,6 +131,6 @@ export const SCENARIOS = [
     targets: ["direct", "switchyard", "node-pipe", "nginx"],
     wire: "grpcSmall",
     closed: { tool: "ghz", concurrency: 50, connections: 2 },
-    open: { tool: "ghz", rps: 200, concurrency: 16 },
+    open: { tool: "ghz", peakShare: 0.5, concurrency: 16 },
   },
 ];

@@ -5,9 +5,12 @@ import { join } from "node:path";
 import { freePort, startProcess } from "./procs.mjs";
 
 /** Switchyard's config (the YAML shape, as JSON) for one gRPC upstream. */
-export function gatewayConfig(upstreamAddr, { resilience = true } = {}) {
+export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight } = {}) {
   const cluster = { protocol: "grpc", http: "2", codec: "proto", endpoints: [upstreamAddr] };
   if (!resilience) Object.assign(cluster, { circuitBreaker: false, retryPolicy: false, healthCheck: false, outlierDetection: false });
+  // The per-endpoint concurrency cap (default 1000, like Envoy's
+  // max_requests) must be raised for a test that holds 10,000 calls open.
+  if (maxInFlight) cluster.circuitBreaker = resilience ? { maxInFlight } : false;
   return {
     listeners: [{ port: 0, host: "127.0.0.1" }],
     limits: { maxMessageBytes: 16 << 20 },
@@ -24,7 +27,7 @@ daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 worker_rlimit_nofile 16384;
-events { worker_connections 8192; }
+events { worker_connections 16000; }
 http {
   access_log off;
   client_body_temp_path ${dir}/client_body;
@@ -67,7 +70,7 @@ export function startUpstream(up, { repo, paths, tmp, suffix = "" }) {
  * returns { key, target, upstream, port, proxy?, server }. For "direct" there
  * is no proxy: `port` is the upstream's own.
  */
-export async function startTarget(target, up, server, { repo, paths, tmp, suffix = "" }) {
+export async function startTarget(target, up, server, { repo, paths, tmp, suffix = "", maxInFlight }) {
   const node = process.execPath;
   const addr = `127.0.0.1:${server.port}`;
   const name = `${target}-${up}${suffix}`;
@@ -75,7 +78,7 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
   let proxy;
   if (target.startsWith("switchyard")) {
     const cfg = join(tmp, `${name}.json`);
-    writeFileSync(cfg, JSON.stringify(gatewayConfig(addr, { resilience: target !== "switchyard-off" }), null, 2));
+    writeFileSync(cfg, JSON.stringify(gatewayConfig(addr, { resilience: target !== "switchyard-off", maxInFlight }), null, 2));
     proxy = await startProcess(name, node, ["dist/bench/gateway-main.js", cfg], { cwd: repo, logFile });
   } else if (target === "node-pipe") {
     proxy = await startProcess(name, node, ["bench/peers/node-pipe-proxy.mjs", "0", addr], { cwd: repo, logFile });
