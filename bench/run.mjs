@@ -209,7 +209,10 @@ async function writeReports(meta, records, scs, base) {
   const r = await run(rsvg, ["-f", "png", "-o", `${base}.png`, `${base}.svg`]).catch((err) => ({ code: -1, stderr: err.message }));
   if (r.code === 0) png = `${base}.png`;
   else log(`no PNG (rsvg-convert: ${r.stderr.slice(0, 200)}); the SVG is there`);
-  if (meta.fullRun) writeFileSync(join(here, "RESULTS.md"), resultsMd(meta, md, png));
+  if (meta.fullRun) {
+    const file = join(here, "RESULTS.md");
+    writeFileSync(file, resultsMd(meta, md, png, keptSection(file)));
+  }
   return png;
 }
 
@@ -399,13 +402,29 @@ function machineDescription(meta) {
   ].join("\n");
 }
 
-function resultsMd(meta, md, png) {
+/** RESULTS.md from this marker on is written by hand (the optimisation log) and survives every rewrite. */
+const KEEP_MARKER = "<!-- Hand-written from here on: bench/run.mjs keeps it when it rewrites this file. -->";
+
+function keptSection(file) {
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+  const i = text.indexOf(KEEP_MARKER);
+  return i < 0 ? "" : text.slice(i);
+}
+
+function resultsMd(meta, md, png, kept) {
   const rel = `results/${meta.stamp}`;
   return `# Switchyard benchmark results
 
 Written by \`npm run bench\` (bench/run.mjs) after a full run; the raw numbers of
 every run are in \`bench/results/<stamp>.json\`, with a Markdown copy of the tables.
-How the harness works, and what each figure means: bench/README.md.
+How the harness works, and what each figure means: bench/README.md. Where the
+issue's targets stand, and every optimisation with its before/after figures:
+the hand-written sections at the end ("Targets", "Optimisation log").
 
 > These numbers come from a shared ${meta.machine.cores}-core machine on which the load
 > tools, the upstream and the proxy under test all run, and on which other test
@@ -422,7 +441,7 @@ ${machineDescription(meta)}
 ${png ? `![throughput relative to direct, and proxy CPU per call](${rel}.png)\n\n` : ""}Files: \`${rel}.json\`, \`${rel}.md\`, \`${rel}.svg\`${png ? `, \`${rel}.png\`` : ""}.
 
 ${md}
-`;
+${kept ? `\n${kept.trimEnd()}\n` : ""}`;
 }
 
 (opt.render ? render(opt.render) : main()).catch(async (err) => {

@@ -30,43 +30,65 @@ export function encodeEnvelope(flags: number, data: Uint8Array): Buffer {
  * slices without copying.
  */
 export class EnvelopeSplitter {
-  private buf: Buffer = EMPTY;
+  // Chunks not yet split, and their total size: an envelope that spans
+  // chunks is joined once, when its last byte is here, not on every chunk
+  // (a 64 KiB message in 16 KiB DATA frames would otherwise be copied 4 times).
+  private parts: Buffer[] = [];
+  private size = 0;
 
   constructor(private readonly maxBytes: number) {}
 
   /** The envelopes completed by `chunk`, in order. */
-  push(chunk: Uint8Array): Envelope[] {
+  push(chunk: Uint8Array): readonly Envelope[] {
     const c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let buf = this.buf.byteLength === 0 ? c : Buffer.concat([this.buf, c]);
-    const out: Envelope[] = [];
-    while (buf.byteLength >= 5) {
-      const len = buf.readUInt32BE(1);
+    if (c.byteLength === 0) return NONE;
+    this.parts.push(c);
+    this.size += c.byteLength;
+    let out: Envelope[] | undefined;
+    while (this.size >= 5) {
+      if (this.parts[0].byteLength < 5) this.join(5);
+      const head = this.parts[0];
+      const len = head.readUInt32BE(1);
       if (len > this.maxBytes) {
         throw new CallError(
           Code.RESOURCE_EXHAUSTED,
           `message of ${len} bytes exceeds the limit of ${this.maxBytes} bytes (limits.maxMessageBytes)`,
         );
       }
-      if (buf.byteLength < 5 + len) break;
-      out.push({ flags: buf[0], data: buf.subarray(5, 5 + len), frame: buf.subarray(0, 5 + len) });
-      buf = buf.subarray(5 + len);
+      const total = 5 + len;
+      if (this.size < total) break;
+      if (head.byteLength < total) this.join(total);
+      const first = this.parts[0];
+      const frame = first.subarray(0, total);
+      if (first.byteLength === total) this.parts.shift();
+      else this.parts[0] = first.subarray(total);
+      this.size -= total;
+      (out ??= []).push({ flags: frame[0], data: frame.subarray(5), frame });
     }
-    this.buf = buf;
-    return out;
+    return out ?? NONE;
+  }
+
+  /** Makes parts[0] at least `n` bytes long (n <= size) with one copy. */
+  private join(n: number): void {
+    let have = 0;
+    let k = 0;
+    while (have < n) have += this.parts[k++].byteLength;
+    const joined = Buffer.concat(this.parts.slice(0, k), have);
+    this.parts.splice(0, k, joined);
   }
 
   /** Throws if the stream ended inside an envelope. */
   end(): void {
-    if (this.buf.byteLength > 0) {
+    if (this.size > 0) {
       throw new CallError(
         Code.INVALID_ARGUMENT,
-        `protocol error: stream ended inside a message envelope (${this.buf.byteLength} stray bytes)`,
+        `protocol error: stream ended inside a message envelope (${this.size} stray bytes)`,
       );
     }
   }
 }
 
-const EMPTY = Buffer.alloc(0);
+const NONE: readonly Envelope[] = Object.freeze([]);
 
 /** The envelopes of a byte stream (EnvelopeSplitter over an async source). */
 export async function* readEnvelopes(chunks: AsyncIterable<Uint8Array>, maxBytes: number): AsyncGenerator<Envelope> {
