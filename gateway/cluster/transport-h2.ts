@@ -187,22 +187,18 @@ export class H2Transport implements HttpTransport {
       stream.once("error", onError);
       stream.once("close", onClose);
     });
-    async function* body(): AsyncGenerator<Buffer> {
-      let finished = false;
-      try {
-        for await (const chunk of streamChunks(stream)) yield chunk;
-        finished = true;
-      } catch (err) {
-        throw fail(err);
-      } finally {
-        // A consumer that stops early (client gone, deadline) cancels upstream.
-        if (!finished) onAbort();
-      }
-      if (req.cancel.cancelled) throw new UpstreamError(Code.CANCELLED, `call to ${label} cancelled`, false);
-      // Some resets end the iteration without an error event.
-      if (stream.rstCode !== undefined && stream.rstCode !== 0) throw fail(new Error("reset"));
-    }
-    return { status: Number(headers[":status"]), headers, body: body(), trailers: () => trailers };
+    const body = new ResponseBody(streamChunks(stream), {
+      failed: fail,
+      stoppedEarly: onAbort,
+      // Cancelled by us, or a reset that ended the stream without an error event.
+      endProblem: () =>
+        req.cancel.cancelled
+          ? new UpstreamError(Code.CANCELLED, `call to ${label} cancelled`, false)
+          : stream.rstCode !== undefined && stream.rstCode !== 0
+            ? fail(new Error("reset"))
+            : undefined,
+    });
+    return { status: Number(headers[":status"]), headers, body, trailers: () => trailers };
   }
 
   async close(): Promise<void> {
@@ -225,6 +221,55 @@ export class H2Transport implements HttpTransport {
         });
       });
     }
+  }
+}
+
+/**
+ * An upstream response's chunks with the transport's failures mapped to
+ * call statuses. A class, not an async generator: every response passes
+ * through, and a generator layer costs a promise and a queue entry per chunk.
+ */
+class ResponseBody implements AsyncIterableIterator<Buffer> {
+  private done = false;
+
+  constructor(
+    private readonly chunks: AsyncIterator<Buffer>,
+    private readonly on: {
+      failed: (err: unknown) => UpstreamError;
+      /** A consumer that stops early (client gone, deadline) cancels upstream. */
+      stoppedEarly: () => void;
+      endProblem: () => UpstreamError | undefined;
+    },
+  ) {}
+
+  async next(): Promise<IteratorResult<Buffer>> {
+    if (this.done) return { value: undefined, done: true };
+    let r: IteratorResult<Buffer>;
+    try {
+      r = await this.chunks.next();
+    } catch (err) {
+      this.done = true;
+      this.on.stoppedEarly();
+      throw this.on.failed(err);
+    }
+    if (!r.done) return r;
+    this.done = true;
+    const problem = this.on.endProblem();
+    if (problem) throw problem;
+    return r;
+  }
+
+  async return(): Promise<IteratorResult<Buffer>> {
+    if (!this.done) {
+      this.done = true;
+      this.on.stoppedEarly();
+      await this.chunks.return?.();
+    }
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
+    return this;
   }
 }
 
