@@ -36,7 +36,12 @@ export interface InboundProtocol {
 export function writeWithBackpressure(res: ServerResponseLike, chunk: Uint8Array): Promise<void> | undefined {
   if (res.destroyed || res.writableEnded) return undefined;
   const w = res as ServerResponse;
-  if (!w.writableCorked) {
+  // HTTP/2 only: a stream is a plain Writable, where end() while corked
+  // flushes and a late uncork() is a no-op. node:http's response keeps its
+  // own cork count and chunk buffer; on Node 24, corking it this way left
+  // stray bytes after a response on keep-alive connections (clients failed
+  // with "Expected HTTP/"; test/gateway/matrix.test.ts, HTTP/1.1 clients).
+  if ((res as { stream?: unknown }).stream !== undefined && !w.writableCorked) {
     w.cork();
     process.nextTick(uncork, w);
   }
