@@ -7,7 +7,7 @@ import { RouteTable } from "./route/route-table.js";
 import { Cluster } from "./cluster/cluster.js";
 import { MethodRegistry } from "./transcode/registry.js";
 import { type ProxyState, handleRpc } from "./proxy/call-handler.js";
-import { detectProtocol, isProxied } from "./proxy/detect.js";
+import { FASTIFY, LOCAL, answerer } from "./proxy/detect.js";
 import { Cors } from "./proxy/cors.js";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { registerReflection } from "./local/reflection.js";
@@ -57,20 +57,21 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         // (DESIGN.md, "What the hot path may cost").
         const listener = new Listener(lc, {
           request: (req: IncomingMessage, res: ServerResponse) => {
-            if (req.url?.startsWith("/grpc.reflection.")) return local(req, res);
-            // Detected once here and handed on: the proxy does not look again.
-            const protocol = detectProtocol(req);
-            if (isProxied(req, protocol)) {
+            // The protocol is detected once here and handed on.
+            const who = answerer(req);
+            if (who === LOCAL) local(req, res);
+            else if (who === FASTIFY) fastifyHandler(req, res);
+            else {
               if (draining && req.httpVersionMajor < 2) res.setHeader("connection", "close");
-              handleRpc(state, req, res, protocol);
-            } else fastifyHandler(req, res);
+              handleRpc(state, req, res, who);
+            }
           },
-          // Proxied HTTP/2 calls skip Node's compat objects too.
+          // Proxied HTTP/2 calls skip Node's compat objects too; the rest
+          // go on to `request` with compat objects.
           stream: (req, stream) => {
-            if (req.url.startsWith("/grpc.reflection.")) return false;
-            const protocol = detectProtocol(req);
-            if (!isProxied(req, protocol)) return false;
-            handleRpc(state, req, new StreamResponse(stream), protocol);
+            const who = answerer(req);
+            if (who === LOCAL || who === FASTIFY) return false;
+            handleRpc(state, req, new StreamResponse(stream), who);
             return true;
           },
         });

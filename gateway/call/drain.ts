@@ -1,4 +1,8 @@
-import type { EventEmitter } from "node:events";
+/** What drained() needs of a writable: a stream, or a response that forwards its events. */
+export interface Events {
+  on(event: string, fn: () => void): unknown;
+  off(event: string, fn: () => void): unknown;
+}
 
 /**
  * Resolves when a writable that refused a write can take more: 'drain', or
@@ -7,7 +11,7 @@ import type { EventEmitter } from "node:events";
  * on a long stream piles up listeners (MaxListenersExceededWarning) until the
  * stream closes.
  */
-export function drained(stream: EventEmitter): Promise<void> {
+export function drained(stream: Events): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       stream.off("drain", done);

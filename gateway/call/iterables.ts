@@ -1,3 +1,6 @@
+/** The end of any iteration: shared, so ending one allocates nothing. */
+export const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
 /**
  * `fn` over each value of `src`. A class rather than an async generator:
  * every request message passes through a few of these, and a generator
@@ -35,7 +38,7 @@ class Mapped<T, U> implements AsyncIterableIterator<U> {
 
   async return(): Promise<IteratorResult<U>> {
     await this.src.return?.();
-    return { value: undefined, done: true };
+    return DONE;
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<U> {

@@ -1,3 +1,4 @@
+import { DONE } from "./iterables.js";
 import type { Readable } from "node:stream";
 
 /** What Node's own iterator throws when a stream closes before its end. */
@@ -72,7 +73,7 @@ class ChunkReader implements AsyncIterableIterator<Buffer> {
     if (!w || this.queue.length > 0) return;
     this.waiter = undefined;
     if (this.error !== undefined) w.reject(this.error);
-    else if (this.ended) w.resolve({ value: undefined, done: true });
+    else if (this.ended) w.resolve(DONE);
     if (this.ended || this.error !== undefined) this.detach();
   }
 
@@ -88,14 +89,14 @@ class ChunkReader implements AsyncIterableIterator<Buffer> {
     }
     if (this.ended) {
       this.detach();
-      return Promise.resolve({ value: undefined, done: true });
+      return Promise.resolve(DONE);
     }
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
   return(): Promise<IteratorResult<Buffer>> {
     this.detach();
-    return Promise.resolve({ value: undefined, done: true });
+    return Promise.resolve(DONE);
   }
 
   private detach(): void {

@@ -1,6 +1,6 @@
-import { Cancel } from "../call/cancel.js";
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import type { CallHead } from "../call/call.js";
+import { Cancel } from "../call/cancel.js";
 import { CallError, Code, type Status } from "../call/status.js";
 import type { HealthCheckConfig } from "../config/types.js";
 import { callUpstream } from "../protocol/outbound.js";
@@ -100,12 +100,12 @@ export class HealthChecker {
   /** One Health/Check call; never throws. */
   private async check(): Promise<Verdict> {
     const { transport, protocol, label } = this.target;
-    const ac = new Cancel();
-    this.inFlight = ac;
+    const cancel = new Cancel();
+    this.inFlight = cancel;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      ac.cancel();
+      cancel.cancel();
     }, this.cfg.timeoutMs);
     timer.unref();
     const head: CallHead = {
@@ -128,7 +128,7 @@ export class HealthChecker {
           yield request;
         })(),
         timeoutMs: this.cfg.timeoutMs,
-        cancel: ac,
+        cancel,
         maxBytes: MAX_BYTES,
         label,
       });
@@ -142,7 +142,7 @@ export class HealthChecker {
       return { ok: false, reason: `INTERNAL: ${err instanceof Error ? err.message : String(err)}` };
     } finally {
       clearTimeout(timer);
-      if (this.inFlight === ac) this.inFlight = undefined;
+      if (this.inFlight === cancel) this.inFlight = undefined;
     }
     if (timedOut) return { ok: false, reason: `DEADLINE_EXCEEDED: no answer within ${this.cfg.timeoutMs} ms` };
     return verdictOf(status, message);

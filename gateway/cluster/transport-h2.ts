@@ -1,3 +1,4 @@
+import { DONE } from "../call/iterables.js";
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { drained } from "../call/drain.js";
 import net from "node:net";
@@ -243,7 +244,7 @@ class ResponseBody implements AsyncIterableIterator<Buffer> {
   ) {}
 
   async next(): Promise<IteratorResult<Buffer>> {
-    if (this.done) return { value: undefined, done: true };
+    if (this.done) return DONE;
     let r: IteratorResult<Buffer>;
     try {
       r = await this.chunks.next();
@@ -265,7 +266,7 @@ class ResponseBody implements AsyncIterableIterator<Buffer> {
       this.on.stoppedEarly();
       await this.chunks.return?.();
     }
-    return { value: undefined, done: true };
+    return DONE;
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {

@@ -71,10 +71,6 @@ export class StreamResponse {
     return this.stream.writableEnded;
   }
 
-  get writableFinished(): boolean {
-    return this.stream.writableFinished;
-  }
-
   get writableCorked(): number {
     return this.stream.writableCorked;
   }
@@ -133,10 +129,6 @@ export class StreamResponse {
   off(event: string, fn: (...args: never[]) => void): this {
     this.stream.off(event, fn as (...args: unknown[]) => void);
     return this;
-  }
-
-  removeListener(event: string, fn: (...args: never[]) => void): this {
-    return this.off(event, fn);
   }
 }
 

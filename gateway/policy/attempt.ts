@@ -1,3 +1,4 @@
+import { DONE } from "../call/iterables.js";
 import type { CallHead, ResponseEvent } from "../call/call.js";
 import { Code, type Status, toStatus } from "../call/status.js";
 import type { Metadata } from "../call/metadata.js";
@@ -180,7 +181,7 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
   ) {}
 
   async next(): Promise<IteratorResult<ResponseEvent>> {
-    if (this.over) return { value: undefined, done: true };
+    if (this.over) return DONE;
     let ev: ResponseEvent;
     if (this.i < this.held.length) ev = this.held[this.i++];
     else {
@@ -215,7 +216,7 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
       this.over = true;
       this.attempt.cancel();
     }
-    return { value: undefined, done: true };
+    return DONE;
   }
 }
 

@@ -1,3 +1,4 @@
+import { DONE } from "../call/iterables.js";
 import type { CallHead, ResponseEvent } from "../call/call.js";
 import { Code, CallError } from "../call/status.js";
 import { firstValue } from "../call/metadata.js";
@@ -63,8 +64,6 @@ class CallEvents implements AsyncIterableIterator<ResponseEvent> {
     return this;
   }
 }
-
-const DONE: IteratorResult<ResponseEvent> = Object.freeze({ value: undefined, done: true });
 
 /** A final status the call ends with, without an attempt to read from. */
 function endWith(ev: ResponseEvent): AsyncIterator<ResponseEvent> {

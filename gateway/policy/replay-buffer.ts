@@ -1,3 +1,5 @@
+import { DONE } from "../call/iterables.js";
+
 /**
  * Request messages shared by every attempt of one call. Each attempt reads
  * from the start; messages already read from the client are replayed from
@@ -68,7 +70,7 @@ export class ReplayBuffer {
       }
       if (this.ended) {
         if (this.error !== undefined) throw this.error;
-        return { value: undefined, done: true };
+        return DONE;
       }
       await this.pull();
     }
@@ -83,7 +85,7 @@ class ReplayReader implements AsyncIterableIterator<Uint8Array> {
   constructor(private readonly buffer: ReplayBuffer) {}
 
   async next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.closed) return { value: undefined, done: true };
+    if (this.closed) return DONE;
     const r = await this.buffer.at(this.i);
     if (!r.done) this.i++;
     return r;
@@ -91,7 +93,7 @@ class ReplayReader implements AsyncIterableIterator<Uint8Array> {
 
   async return(): Promise<IteratorResult<Uint8Array>> {
     this.closed = true;
-    return { value: undefined, done: true };
+    return DONE;
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {

@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { drained } from "../call/drain.js";
 import type { CallHead, ResponseSink } from "../call/call.js";
 import { streamChunks } from "../call/stream-chunks.js";
-import { StreamRequest, StreamResponse } from "../listener/stream-exchange.js";
+import { StreamRequest, type StreamResponse } from "../listener/stream-exchange.js";
 
 export type ServerRequest = IncomingMessage | Http2ServerRequest | StreamRequest;
 export type ServerResponseLike = ServerResponse | Http2ServerResponse | StreamResponse;
@@ -46,14 +46,12 @@ export function writeWithBackpressure(res: ServerResponseLike, chunk: Uint8Array
     process.nextTick(uncork, w);
   }
   if (w.write(chunk)) return undefined;
-  const emitter = res instanceof StreamResponse ? res.stream : res;
-  return drained(emitter);
+  return drained(res);
 }
 
 function uncork(w: ServerResponse): void {
   w.uncork();
 }
-
 
 /**
  * The request body, read without destroying the request when the reader

@@ -29,6 +29,22 @@ export function isProxied(req: ServerRequest, protocol: InboundProtocol | undefi
   return protocol !== undefined || (req.method !== "GET" && RPC_PATH.test(req.url ?? ""));
 }
 
+/** Requests the gateway answers from its own services (server reflection). */
+export const LOCAL = Symbol("local");
+/** Requests for Fastify's routes. */
+export const FASTIFY = Symbol("fastify");
+
+/**
+ * Who answers a request: LOCAL, FASTIFY, or the proxy, in which case the
+ * result is the protocol detectProtocol found (undefined: an RPC-shaped
+ * request the proxy refuses, 405/415). No allocation: it runs per request.
+ */
+export function answerer(req: ServerRequest): typeof LOCAL | typeof FASTIFY | InboundProtocol | undefined {
+  if (req.url?.startsWith("/grpc.reflection.")) return LOCAL;
+  const protocol = detectProtocol(req);
+  return isProxied(req, protocol) ? protocol : FASTIFY;
+}
+
 const RPC_PATH = /^\/[^/?]+\.[^/?]+\/[^/?]+(\?|$)/;
 
 export const ACCEPTED_CONTENT_TYPES = [
