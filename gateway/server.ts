@@ -6,6 +6,7 @@ import { StreamResponse } from "./listener/stream-exchange.js";
 import { RouteTable } from "./route/route-table.js";
 import { Cluster } from "./cluster/cluster.js";
 import { MethodRegistry } from "./transcode/registry.js";
+import { InFlight } from "./proxy/inflight.js";
 import { type ProxyState, handleRpc } from "./proxy/call-handler.js";
 import { FASTIFY, LOCAL, answerer } from "./proxy/detect.js";
 import { Cors } from "./proxy/cors.js";
@@ -37,7 +38,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     methods: new MethodRegistry(config.descriptorSets),
     maxBytes: config.limits.maxMessageBytes,
     cors: new Cors(config.cors.allowedOrigins),
-    inflight: new Set(),
+    inflight: new InFlight(),
   };
   for (const c of state.clusters.values()) c.start();
   // Services the gateway answers itself (not proxied): server reflection.
@@ -95,7 +96,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       draining = true;
       for (const l of listeners) l.beginDrain();
       const deadline = new Promise((r) => setTimeout(r, config.drainTimeoutMs).unref());
-      await Promise.race([Promise.allSettled([...state.inflight]), deadline]);
+      await Promise.race([state.inflight.idle(), deadline]);
       for (const l of listeners) l.destroyAll();
       await Promise.all(apps.map((a) => a.close()));
       await admin?.close();

@@ -35,6 +35,12 @@ export type ResponseEvent =
   | { type: "message"; data: Uint8Array; frame?: Uint8Array }
   | { type: "end"; status: Status; trailers: Metadata };
 
+/** A request message read whole (a unary call's); `frame` as in ResponseEvent. */
+export interface Message {
+  data: Uint8Array;
+  frame?: Uint8Array;
+}
+
 /** Where an inbound adapter sends the answer. Calls come in this order: headers? message* end. */
 export interface ResponseSink {
   headers(metadata: Metadata): void;

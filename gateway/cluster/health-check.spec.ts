@@ -6,7 +6,7 @@ import { Code } from "../call/status.js";
 import { encodeEnvelope, readEnvelopes } from "../call/envelope.js";
 import type { HealthCheckConfig } from "../config/types.js";
 import { HealthChecker } from "./health-check.js";
-import { UpstreamError, type HttpTransport, type UpstreamHttpRequest, type UpstreamHttpResponse } from "./transport.js";
+import { UpstreamError, type HttpTransport, type UpstreamHttpRequest, type UpstreamHttpResponse, type WholeHttpResponse } from "./transport.js";
 import {
   HealthCheckRequestSchema,
   HealthCheckResponseSchema,
@@ -36,6 +36,13 @@ class FakeTransport implements HttpTransport {
     }
     const msg = toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: a as Serving }));
     return response({ "content-type": "application/grpc+proto" }, [encodeEnvelope(0, msg)], { "grpc-status": "0" });
+  }
+
+  async exchange(req: UpstreamHttpRequest & { body: Uint8Array }): Promise<WholeHttpResponse> {
+    const res = await this.request(req);
+    const chunks: Buffer[] = [];
+    for await (const c of res.body) chunks.push(c);
+    return { status: res.status, headers: res.headers, chunks, trailers: res.trailers() };
   }
 
   async close(): Promise<void> {}

@@ -7,7 +7,9 @@ import {
   type HttpTransport,
   type UpstreamHttpRequest,
   type UpstreamHttpResponse,
+  type WholeHttpResponse,
   UpstreamError,
+  bodyTooLarge,
   isConnectError,
 } from "./transport.js";
 
@@ -75,6 +77,20 @@ export class H1Transport implements HttpTransport {
         })().catch((err) => r.destroy(err));
       }
     });
+  }
+
+  /** Not a hot path (HTTP/1.1 upstreams are the odd ones), so built on request(). */
+  async exchange(req: UpstreamHttpRequest & { body: Uint8Array }, maxBodyBytes: number): Promise<WholeHttpResponse> {
+    const res = await this.request(req);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += chunk.byteLength;
+      // The attempt's cancel, which follows, destroys the request.
+      if (size > maxBodyBytes) throw bodyTooLarge(this.opts.label, maxBodyBytes);
+      chunks.push(chunk);
+    }
+    return { status: res.status, headers: res.headers, chunks, trailers: res.trailers() };
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,9 @@ import {
   type HttpTransport,
   type UpstreamHttpRequest,
   type UpstreamHttpResponse,
+  type WholeHttpResponse,
   UpstreamError,
+  bodyTooLarge,
   isConnectError,
   rstCodeToCode,
 } from "./transport.js";
@@ -121,6 +123,57 @@ export class H2Transport implements HttpTransport {
   }
 
   async request(req: UpstreamHttpRequest): Promise<UpstreamHttpResponse> {
+    const { stream, fail, stop, trailers } = this.open(req);
+    pump(req.body, stream).catch(() => stop());
+    const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+      const onClose = () => reject(fail(new Error("stream closed before response headers")));
+      stream.once("response", (h) => {
+        stream.off("close", onClose);
+        stream.off("error", onError);
+        resolve(h);
+      });
+      const onError = (err: Error) => reject(fail(err));
+      stream.once("error", onError);
+      stream.once("close", onClose);
+    });
+    const body = new ResponseBody(streamChunks(stream), { failed: fail, stoppedEarly: stop, endProblem: () => this.endProblem(req, stream, fail) });
+    return { status: Number(headers[":status"]), headers, body, trailers };
+  }
+
+  exchange(req: UpstreamHttpRequest & { body: Uint8Array }, maxBodyBytes: number): Promise<WholeHttpResponse> {
+    return new Promise((resolve, reject) => {
+      const { stream, fail, stop, trailers } = this.open(req);
+      let headers: IncomingHttpHeaders | undefined;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let tooLarge = false;
+      // on, not once: each comes once, and once costs a wrapper per call.
+      stream.on("response", (h) => (headers = h));
+      stream.on("data", (chunk: Buffer) => {
+        size += chunk.byteLength;
+        if (size <= maxBodyBytes) chunks.push(chunk);
+        else if (!tooLarge) {
+          tooLarge = true;
+          stop();
+        }
+      });
+      stream.on("error", (err) => reject(fail(err)));
+      stream.on("close", () => {
+        if (tooLarge) return reject(bodyTooLarge(this.opts.label, maxBodyBytes));
+        if (!headers) return reject(fail(new Error("stream closed before response headers")));
+        const problem = stream.readableEnded ? this.endProblem(req, stream, fail) : fail(new Error("stream closed before the response ended"));
+        if (problem) return reject(problem);
+        resolve({ status: Number(headers[":status"]), headers, chunks, trailers: trailers() });
+      });
+      stream.end(req.body);
+    });
+  }
+
+  /**
+   * A new stream on a pooled session, for the caller to send the body on;
+   * `fail` maps what went wrong with it to the call's status, `stop` resets it.
+   */
+  private open(req: UpstreamHttpRequest): { stream: ClientHttp2Stream; fail: (err: unknown) => UpstreamError; stop: () => void; trailers: () => IncomingHttpHeaders } {
     if (this.closed) throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label} is shut down`, true);
     if (req.cancel.cancelled) throw new UpstreamError(Code.CANCELLED, `call ended before it reached ${this.opts.label}`, true);
     const pooled = this.getSession();
@@ -136,16 +189,21 @@ export class H2Transport implements HttpTransport {
       throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label}: ${(err as Error).message}`, true);
     }
     pooled.active++;
-    stream.once("close", () => pooled.active--);
+    // Before anything else: trailers can arrive in the same read as the
+    // response headers, before an await on those headers resumes.
     let trailers: IncomingHttpHeaders = {};
     stream.on("trailers", (t) => (trailers = t));
-    const onAbort = () => {
+    const stop = () => {
       // A stream both sides have finished needs no RST_STREAM; sending one
       // anyway counts as an invalid frame at the peer, and Node servers drop
       // the whole session (GOAWAY INTERNAL_ERROR) after 1000 of them.
       if (!stream.closed && !(stream.readableEnded && stream.writableFinished)) stream.close(NGHTTP2_CANCEL);
     };
-    stream.once("close", req.cancel.on(onAbort));
+    const offCancel = req.cancel.on(stop);
+    stream.on("close", () => {
+      pooled.active--;
+      offCancel();
+    });
 
     const label = this.opts.label;
     const fail = (err: unknown): UpstreamError => {
@@ -175,31 +233,14 @@ export class H2Transport implements HttpTransport {
       return new UpstreamError(Code.UNAVAILABLE, `${label} unreachable: ${(err as Error).message}`, neverLeft);
     };
 
-    pump(req.body, stream).catch(() => onAbort());
+    return { stream, fail, stop, trailers: () => trailers };
+  }
 
-    const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
-      const onClose = () => reject(fail(new Error("stream closed before response headers")));
-      stream.once("response", (h) => {
-        stream.off("close", onClose);
-        stream.off("error", onError);
-        resolve(h);
-      });
-      const onError = (err: Error) => reject(fail(err));
-      stream.once("error", onError);
-      stream.once("close", onClose);
-    });
-    const body = new ResponseBody(streamChunks(stream), {
-      failed: fail,
-      stoppedEarly: onAbort,
-      // Cancelled by us, or a reset that ended the stream without an error event.
-      endProblem: () =>
-        req.cancel.cancelled
-          ? new UpstreamError(Code.CANCELLED, `call to ${label} cancelled`, false)
-          : stream.rstCode !== undefined && stream.rstCode !== 0
-            ? fail(new Error("reset"))
-            : undefined,
-    });
-    return { status: Number(headers[":status"]), headers, body, trailers: () => trailers };
+  /** Cancelled by us, or a reset that ended the stream without an error event. */
+  private endProblem(req: UpstreamHttpRequest, stream: ClientHttp2Stream, fail: (err: unknown) => UpstreamError): UpstreamError | undefined {
+    if (req.cancel.cancelled) return new UpstreamError(Code.CANCELLED, `call to ${this.opts.label} cancelled`, false);
+    if (stream.rstCode !== undefined && stream.rstCode !== 0) return fail(new Error("reset"));
+    return undefined;
   }
 
   async close(): Promise<void> {

@@ -19,9 +19,28 @@ export interface UpstreamHttpResponse {
   trailers(): IncomingHttpHeaders;
 }
 
+/** A whole response: what a unary call's exchange returns once the upstream has finished. */
+export interface WholeHttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body as received, chunk by chunk. */
+  chunks: Buffer[];
+  trailers: IncomingHttpHeaders;
+}
+
 export interface HttpTransport {
   request(req: UpstreamHttpRequest): Promise<UpstreamHttpResponse>;
+  /**
+   * One request with a body known in full, answered in full: for unary
+   * calls, which then cost no async iteration per chunk. Fails with
+   * RESOURCE_EXHAUSTED past `maxBodyBytes` of response body.
+   */
+  exchange(req: UpstreamHttpRequest & { body: Uint8Array }, maxBodyBytes: number): Promise<WholeHttpResponse>;
   close(): Promise<void>;
+}
+
+export function bodyTooLarge(label: string, maxBodyBytes: number): UpstreamError {
+  return new UpstreamError(Code.RESOURCE_EXHAUSTED, `${label} answered with a body of over ${maxBodyBytes} bytes, more than a unary response may have (limits.maxMessageBytes)`, false);
 }
 
 /**

@@ -1,9 +1,9 @@
 import { DONE } from "../call/iterables.js";
-import type { CallHead, ResponseEvent } from "../call/call.js";
+import type { CallHead, Message, ResponseEvent } from "../call/call.js";
 import { Code, type Status, toStatus } from "../call/status.js";
 import type { Metadata } from "../call/metadata.js";
 import type { Cancel } from "../call/cancel.js";
-import { callUpstream } from "../protocol/outbound.js";
+import { callUpstream, callUpstreamUnary } from "../protocol/outbound.js";
 import { UpstreamError } from "../cluster/transport.js";
 import { isTransportFailure } from "../cluster/breaker.js";
 import type { Cluster } from "../cluster/cluster.js";
@@ -21,7 +21,8 @@ export type Lookahead =
 export interface AttemptInput {
   cluster: Cluster;
   head: CallHead;
-  messages: AsyncIterable<Uint8Array>;
+  /** Streamed, or read whole (the unary lane): then the answer is read whole too. */
+  messages: AsyncIterable<Uint8Array> | readonly Message[];
   /** Absolute performance.now() deadline, if any. */
   deadline: number | undefined;
   /** The call's cancel; the attempt's own is its child. */
@@ -37,7 +38,9 @@ export interface AttemptInput {
 export class Attempt {
   readonly endpoint: Endpoint;
   private readonly stop: Cancel;
-  private readonly events: AsyncGenerator<ResponseEvent>;
+  private readonly events: AsyncGenerator<ResponseEvent> | undefined;
+  /** The unary lane's answer, all events at once. */
+  private readonly whole: Promise<ResponseEvent[]> | undefined;
   private readonly started = performance.now();
   private finalCode: Code | undefined;
   private settled = false;
@@ -49,15 +52,20 @@ export class Attempt {
     this.stop = input.callCancel.child();
     endpoint.inflight++;
     const metadata = input.number > 1 ? { ...input.head.metadata, "grpc-previous-rpc-attempts": String(input.number - 1) } : input.head.metadata;
-    this.events = callUpstream(input.cluster.protocol, {
+    const call = {
       head: { ...input.head, metadata },
       transport: endpoint.transport,
-      messages: input.messages,
       timeoutMs: input.deadline === undefined ? undefined : Math.max(1, input.deadline - performance.now()),
       cancel: this.stop,
       maxBytes: input.maxBytes,
       label: endpoint.label,
-    });
+    };
+    const m = input.messages;
+    if (isWhole(m)) {
+      this.whole = callUpstreamUnary(input.cluster.protocol, { ...call, request: m });
+      // Awaited in look(), perhaps a tick later (the breaker's own steps).
+      this.whole.catch(() => {});
+    } else this.events = callUpstream(input.cluster.protocol, { ...call, messages: m });
     this.lookahead = this.look();
   }
 
@@ -83,13 +91,12 @@ export class Attempt {
   }
 
   private async readToCommit(): Promise<Lookahead> {
+    if (this.whole) return this.commitWhole(await this.whole);
+    const events = this.events!;
     const held: ResponseEvent[] = [];
     for (;;) {
-      const r = await this.events.next();
-      if (!this.answered) {
-        this.answered = true;
-        this.endpoint.ewma.observe(performance.now() - this.started);
-      }
+      const r = await events.next();
+      this.markAnswered();
       if (r.done) return this.fail({ code: Code.INTERNAL, message: `${this.endpoint.label} ended the call without a status`, details: [] }, {}, false);
       const ev = r.value;
       if (ev.type === "headers") {
@@ -107,6 +114,28 @@ export class Attempt {
     }
   }
 
+  /**
+   * The unary lane's commit point, with the whole answer in hand: the same
+   * decision readToCommit makes at the first message or status.
+   */
+  private commitWhole(events: ResponseEvent[]): Lookahead {
+    this.markAnswered();
+    const first = firstAnswer(events);
+    if (first?.type === "end" && first.status.code !== Code.OK && this.input.retryable(first.status.code)) {
+      return this.fail(first.status, first.trailers, false);
+    }
+    const last = events[events.length - 1];
+    if (last?.type !== "end") return this.fail({ code: Code.INTERNAL, message: `${this.endpoint.label} ended the call without a status`, details: [] }, {}, false);
+    this.finish(last.status.code);
+    return { kind: "commit", events };
+  }
+
+  private markAnswered(): void {
+    if (this.answered) return;
+    this.answered = true;
+    this.endpoint.ewma.observe(performance.now() - this.started);
+  }
+
   private fail(status: Status, trailers: Metadata, neverLeft: boolean): Lookahead {
     this.finish(status.code);
     this.stop.cancel();
@@ -119,6 +148,17 @@ export class Attempt {
    */
   rest(held: ResponseEvent[], onAnswer: () => void): AsyncIterator<ResponseEvent> {
     return new CommittedEvents(this, this.events, held, onAnswer);
+  }
+
+  /**
+   * The unary lane's counterpart of rest(): every event was held at the
+   * commit, so the bookkeeping CommittedEvents does as they pass is done now.
+   */
+  all(held: ResponseEvent[], onAnswer: () => void): ResponseEvent[] {
+    if (held.some(answers)) onAnswer();
+    const last = held[held.length - 1];
+    this.ended(last.type === "end" ? last.status.code : Code.INTERNAL);
+    return held;
   }
 
   /** For CommittedEvents: the attempt ended with `code` (once). */
@@ -175,7 +215,7 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
 
   constructor(
     private readonly attempt: Attempt,
-    private readonly events: AsyncGenerator<ResponseEvent>,
+    private readonly events: AsyncGenerator<ResponseEvent> | undefined,
     private readonly held: ResponseEvent[],
     private readonly onAnswer: () => void,
   ) {}
@@ -187,7 +227,8 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
     else {
       let r: IteratorResult<ResponseEvent>;
       try {
-        r = await this.events.next();
+        // Past the held events only on the streaming path, which has events.
+        r = await this.events!.next();
       } catch (err) {
         this.over = true;
         this.attempt.ended(toStatus(err).code);
@@ -200,7 +241,7 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
       }
       ev = r.value;
     }
-    if (!this.answered && (ev.type === "message" || (ev.type === "end" && ev.status.code === Code.OK))) {
+    if (!this.answered && answers(ev)) {
       this.answered = true;
       this.onAnswer();
     }
@@ -220,7 +261,22 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
   }
 }
 
+/** The final code when the status came before any message (what the breaker counts); held streaming events end there. */
 function finalCode(events: ResponseEvent[]): Code | undefined {
-  const last = events.at(-1);
-  return last?.type === "end" ? last.status.code : undefined;
+  const first = firstAnswer(events);
+  return first?.type === "end" ? first.status.code : undefined;
+}
+
+function firstAnswer(events: ResponseEvent[]): ResponseEvent | undefined {
+  for (const ev of events) if (ev.type !== "headers") return ev;
+  return undefined;
+}
+
+/** A message, or an OK without one: what a hedge races to. */
+function answers(ev: ResponseEvent): boolean {
+  return ev.type === "message" || (ev.type === "end" && ev.status.code === Code.OK);
+}
+
+function isWhole(m: AsyncIterable<Uint8Array> | readonly Message[]): m is readonly Message[] {
+  return Array.isArray(m);
 }

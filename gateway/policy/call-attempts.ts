@@ -1,5 +1,5 @@
 import { DONE } from "../call/iterables.js";
-import type { CallHead, ResponseEvent } from "../call/call.js";
+import type { CallHead, Message, ResponseEvent } from "../call/call.js";
 import { Code, CallError } from "../call/status.js";
 import { firstValue } from "../call/metadata.js";
 import type { Cancel } from "../call/cancel.js";
@@ -13,7 +13,8 @@ import { parsePushback } from "./pushback.js";
 export interface CallPolicyInput {
   cluster: Cluster;
   head: CallHead;
-  messages: AsyncIterable<Uint8Array>;
+  /** Streamed; or read whole, for the unary lane (runUnaryCall). */
+  messages: AsyncIterable<Uint8Array> | readonly Message[];
   deadline: number | undefined;
   cancel: Cancel;
   maxBytes: number;
@@ -29,12 +30,38 @@ const MIN_TRANSPARENT_ATTEMPTS = 3;
  * until an attempt commits, within one deadline and the retry budget, and
  * yields the committed attempt's events.
  */
-export function runCall(input: CallPolicyInput): AsyncIterableIterator<ResponseEvent> {
+export function runCall(input: CallPolicyInput & { messages: AsyncIterable<Uint8Array> }): AsyncIterableIterator<ResponseEvent> {
+  const replay = new ReplayBuffer(input.messages, input.cluster.config.resilience.retryPolicy.maxReplayBytes);
+  return new CallEvents(async () => {
+    const o = await attempts(input, replay);
+    return o.attempt ? committed(input, o.attempt, o.held) : endWith(o.end);
+  });
+}
+
+/**
+ * runCall for a unary call whose request was read whole (the unary lane):
+ * the same attempts, and the committed one's answer whole, at once.
+ */
+export async function runUnaryCall(input: CallPolicyInput & { messages: readonly Message[] }): Promise<ResponseEvent[]> {
+  const request = input.messages;
+  const o = await attempts(input, { replayable: true, reader: () => request });
+  if (!o.attempt) return [o.end];
+  return o.attempt.all(o.held, () => input.cluster.latencyWindow(input.head.path).record(o.attempt.latencyMs()));
+}
+
+/** What every attempt reads the request from: a ReplayBuffer, or a request read whole. */
+interface Replay {
+  readonly replayable: boolean;
+  reader(): AsyncIterable<Uint8Array> | readonly Message[];
+}
+
+/** Where a call's attempts came to: an attempt it committed to (and its held events), or just a final status. */
+type Outcome = { attempt: Attempt; held: ResponseEvent[]; end?: undefined } | { attempt?: undefined; end: ResponseEvent };
+
+function attempts(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
   const r = input.cluster.config.resilience;
   input.cluster.budget.recordRequest();
-  const replay = new ReplayBuffer(input.messages, r.retryPolicy.maxReplayBytes);
-  const hedging = r.hedgingPolicy && input.safe ? r.hedgingPolicy : undefined;
-  return new CallEvents(() => (hedging ? runHedged(input, replay) : runRetries(input, replay)));
+  return r.hedgingPolicy && input.safe ? runHedged(input, replay) : runRetries(input, replay);
 }
 
 /**
@@ -77,7 +104,7 @@ function endWith(ev: ResponseEvent): AsyncIterator<ResponseEvent> {
   };
 }
 
-async function runRetries(input: CallPolicyInput, replay: ReplayBuffer): Promise<AsyncIterator<ResponseEvent>> {
+async function runRetries(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
   const { cluster } = input;
   const p = cluster.config.resilience.retryPolicy;
   const retryable = (code: Code) => p.enabled && input.safe && p.retryableStatusCodes.includes(code);
@@ -90,15 +117,15 @@ async function runRetries(input: CallPolicyInput, replay: ReplayBuffer): Promise
     tried.add(ep);
     const attempt = new Attempt(ep, { ...input, messages: replay.reader(), number: n, retryable, callCancel: input.cancel });
     const la = await attempt.lookahead;
-    if (la.kind === "commit") return committed(input, attempt, la.events);
+    if (la.kind === "commit") return { attempt, held: la.events };
     const delay = retryDelay(input, la, n, replay);
-    if (delay === undefined) return endWith({ type: "end", status: la.status, trailers: la.trailers });
+    if (delay === undefined) return { end: { type: "end", status: la.status, trailers: la.trailers } };
     await sleep(delay, input.cancel);
   }
 }
 
 /** undefined = do not retry; else the backoff before the next attempt. */
-function retryDelay(input: CallPolicyInput, la: Extract<Lookahead, { kind: "failed" }>, n: number, replay: ReplayBuffer): number | undefined {
+function retryDelay(input: CallPolicyInput, la: Extract<Lookahead, { kind: "failed" }>, n: number, replay: Replay): number | undefined {
   const p = input.cluster.config.resilience.retryPolicy;
   if (input.cancel.cancelled || !replay.replayable) return undefined;
   if (input.deadline !== undefined && performance.now() >= input.deadline) return undefined;
@@ -113,7 +140,7 @@ function retryDelay(input: CallPolicyInput, la: Extract<Lookahead, { kind: "fail
   return pushback.delayMs ?? retryBackoffMs(n, p);
 }
 
-async function runHedged(input: CallPolicyInput, replay: ReplayBuffer): Promise<AsyncIterator<ResponseEvent>> {
+async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
   const { cluster } = input;
   const h = cluster.config.resilience.hedgingPolicy!;
   const nonFatal = (code: Code) => h.nonFatalStatusCodes.includes(code);
@@ -153,7 +180,7 @@ async function runHedged(input: CallPolicyInput, replay: ReplayBuffer): Promise<
       if (la.kind === "commit") {
         for (const other of live.keys()) other.abandon();
         live.clear();
-        return committed(input, attempt, la.events);
+        return { attempt, held: la.events };
       }
       lastFailure = la;
       // A6: a non-fatal status sends the next hedge at once.
@@ -165,7 +192,7 @@ async function runHedged(input: CallPolicyInput, replay: ReplayBuffer): Promise<
   }
   // Every attempt failed: the last failure is the call's status.
   if (!lastFailure) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
-  return endWith({ type: "end", status: lastFailure.status, trailers: lastFailure.trailers });
+  return { end: { type: "end", status: lastFailure.status, trailers: lastFailure.trailers } };
 }
 
 function hedgingDelay(input: CallPolicyInput): number {

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { drained } from "../call/drain.js";
-import type { CallHead, ResponseSink } from "../call/call.js";
+import type { Readable } from "node:stream";
+import type { CallHead, Message, ResponseSink } from "../call/call.js";
+import type { Cancel } from "../call/cancel.js";
 import { streamChunks } from "../call/stream-chunks.js";
 import { StreamRequest, type StreamResponse } from "../listener/stream-exchange.js";
 
@@ -15,8 +17,14 @@ export interface InboundOptions {
 /** What an inbound adapter makes of a request: the call, its messages, and where the answer goes. */
 export interface InboundCall {
   head: CallHead;
-  /** Uncompressed request messages in head.codec; throws a CallError on bad input. */
+  /** Uncompressed request messages in head.codec; throws a CallError on bad input. Nothing is read before the first next(). */
   messages: AsyncIterable<Uint8Array>;
+  /**
+   * Instead of `messages`, for a unary call: the request read whole (at
+   * most one message). Only where the body can be taken as it came (not
+   * gRPC-Web text, not Connect).
+   */
+  whole?: (cancel: Cancel) => Promise<Message[]>;
 }
 
 export interface InboundProtocol {
@@ -61,7 +69,12 @@ function uncork(w: ServerResponse): void {
  * status. handleRpc drains what is left once the call is over.
  */
 export function requestBody(req: ServerRequest): AsyncIterable<Uint8Array> {
-  return streamChunks(req instanceof StreamRequest ? req.stream : req);
+  return streamChunks(bodyStream(req));
+}
+
+/** The stream a request's body arrives on. */
+export function bodyStream(req: ServerRequest): Readable {
+  return req instanceof StreamRequest ? req.stream : req;
 }
 
 export function contentType(req: ServerRequest): string {

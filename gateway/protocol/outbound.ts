@@ -1,8 +1,8 @@
-import type { CallHead, ResponseEvent } from "../call/call.js";
+import type { CallHead, Message, ResponseEvent } from "../call/call.js";
 import type { Cancel } from "../call/cancel.js";
 import type { HttpTransport } from "../cluster/transport.js";
 import type { UpstreamProtocol } from "../config/types.js";
-import { grpcOutbound } from "./grpc/outbound.js";
+import { grpcOutbound, grpcUnaryOutbound } from "./grpc/outbound.js";
 import { connectOutbound } from "./connect/outbound.js";
 
 /** One attempt of a call against one endpoint, in the upstream's codec. */
@@ -27,4 +27,20 @@ export function callUpstream(protocol: UpstreamProtocol, call: OutboundCall): As
     case "connect":
       return connectOutbound(call);
   }
+}
+
+/** A unary call's attempt: the request read whole (see call-handler's unary lane). */
+export interface UnaryOutboundCall extends Omit<OutboundCall, "messages"> {
+  request: readonly Message[];
+}
+
+/** Whether `protocol` has a unary lane: the gRPC family, whose framing the request already has. */
+export function hasUnaryLane(protocol: UpstreamProtocol): boolean {
+  return protocol !== "connect";
+}
+
+/** All of a unary attempt's events at once; only for protocols hasUnaryLane() accepts. */
+export function callUpstreamUnary(protocol: UpstreamProtocol, call: UnaryOutboundCall): Promise<ResponseEvent[]> {
+  if (protocol === "connect") throw new Error("no unary lane for Connect upstreams");
+  return grpcUnaryOutbound(call, protocol === "grpc-web");
 }

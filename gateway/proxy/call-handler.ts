@@ -3,7 +3,8 @@ import { Code, CallError, type Status, toStatus } from "../call/status.js";
 import { shave } from "../call/deadline.js";
 import { Cancel } from "../call/cancel.js";
 import { mapIterable } from "../call/iterables.js";
-import { runCall } from "../policy/call-attempts.js";
+import { runCall, runUnaryCall } from "../policy/call-attempts.js";
+import { hasUnaryLane } from "../protocol/outbound.js";
 import { isSafeToRepeat } from "../policy/idempotency.js";
 import type { InboundProtocol, ServerRequest, ServerResponseLike } from "../protocol/inbound.js";
 import { transcoder, type Transcoder } from "../transcode/transcode.js";
@@ -12,6 +13,7 @@ import type { RouteTable } from "../route/route-table.js";
 import type { Cluster } from "../cluster/cluster.js";
 import { ACCEPTED_CONTENT_TYPES } from "./detect.js";
 import type { Cors } from "./cors.js";
+import type { InFlight } from "./inflight.js";
 
 /** Upstream messages are refused above max(limits.maxMessageBytes, this): 4 MiB, gRPC's default receive limit. */
 const MIN_RESPONSE_LIMIT = 4 * 1024 * 1024;
@@ -23,7 +25,7 @@ export interface ProxyState {
   maxBytes: number;
   cors: Cors;
   /** Calls in flight, so a graceful stop can wait for them. */
-  inflight: Set<Promise<void>>;
+  inflight: InFlight;
 }
 
 /** Entry point for every RPC-shaped request on a listener; `protocol` is what detectProtocol found. */
@@ -45,18 +47,14 @@ export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResp
     req.resume();
     return;
   }
-  // In flight until the response is flushed and closed, not merely ended:
-  // a drain that destroys connections earlier would cut off the trailers.
-  const closed = new Promise<void>((resolve) => res.once("close", resolve));
-  const p = proxyCall(state, protocol, req, res)
-    .catch(() => {})
-    .then(() => closed);
-  state.inflight.add(p);
-  void p.finally(() => state.inflight.delete(p));
+  // In flight until the call is done and its response flushed and closed,
+  // not merely ended: a drain that destroys connections earlier would cut
+  // off the trailers.
+  const leave = state.inflight.enter(2);
+  proxyCall(state, protocol, req, res, leave).then(leave, leave);
 }
 
-async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: ServerRequest, res: ServerResponseLike): Promise<void> {
-  const sink = protocol.sink(req, res);
+async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: ServerRequest, res: ServerResponseLike, closed: () => void): Promise<void> {
   const cancel = new Cancel();
   let ending: Status | undefined;
   const abortWith = (s: Status) => {
@@ -65,14 +63,17 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
   };
   let done = false;
   // Not res.writableFinished: HTTP/2's compat response reports a stream the
-  // client reset as finished.
+  // client reset as finished. First thing, so the call always leaves the
+  // in-flight count.
   res.on("close", () => {
     if (!done) abortWith({ code: Code.CANCELLED, message: "client cancelled the call", details: [] });
+    closed();
   });
+  const sink = protocol.sink(req, res);
   let timer: NodeJS.Timeout | undefined;
   const started = performance.now();
   try {
-    const { head, messages } = protocol.parse(req, { maxBytes: state.maxBytes });
+    const { head, messages, whole } = protocol.parse(req, { maxBytes: state.maxBytes });
     const plan = planCall(state, protocol, req, head);
     if (plan.timeoutMs !== undefined) {
       const ms = plan.timeoutMs;
@@ -81,14 +82,9 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
         Math.max(0, ms - shave(ms)),
       );
     }
-    // Request messages on their way up: transcoded, and any client-side
-    // fault (bad frame, size limit, bad JSON) recorded as the call's status.
-    const t = plan.requestTranscoder;
-    const guarded = mapIterable(messages, t ?? same, (err) => abortWith(toStatus(err)));
-    const events = runCall({
+    const input = {
       cluster: plan.cluster,
       head: plan.upstreamHead,
-      messages: guarded,
       deadline: plan.timeoutMs === undefined ? undefined : started + plan.timeoutMs,
       cancel,
       // limits.maxMessageBytes is what clients may send (a server's
@@ -96,7 +92,24 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
       // unbounded buffering, which must not be smaller than the default.
       maxBytes: Math.max(state.maxBytes, MIN_RESPONSE_LIMIT),
       safe: plan.safe,
-    });
+    };
+    const t = plan.requestTranscoder;
+    if (plan.unaryLane && whole) {
+      // The unary lane: request read whole, answer read whole, no async
+      // step per chunk or event; the same policy, breakers and bookkeeping.
+      const request = await whole(cancel);
+      const events = await runUnaryCall({ ...input, messages: t ? request.map((m) => ({ data: t(m.data) })) : request });
+      for (const ev of events) {
+        if (cancel.cancelled) throw new CallError(Code.CANCELLED, "call aborted");
+        // The answer is in memory already; Node buffers what the client has not read yet.
+        void deliver(ev, sink, plan.responseTranscoder);
+      }
+      return;
+    }
+    // Request messages on their way up: transcoded, and any client-side
+    // fault (bad frame, size limit, bad JSON) recorded as the call's status.
+    const guarded = mapIterable(messages, t ?? same, (err) => abortWith(toStatus(err)));
+    const events = runCall({ ...input, messages: guarded });
     await forward(events, sink, plan.responseTranscoder, cancel);
   } catch (err) {
     sink.end(ending ?? toStatus(err), {});
@@ -120,6 +133,8 @@ interface CallPlan {
   responseTranscoder: Transcoder | undefined;
   /** Retries and hedges may repeat the call. */
   safe: boolean;
+  /** A unary method to an upstream protocol with a unary lane. */
+  unaryLane: boolean;
 }
 
 /** Route, method facts and codecs: everything decided before the first byte goes upstream. */
@@ -155,7 +170,8 @@ function planCall(state: ProxyState, protocol: InboundProtocol, req: ServerReque
   }
   const timeoutMs = head.timeoutMs ?? route.timeoutMs ?? cluster.config.timeoutMs;
   const safe = isSafeToRepeat(head.path, info?.idempotent ?? false, cluster.config.resilience.idempotentMethods);
-  return { cluster, upstreamHead: { ...head, codec: outCodec }, timeoutMs, requestTranscoder, responseTranscoder, safe };
+  const unaryLane = head.kind === "unary" && hasUnaryLane(cluster.protocol);
+  return { cluster, upstreamHead: { ...head, codec: outCodec }, timeoutMs, requestTranscoder, responseTranscoder, safe, unaryLane };
 }
 
 const same = (m: Uint8Array) => m;
@@ -188,18 +204,20 @@ async function pump(
 ): Promise<void> {
   for await (const ev of events) {
     if (cancel.cancelled) throw new CallError(Code.CANCELLED, "call aborted");
-    switch (ev.type) {
-      case "headers":
-        sink.headers(ev.metadata);
-        break;
-      case "message": {
-        const w = t ? sink.message(t(ev.data)) : sink.message(ev.data, ev.frame);
-        if (w) await Promise.race([w, aborted]);
-        break;
-      }
-      case "end":
-        sink.end(ev.status, ev.trailers);
-        return;
-    }
+    const w = deliver(ev, sink, t);
+    if (w) await Promise.race([w, aborted]);
+    if (ev.type === "end") return;
+  }
+}
+
+/** Hands one event to the client; a promise while the client is not reading. */
+function deliver(ev: ResponseEvent, sink: ResponseSink, t: Transcoder | undefined): Promise<void> | void {
+  switch (ev.type) {
+    case "headers":
+      return sink.headers(ev.metadata);
+    case "message":
+      return t ? sink.message(t(ev.data)) : sink.message(ev.data, ev.frame);
+    case "end":
+      return sink.end(ev.status, ev.trailers);
   }
 }

@@ -4,7 +4,7 @@ import { FLAG_COMPRESSED, FLAG_GRPC_WEB_TRAILER, encodeEnvelope } from "../../ca
 import { COMPRESS_MIN_BYTES, acceptsGzip, compress } from "../../call/compression.js";
 import type { Metadata } from "../../call/metadata.js";
 import { type Codec } from "../../call/call.js";
-import { type InboundProtocol, type ServerRequest, type ServerResponseLike, contentType, requestBody, writeWithBackpressure } from "../inbound.js";
+import { type InboundProtocol, type ServerRequest, type ServerResponseLike, bodyStream, contentType, requestBody, writeWithBackpressure } from "../inbound.js";
 import { grpcCodec, parseGrpcRequest } from "../grpc/inbound.js";
 import { statusToGrpcHeaders } from "../grpc/status-headers.js";
 import { decodeBase64Stream } from "./base64-stream.js";
@@ -66,7 +66,7 @@ export const grpcWebInbound: InboundProtocol = {
   parse(req, opts) {
     const type = grpcWebType(contentType(req));
     if (!type) throw new CallError(Code.INTERNAL, `unsupported content-type "${contentType(req)}"`);
-    const body = type.text ? decodeBase64Stream(requestBody(req)) : requestBody(req);
-    return parseGrpcRequest(req, opts, type.codec, body);
+    const body = type.text ? () => decodeBase64Stream(requestBody(req)) : () => requestBody(req);
+    return parseGrpcRequest(req, opts, type.codec, body, type.text ? undefined : bodyStream(req));
   },
 };

@@ -2,8 +2,11 @@ import type { Http2ServerResponse } from "node:http2";
 import type { ResponseSink } from "../../call/call.js";
 import { splitPath } from "../../call/call.js";
 import { Code, CallError, type Status } from "../../call/status.js";
-import { EnvelopeSplitter, FLAG_COMPRESSED, encodeEnvelope } from "../../call/envelope.js";
-import { COMPRESS_MIN_BYTES, acceptsGzip, compress, decompress, parseEncoding } from "../../call/compression.js";
+import { type Envelope, EnvelopeSplitter, FLAG_COMPRESSED, encodeEnvelope } from "../../call/envelope.js";
+import { COMPRESS_MIN_BYTES, type Encoding, acceptsGzip, compress, decompress, parseEncoding } from "../../call/compression.js";
+import { readUnaryEnvelope } from "../../call/unary-request.js";
+import type { Cancel } from "../../call/cancel.js";
+import type { Readable } from "node:stream";
 import { parseGrpcTimeout } from "../../call/deadline.js";
 import { type Metadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
 import {
@@ -12,12 +15,13 @@ import {
   type InboundProtocol,
   type ServerRequest,
   type ServerResponseLike,
+  bodyStream,
   contentType,
   requestBody,
   writeWithBackpressure,
 } from "../inbound.js";
 import { statusToGrpcHeaders } from "./status-headers.js";
-import { type Codec } from "../../call/call.js";
+import { type Codec, type Message } from "../../call/call.js";
 
 /** application/grpc, application/grpc+proto, application/grpc+json */
 export function grpcCodec(ct: string, base: string): Codec | undefined {
@@ -28,7 +32,11 @@ export function grpcCodec(ct: string, base: string): Codec | undefined {
   return undefined;
 }
 
-export function parseGrpcRequest(req: ServerRequest, opts: InboundOptions, codec: Codec, body: AsyncIterable<Uint8Array>): InboundCall {
+/**
+ * `body` makes the (decoded) body's chunks when the messages are first
+ * read; `raw`, when the body can also be read whole, is its stream.
+ */
+export function parseGrpcRequest(req: ServerRequest, opts: InboundOptions, codec: Codec, body: () => AsyncIterable<Uint8Array>, raw: Readable | undefined): InboundCall {
   const parts = splitPath(req.url?.split("?")[0] ?? "");
   if (!parts) throw new CallError(Code.UNIMPLEMENTED, `"${req.url}" is not a gRPC method path (/package.Service/Method)`);
   const timeoutMs = parseGrpcTimeout(firstValue(req.headers["grpc-timeout"]));
@@ -37,24 +45,28 @@ export function parseGrpcRequest(req: ServerRequest, opts: InboundOptions, codec
   return {
     head: { path, ...parts, kind: undefined, codec, metadata: forwardableRequestMetadata(req.headers), timeoutMs },
     messages: decodeMessages(body, encoding, opts.maxBytes),
+    whole: raw && ((cancel) => wholeMessage(raw, encoding, opts.maxBytes, cancel)),
   };
 }
 
-async function* decodeMessages(body: AsyncIterable<Uint8Array>, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
+async function* decodeMessages(body: () => AsyncIterable<Uint8Array>, encoding: Encoding, maxBytes: number) {
   const split = new EnvelopeSplitter(maxBytes);
-  for await (const chunk of body) {
-    for (const env of split.push(chunk)) {
-      if (env.flags & FLAG_COMPRESSED) {
-        if (encoding === "identity") {
-          throw new CallError(Code.INTERNAL, "protocol error: compressed message without a grpc-encoding header");
-        }
-        yield await decompress(env.data, encoding, maxBytes);
-      } else {
-        yield env.data;
-      }
-    }
+  for await (const chunk of body()) {
+    for (const env of split.push(chunk)) yield env.flags & FLAG_COMPRESSED ? await inflate(env, encoding, maxBytes) : env.data;
   }
   split.end();
+}
+
+async function wholeMessage(raw: Readable, encoding: Encoding, maxBytes: number, cancel: Cancel): Promise<Message[]> {
+  const env = await readUnaryEnvelope(raw, maxBytes, cancel);
+  if (!env) return [];
+  if (env.flags & FLAG_COMPRESSED) return [{ data: await inflate(env, encoding, maxBytes) }];
+  return [env.flags === 0 ? { data: env.data, frame: env.frame } : { data: env.data }];
+}
+
+function inflate(env: Envelope, encoding: Encoding, maxBytes: number): Promise<Uint8Array> {
+  if (encoding === "identity") throw new CallError(Code.INTERNAL, "protocol error: compressed message without a grpc-encoding header");
+  return decompress(env.data, encoding, maxBytes);
 }
 
 /**
@@ -111,6 +123,6 @@ export const grpcInbound: InboundProtocol = {
     if (req.httpVersionMajor !== 2) {
       throw new CallError(Code.INTERNAL, "gRPC requires HTTP/2; use gRPC-Web or Connect over HTTP/1.1");
     }
-    return parseGrpcRequest(req, opts, codec, requestBody(req));
+    return parseGrpcRequest(req, opts, codec, () => requestBody(req), bodyStream(req));
   },
 };

@@ -1,11 +1,11 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { ResponseEvent } from "../../call/call.js";
+import type { Message, ResponseEvent } from "../../call/call.js";
 import { Code, httpStatusToCode } from "../../call/status.js";
-import { EnvelopeSplitter, FLAG_COMPRESSED, encodeEnvelope } from "../../call/envelope.js";
-import { decompress, parseEncoding } from "../../call/compression.js";
+import { type Envelope, EnvelopeSplitter, FLAG_COMPRESSED, FLAG_GRPC_WEB_TRAILER, encodeEnvelope } from "../../call/envelope.js";
+import { type Encoding, decompress, parseEncoding } from "../../call/compression.js";
 import { encodeGrpcTimeout } from "../../call/deadline.js";
 import { firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
-import type { OutboundCall } from "../outbound.js";
+import type { OutboundCall, UnaryOutboundCall } from "../outbound.js";
 import { drain, mapIterable } from "../../call/iterables.js";
 import { statusFromGrpcHeaders } from "./status-headers.js";
 
@@ -16,40 +16,17 @@ import { statusFromGrpcHeaders } from "./status-headers.js";
 export async function* grpcOutbound(call: OutboundCall, web: boolean): AsyncGenerator<ResponseEvent> {
   const { head, transport, label } = call;
   const base = web ? "application/grpc-web" : "application/grpc";
-  // No grpc-accept-encoding, so upstreams answer uncompressed: on the hop
-  // from gateway to upstream, gunzipping every answer cost 20-30% of the
-  // gateway's CPU per small call (bench/RESULTS.md). Compressed answers are
-  // still decoded.
-  const headers: Record<string, string | string[]> = {
-    ...head.metadata,
-    "content-type": `${base}+${head.codec}`,
-  };
-  if (web) headers["x-grpc-web"] = "1";
-  else headers["te"] = "trailers";
-  if (call.timeoutMs !== undefined) headers["grpc-timeout"] = encodeGrpcTimeout(call.timeoutMs);
-
   const res = await transport.request({
     method: "POST",
     path: head.path,
-    headers,
+    headers: requestHeaders(call, base, web),
     body: mapIterable(call.messages, (m) => encodeEnvelope(0, m)),
     cancel: call.cancel,
   });
-  if (res.status !== 200) {
+  const early = earlyEnd(res.status, res.headers, base, label);
+  if (early) {
     await drain(res.body);
-    yield* endFromHttp(res.status, res.headers, label);
-    return;
-  }
-  const ct = firstValue(res.headers["content-type"]) ?? "";
-  if (!ct.startsWith(base)) {
-    await drain(res.body);
-    yield { type: "end", status: { code: Code.UNKNOWN, message: `${label} answered with content-type "${ct}", not ${base}`, details: [] }, trailers: {} };
-    return;
-  }
-  if (res.headers["grpc-status"] !== undefined) {
-    // Trailers-only: the status came with the headers.
-    await drain(res.body);
-    yield { type: "end", status: statusFromGrpcHeaders(res.headers, label), trailers: forwardableResponseMetadata(res.headers) };
+    yield early;
     return;
   }
   yield { type: "headers", metadata: forwardableResponseMetadata(res.headers) };
@@ -62,22 +39,95 @@ export async function* grpcOutbound(call: OutboundCall, web: boolean): AsyncGene
         yield { type: "message", data: env.data, frame: env.frame };
         continue;
       }
-      // The trailer frame may be compressed too (0x81), e.g. by connect-go.
-      const data = env.flags & FLAG_COMPRESSED ? await decompress(env.data, encoding, call.maxBytes) : env.data;
-      if (web && env.flags & 0x80) {
-        trailers = parseWebTrailers(data);
-        continue;
-      }
-      yield { type: "message", data };
+      const f = await otherFrame(env, encoding, web, call.maxBytes);
+      if (f.trailers) trailers = f.trailers;
+      else yield { type: "message", data: f.message! };
     }
   }
   split.end();
   if (!web) trailers = res.trailers();
-  if (!trailers) {
-    yield { type: "end", status: { code: Code.INTERNAL, message: `${label} ended the stream without trailers`, details: [] }, trailers: {} };
-    return;
+  yield endEvent(trailers, label);
+}
+
+/**
+ * A unary call: the request sent whole, the answer read whole. Events as
+ * grpcOutbound yields them, without an async step per chunk and event.
+ */
+export async function grpcUnaryOutbound(call: UnaryOutboundCall, web: boolean): Promise<ResponseEvent[]> {
+  const { head, transport, label } = call;
+  const base = web ? "application/grpc-web" : "application/grpc";
+  const res = await transport.exchange(
+    { method: "POST", path: head.path, headers: requestHeaders(call, base, web), body: unaryBody(call.request), cancel: call.cancel },
+    call.maxBytes + UNARY_BODY_ROOM,
+  );
+  const early = earlyEnd(res.status, res.headers, base, label);
+  if (early) return [early];
+  const events: ResponseEvent[] = [{ type: "headers", metadata: forwardableResponseMetadata(res.headers) }];
+  const encoding = parseEncoding(firstValue(res.headers["grpc-encoding"]), "grpc-encoding");
+  let trailers = web ? undefined : res.trailers;
+  const split = new EnvelopeSplitter(call.maxBytes);
+  for (const chunk of res.chunks) {
+    for (const env of split.push(chunk)) {
+      if (env.flags === 0) {
+        events.push({ type: "message", data: env.data, frame: env.frame });
+        continue;
+      }
+      const f = await otherFrame(env, encoding, web, call.maxBytes);
+      if (f.trailers) trailers = f.trailers;
+      else events.push({ type: "message", data: f.message! });
+    }
   }
-  yield { type: "end", status: statusFromGrpcHeaders(trailers, label), trailers: forwardableResponseMetadata(trailers) };
+  split.end();
+  events.push(endEvent(trailers, label));
+  return events;
+}
+
+/** Beyond one message of the size limit, room for its prefix and gRPC-Web's trailers frame. */
+const UNARY_BODY_ROOM = 64 * 1024;
+
+function requestHeaders(call: Omit<OutboundCall, "messages">, base: string, web: boolean): Record<string, string | string[]> {
+  // No grpc-accept-encoding, so upstreams answer uncompressed: on the hop
+  // from gateway to upstream, gunzipping every answer cost 20-30% of the
+  // gateway's CPU per small call (bench/RESULTS.md). Compressed answers are
+  // still decoded.
+  const headers: Record<string, string | string[]> = {
+    ...call.head.metadata,
+    "content-type": `${base}+${call.head.codec}`,
+  };
+  if (web) headers["x-grpc-web"] = "1";
+  else headers["te"] = "trailers";
+  if (call.timeoutMs !== undefined) headers["grpc-timeout"] = encodeGrpcTimeout(call.timeoutMs);
+  return headers;
+}
+
+/** The request messages as one body: the client's own envelope when there is one to reuse. */
+function unaryBody(messages: readonly Message[]): Uint8Array {
+  if (messages.length === 1 && messages[0].frame) return messages[0].frame;
+  return Buffer.concat(messages.map((m) => encodeEnvelope(0, m.data)));
+}
+
+/** The call's end when the response carries no messages: not 200, not gRPC, or trailers-only. */
+function earlyEnd(httpStatus: number, headers: IncomingHttpHeaders, base: string, label: string): ResponseEvent | undefined {
+  if (httpStatus !== 200) return endFromHttp(httpStatus, headers, label);
+  const ct = firstValue(headers["content-type"]) ?? "";
+  if (!ct.startsWith(base)) {
+    return { type: "end", status: { code: Code.UNKNOWN, message: `${label} answered with content-type "${ct}", not ${base}`, details: [] }, trailers: {} };
+  }
+  // Trailers-only: the status came with the headers.
+  if (headers["grpc-status"] !== undefined) return { type: "end", status: statusFromGrpcHeaders(headers, label), trailers: forwardableResponseMetadata(headers) };
+  return undefined;
+}
+
+/** An envelope with flags: a compressed message, or gRPC-Web's trailers (which may be compressed too, 0x81, e.g. by connect-go). */
+async function otherFrame(env: Envelope, encoding: Encoding, web: boolean, maxBytes: number): Promise<{ message?: Uint8Array; trailers?: IncomingHttpHeaders }> {
+  const data = env.flags & FLAG_COMPRESSED ? await decompress(env.data, encoding, maxBytes) : env.data;
+  if (web && env.flags & FLAG_GRPC_WEB_TRAILER) return { trailers: parseWebTrailers(data) };
+  return { message: data };
+}
+
+function endEvent(trailers: IncomingHttpHeaders | undefined, label: string): ResponseEvent {
+  if (!trailers) return { type: "end", status: { code: Code.INTERNAL, message: `${label} ended the stream without trailers`, details: [] }, trailers: {} };
+  return { type: "end", status: statusFromGrpcHeaders(trailers, label), trailers: forwardableResponseMetadata(trailers) };
 }
 
 /** gRPC-Web trailers: "key: value\r\n" lines in a 0x80 frame. */
@@ -94,11 +144,8 @@ export function parseWebTrailers(data: Uint8Array): IncomingHttpHeaders {
   return out as IncomingHttpHeaders;
 }
 
-function* endFromHttp(httpStatus: number, headers: IncomingHttpHeaders, label: string): Generator<ResponseEvent> {
-  if (headers["grpc-status"] !== undefined) {
-    yield { type: "end", status: statusFromGrpcHeaders(headers, label), trailers: {} };
-    return;
-  }
+function endFromHttp(httpStatus: number, headers: IncomingHttpHeaders, label: string): ResponseEvent {
+  if (headers["grpc-status"] !== undefined) return { type: "end", status: statusFromGrpcHeaders(headers, label), trailers: {} };
   const code = httpStatusToCode(httpStatus);
-  yield { type: "end", status: { code, message: `${label} answered HTTP ${httpStatus}`, details: [], httpStatus }, trailers: {} };
+  return { type: "end", status: { code, message: `${label} answered HTTP ${httpStatus}`, details: [], httpStatus }, trailers: {} };
 }

@@ -1,0 +1,69 @@
+import type { Readable } from "node:stream";
+import { Code, CallError } from "./status.js";
+import { type Envelope, EnvelopeSplitter } from "./envelope.js";
+import { PrematureCloseError } from "./stream-chunks.js";
+import type { Cancel } from "./cancel.js";
+
+/**
+ * A unary call's request envelope, read whole with plain listeners: the
+ * streamed path's iterator layers cost a promise per chunk and per message
+ * on every call (bench/RESULTS.md). Undefined for an empty body.
+ *
+ * Fails as the streamed path would (the size limit as soon as a prefix
+ * shows it, a body ending inside an envelope, the stream's own error),
+ * with CANCELLED once `cancel` fires, and, since holding any number of
+ * messages would buffer without bound, with INTERNAL for a second message,
+ * as grpc-go and grpc-java servers answer one.
+ *
+ * Leaves the stream alone on failure: the caller drains it, so the error
+ * response still reaches the client.
+ */
+export function readUnaryEnvelope(stream: Readable, maxBytes: number, cancel: Cancel): Promise<Envelope | undefined> {
+  if (cancel.cancelled) return Promise.reject(new CallError(Code.CANCELLED, "call aborted"));
+  return new Promise((resolve, reject) => {
+    const split = new EnvelopeSplitter(maxBytes);
+    let envelope: Envelope | undefined;
+    // Assigned below, before anything can call done().
+    let offCancel: () => void = () => {};
+    const done = (err: unknown, value?: Envelope) => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("error", onError);
+      stream.off("close", onClose);
+      offCancel();
+      if (err === undefined) resolve(value);
+      else reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      let envs: readonly Envelope[];
+      try {
+        envs = split.push(chunk);
+      } catch (err) {
+        return done(err);
+      }
+      if (envs.length === 0) return;
+      if (envelope !== undefined || envs.length > 1) {
+        return done(new CallError(Code.INTERNAL, "protocol error: the request of a unary method carried more than one message"));
+      }
+      envelope = envs[0];
+    };
+    const onEnd = () => {
+      try {
+        split.end();
+      } catch (err) {
+        return done(err);
+      }
+      done(undefined, envelope);
+    };
+    const onError = (err: Error) => done(err);
+    const onClose = () => done(new PrematureCloseError());
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+    stream.on("error", onError);
+    stream.on("close", onClose);
+    offCancel = cancel.on(() => done(new CallError(Code.CANCELLED, "call aborted")));
+    if (stream.readableEnded) onEnd();
+    else if (stream.destroyed) onClose();
+    else stream.resume();
+  });
+}
