@@ -3,7 +3,7 @@ import type { CallHead, Message, ResponseEvent } from "../call/call.js";
 import { Code, type Status, toStatus } from "../call/status.js";
 import type { Metadata } from "../call/metadata.js";
 import type { Cancel } from "../call/cancel.js";
-import { callUpstream, callUpstreamUnary } from "../protocol/outbound.js";
+import { type UnaryOutboundCall, callUpstream, callUpstreamUnary } from "../protocol/outbound.js";
 import { UpstreamError } from "../cluster/transport.js";
 import { isTransportFailure } from "../cluster/breaker.js";
 import type { Cluster } from "../cluster/cluster.js";
@@ -39,8 +39,8 @@ export class Attempt {
   readonly endpoint: Endpoint;
   private readonly stop: Cancel;
   private readonly events: AsyncGenerator<ResponseEvent> | undefined;
-  /** The unary lane's answer, all events at once. */
-  private readonly whole: Promise<ResponseEvent[]> | undefined;
+  /** The unary lane's request and call, sent once the breaker lets the attempt through. */
+  private readonly unary: UnaryOutboundCall | undefined;
   private readonly started = performance.now();
   private finalCode: Code | undefined;
   private settled = false;
@@ -61,11 +61,9 @@ export class Attempt {
       label: endpoint.label,
     };
     const m = input.messages;
-    if (isWhole(m)) {
-      this.whole = callUpstreamUnary(input.cluster.protocol, { ...call, request: m });
-      // Awaited in look(), perhaps a tick later (the breaker's own steps).
-      this.whole.catch(() => {});
-    } else this.events = callUpstream(input.cluster.protocol, { ...call, messages: m });
+    // Neither sends anything yet: an open breaker must stop the request.
+    if (isWhole(m)) this.unary = { ...call, request: m };
+    else this.events = callUpstream(input.cluster.protocol, { ...call, messages: m });
     this.lookahead = this.look();
   }
 
@@ -75,24 +73,20 @@ export class Attempt {
    * UNAVAILABLE) counts against the endpoint; what a committed stream does
    * later does not.
    */
-  private async look(): Promise<Lookahead> {
-    try {
-      return await this.endpoint.breaker.run(
-        () => this.readToCommit(),
-        (la) => {
-          const code = la.kind === "failed" ? la.status.code : finalCode(la.events);
-          return code !== undefined && isTransportFailure(code);
-        },
-      );
-    } catch (err) {
+  private look(): Promise<Lookahead> {
+    return this.endpoint.breaker.run(() => this.readToCommit(), countsAsFailure).then(undefined, (err: unknown) => {
       const neverLeft = err instanceof UpstreamError && err.neverLeft;
       return this.fail(toStatus(err), {}, neverLeft);
-    }
+    });
   }
 
-  private async readToCommit(): Promise<Lookahead> {
-    if (this.whole) return this.commitWhole(await this.whole);
-    const events = this.events!;
+  private readToCommit(): Promise<Lookahead> {
+    const u = this.unary;
+    if (u) return callUpstreamUnary(this.input.cluster.protocol, u).then((events) => this.commitWhole(events));
+    return this.readStreamToCommit(this.events!);
+  }
+
+  private async readStreamToCommit(events: AsyncGenerator<ResponseEvent>): Promise<Lookahead> {
     const held: ResponseEvent[] = [];
     for (;;) {
       const r = await events.next();
@@ -261,10 +255,15 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
   }
 }
 
-/** The final code when the status came before any message (what the breaker counts); held streaming events end there. */
-function finalCode(events: ResponseEvent[]): Code | undefined {
-  const first = firstAnswer(events);
-  return first?.type === "end" ? first.status.code : undefined;
+/** What the breaker counts: a failed attempt's code, or the status if it came before any message (held streaming events end there). */
+function countsAsFailure(la: Lookahead): boolean {
+  let code: Code | undefined;
+  if (la.kind === "failed") code = la.status.code;
+  else {
+    const first = firstAnswer(la.events);
+    code = first?.type === "end" ? first.status.code : undefined;
+  }
+  return code !== undefined && isTransportFailure(code);
 }
 
 function firstAnswer(events: ResponseEvent[]): ResponseEvent | undefined {

@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Attempt, type AttemptInput } from "./attempt.js";
+import { Cancel } from "../call/cancel.js";
+import { Code } from "../call/status.js";
+import { EndpointBreaker } from "../cluster/breaker.js";
+import { UpstreamError, type HttpTransport } from "../cluster/transport.js";
+import type { Cluster } from "../cluster/cluster.js";
+import type { Endpoint } from "../cluster/endpoint.js";
+
+const breakers: EndpointBreaker[] = [];
+afterEach(() => {
+  for (const b of breakers.splice(0)) b.shutdown();
+});
+
+/** A transport that counts what reaches it and answers every call with UNAVAILABLE. */
+function countingTransport() {
+  const t = {
+    reached: 0,
+    request: () => Promise.reject(new Error("not used here")),
+    exchange: () => {
+      t.reached++;
+      return Promise.reject(new UpstreamError(Code.UNAVAILABLE, "down", false));
+    },
+    close: async () => {},
+  };
+  return t;
+}
+
+function endpointWith(transport: HttpTransport): Endpoint {
+  const breaker = new EndpointBreaker(
+    { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 1, rollingWindowMs: 10_000, resetTimeoutMs: 60_000, maxInFlight: 100 },
+    "endpoint under test",
+  );
+  breakers.push(breaker);
+  return { label: "endpoint under test", transport, breaker, inflight: 0, ewma: { observe() {} }, outlier: {} } as unknown as Endpoint;
+}
+
+function unaryInput(): AttemptInput {
+  return {
+    cluster: { protocol: "grpc", outliers: { record() {} } } as unknown as Cluster,
+    head: { path: "/acme.echo.v1.EchoService/Write", service: "acme.echo.v1.EchoService", method: "Write", kind: "unary", codec: "proto", metadata: {}, timeoutMs: undefined },
+    messages: [{ data: new Uint8Array([10, 1, 120]) }],
+    deadline: undefined,
+    callCancel: new Cancel(),
+    maxBytes: 1024,
+    number: 1,
+    retryable: () => false,
+  };
+}
+
+describe("Attempt (unary lane)", () => {
+  it("sends nothing upstream when the endpoint's breaker is open, and says the request never left", async () => {
+    const transport = countingTransport();
+    const ep = endpointWith(transport);
+    const first = await new Attempt(ep, unaryInput()).lookahead;
+    expect(first).toMatchObject({ kind: "failed", status: { code: Code.UNAVAILABLE } });
+    expect(transport.reached).toBe(1);
+    expect(ep.breaker.state).toBe("open");
+
+    // A call that slipped past the balancer while the breaker opened: it
+    // must not reach the endpoint, or a retry elsewhere (never left)
+    // would run a non-idempotent method twice.
+    const second = await new Attempt(ep, unaryInput()).lookahead;
+    expect(second).toMatchObject({ kind: "failed", neverLeft: true, status: { code: Code.UNAVAILABLE } });
+    expect(transport.reached).toBe(1);
+  });
+});
