@@ -77,6 +77,18 @@ export function forwardableResponseMetadata(headers: IncomingHttpHeaders | Metad
   return out;
 }
 
+/**
+ * A copy of `md` to add headers to. Not `{ ...md, key: value }`: on Node 20,
+ * V8 takes a slow path for any property added to an object made by spread
+ * (about 1.4 µs each time, against 0.02 µs for this loop; bench/RESULTS.md,
+ * optimisation log), and the hot path built several such objects per call.
+ */
+export function copyMetadata(md: Metadata): Metadata {
+  const out: Metadata = {};
+  for (const k in md) out[k] = md[k];
+  return out;
+}
+
 export function firstValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }

@@ -95,7 +95,13 @@ export class StreamResponse {
   writeHead(status: number, headers?: OutgoingHttpHeaders): this {
     if (this.stream.headersSent || this.stream.destroyed) return this;
     this.statusCode = status;
-    this.stream.respond({ date: httpDate(), ...this.headersOut, ...headers, ":status": status }, { waitForTrailers: true });
+    // Copied key by key rather than spread: see copyMetadata in call/metadata.ts.
+    const out: OutgoingHttpHeaders = { ":status": status, date: httpDate() };
+    const set = this.headersOut;
+    if (set) for (const k in set) out[k] = set[k];
+    if (headers) for (const k in headers) out[k] = headers[k];
+    out[":status"] = status;
+    this.stream.respond(out, { waitForTrailers: true });
     return this;
   }
 

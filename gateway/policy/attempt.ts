@@ -1,7 +1,7 @@
 import { DONE } from "../call/iterables.js";
 import type { CallHead, Message, ResponseEvent } from "../call/call.js";
 import { Code, type Status, toStatus } from "../call/status.js";
-import type { Metadata } from "../call/metadata.js";
+import { type Metadata, copyMetadata } from "../call/metadata.js";
 import type { Cancel } from "../call/cancel.js";
 import { type UnaryOutboundCall, callUpstream, callUpstreamUnary } from "../protocol/outbound.js";
 import { UpstreamError } from "../cluster/transport.js";
@@ -51,19 +51,19 @@ export class Attempt {
     this.endpoint = endpoint;
     this.stop = input.callCancel.child();
     endpoint.inflight++;
-    const metadata = input.number > 1 ? { ...input.head.metadata, "grpc-previous-rpc-attempts": String(input.number - 1) } : input.head.metadata;
-    const call = {
-      head: { ...input.head, metadata },
-      transport: endpoint.transport,
-      timeoutMs: input.deadline === undefined ? undefined : Math.max(1, input.deadline - performance.now()),
-      cancel: this.stop,
-      maxBytes: input.maxBytes,
-      label: endpoint.label,
-    };
+    let head = input.head;
+    if (input.number > 1) {
+      const metadata = copyMetadata(head.metadata);
+      metadata["grpc-previous-rpc-attempts"] = String(input.number - 1);
+      head = { ...head, metadata };
+    }
+    const timeoutMs = input.deadline === undefined ? undefined : Math.max(1, input.deadline - performance.now());
+    const { transport, label } = endpoint;
     const m = input.messages;
+    // Written out, not spread from a shared object: see copyMetadata.
     // Neither sends anything yet: an open breaker must stop the request.
-    if (isWhole(m)) this.unary = { ...call, request: m };
-    else this.events = callUpstream(input.cluster.protocol, { ...call, messages: m });
+    if (isWhole(m)) this.unary = { head, transport, timeoutMs, cancel: this.stop, maxBytes: input.maxBytes, label, request: m };
+    else this.events = callUpstream(input.cluster.protocol, { head, transport, timeoutMs, cancel: this.stop, maxBytes: input.maxBytes, label, messages: m });
     this.lookahead = this.look();
   }
 

@@ -5,7 +5,7 @@ import { firstValue } from "../call/metadata.js";
 import type { Cancel } from "../call/cancel.js";
 import type { Cluster } from "../cluster/cluster.js";
 import type { Endpoint } from "../cluster/endpoint.js";
-import { Attempt, type Lookahead } from "./attempt.js";
+import { Attempt, type AttemptInput, type Lookahead } from "./attempt.js";
 import { ReplayBuffer } from "./replay-buffer.js";
 import { retryBackoffMs } from "./backoff.js";
 import { parsePushback } from "./pushback.js";
@@ -115,7 +115,7 @@ async function runRetries(input: CallPolicyInput, replay: Replay): Promise<Outco
     const ep = cluster.pick(tried);
     if (!ep) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
     tried.add(ep);
-    const attempt = new Attempt(ep, { ...input, messages: replay.reader(), number: n, retryable, callCancel: input.cancel });
+    const attempt = new Attempt(ep, attemptInput(input, replay, n, retryable));
     const la = await attempt.lookahead;
     if (la.kind === "commit") return { attempt, held: la.events };
     const delay = retryDelay(input, la, n, replay);
@@ -158,7 +158,7 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
     if (!first && !cluster.budget.tryAcquire()) return false;
     tried.add(ep);
     started++;
-    const a = new Attempt(ep, { ...input, messages: replay.reader(), number: started, retryable: nonFatal, callCancel: input.cancel });
+    const a = new Attempt(ep, attemptInput(input, replay, started, nonFatal));
     live.set(a, a.lookahead.then((la) => [a, la] as [Attempt, Lookahead]));
     return true;
   };
@@ -193,6 +193,20 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
   // Every attempt failed: the last failure is the call's status.
   if (!lastFailure) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
   return { end: { type: "end", status: lastFailure.status, trailers: lastFailure.trailers } };
+}
+
+/** Written out, not spread from `input` with keys added: see copyMetadata. */
+function attemptInput(input: CallPolicyInput, replay: Replay, number: number, retryable: (code: Code) => boolean): AttemptInput {
+  return {
+    cluster: input.cluster,
+    head: input.head,
+    messages: replay.reader(),
+    deadline: input.deadline,
+    callCancel: input.cancel,
+    maxBytes: input.maxBytes,
+    number,
+    retryable,
+  };
 }
 
 function hedgingDelay(input: CallPolicyInput): number {

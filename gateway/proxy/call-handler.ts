@@ -82,9 +82,11 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
         Math.max(0, ms - shave(ms)),
       );
     }
-    const input = {
+    // Written out for each path, not spread with `messages` added: see copyMetadata.
+    const policyInput = <M>(messages: M) => ({
       cluster: plan.cluster,
       head: plan.upstreamHead,
+      messages,
       deadline: plan.timeoutMs === undefined ? undefined : started + plan.timeoutMs,
       cancel,
       // limits.maxMessageBytes is what clients may send (a server's
@@ -92,13 +94,13 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
       // unbounded buffering, which must not be smaller than the default.
       maxBytes: Math.max(state.maxBytes, MIN_RESPONSE_LIMIT),
       safe: plan.safe,
-    };
+    });
     const t = plan.requestTranscoder;
     if (plan.unaryLane && whole) {
       // The unary lane: request read whole, answer read whole, no async
       // step per chunk or event; the same policy, breakers and bookkeeping.
       const request = await whole(cancel);
-      const events = await runUnaryCall({ ...input, messages: t ? request.map((m) => ({ data: t(m.data) })) : request });
+      const events = await runUnaryCall(policyInput(t ? request.map((m) => ({ data: t(m.data) })) : request));
       for (const ev of events) {
         if (cancel.cancelled) throw new CallError(Code.CANCELLED, "call aborted");
         // The answer is in memory already; Node buffers what the client has not read yet.
@@ -109,7 +111,7 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
     // Request messages on their way up: transcoded, and any client-side
     // fault (bad frame, size limit, bad JSON) recorded as the call's status.
     const guarded = mapIterable(messages, t ?? same, (err) => abortWith(toStatus(err)));
-    const events = runCall({ ...input, messages: guarded });
+    const events = runCall(policyInput(guarded));
     await forward(events, sink, plan.responseTranscoder, cancel);
   } catch (err) {
     sink.end(ending ?? toStatus(err), {});

@@ -4,7 +4,7 @@ import { Code, CallError, type Status, codeToHttpStatus } from "../../call/statu
 import { FLAG_COMPRESSED, FLAG_CONNECT_END, encodeEnvelope, readEnvelopes } from "../../call/envelope.js";
 import { COMPRESS_MIN_BYTES, acceptsGzip, compress, decompress, parseEncoding } from "../../call/compression.js";
 import { parseConnectTimeout } from "../../call/deadline.js";
-import { type Metadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
+import { type Metadata, copyMetadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
 import { readAll } from "../../call/body.js";
 import {
   type InboundCall,
@@ -56,7 +56,7 @@ function unarySink(req: ServerRequest, res: ServerResponseLike, codec: Codec): R
     },
     end(status: Status, trailers: Metadata) {
       if (res.headersSent || res.destroyed) return;
-      const h: Record<string, string | string[]> = { ...headers };
+      const h = copyMetadata(headers);
       for (const k in trailers) h[`trailer-${k}`] = trailers[k];
       if (status.code === Code.OK) {
         let out = body ?? new Uint8Array(0);
@@ -81,7 +81,8 @@ function streamSink(req: ServerRequest, res: ServerResponseLike, codec: Codec): 
   let sent = false;
   const sendHeaders = (md: Metadata) => {
     sent = true;
-    const h: Record<string, string | string[]> = { ...md, "content-type": `application/connect+${codec}` };
+    const h = copyMetadata(md);
+    h["content-type"] = `application/connect+${codec}`;
     if (gzip) h["connect-content-encoding"] = "gzip";
     if (!res.headersSent && !res.destroyed) res.writeHead(200, h);
   };

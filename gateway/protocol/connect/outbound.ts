@@ -3,7 +3,7 @@ import type { ResponseEvent } from "../../call/call.js";
 import { Code } from "../../call/status.js";
 import { FLAG_COMPRESSED, FLAG_CONNECT_END, encodeEnvelope, readEnvelopes } from "../../call/envelope.js";
 import { decompress, parseEncoding } from "../../call/compression.js";
-import { type Metadata, firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
+import { type Metadata, copyMetadata, firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
 import { drain, mapIterable } from "../../call/iterables.js";
 import type { OutboundCall } from "../outbound.js";
 import { parseEndStream, statusFromHttpError } from "./error-json.js";
@@ -15,7 +15,8 @@ export async function* connectOutbound(call: OutboundCall): AsyncGenerator<Respo
 }
 
 function baseHeaders(call: OutboundCall): Record<string, string | string[]> {
-  const h: Record<string, string | string[]> = { ...call.head.metadata, "connect-protocol-version": "1" };
+  const h = copyMetadata(call.head.metadata);
+  h["connect-protocol-version"] = "1";
   if (call.timeoutMs !== undefined) h["connect-timeout-ms"] = String(Math.max(1, Math.ceil(call.timeoutMs)));
   return h;
 }

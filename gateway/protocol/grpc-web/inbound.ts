@@ -2,7 +2,7 @@ import type { ResponseSink } from "../../call/call.js";
 import { Code, CallError, type Status } from "../../call/status.js";
 import { FLAG_COMPRESSED, FLAG_GRPC_WEB_TRAILER, encodeEnvelope } from "../../call/envelope.js";
 import { COMPRESS_MIN_BYTES, acceptsGzip, compress } from "../../call/compression.js";
-import type { Metadata } from "../../call/metadata.js";
+import { type Metadata, copyMetadata } from "../../call/metadata.js";
 import { type Codec } from "../../call/call.js";
 import { type InboundProtocol, type ServerRequest, type ServerResponseLike, bodyStream, contentType, requestBody, writeWithBackpressure } from "../inbound.js";
 import { grpcCodec, parseGrpcRequest } from "../grpc/inbound.js";
@@ -40,7 +40,8 @@ function grpcWebSink(req: ServerRequest, res: ServerResponseLike, type: WebType)
   let sent = false;
   const sendHeaders = (md: Metadata) => {
     sent = true;
-    const h: Record<string, string | string[]> = { ...md, "content-type": ct };
+    const h = copyMetadata(md);
+    h["content-type"] = ct;
     if (gzip && !type.text) h["grpc-encoding"] = "gzip";
     if (!res.headersSent && !res.destroyed) res.writeHead(200, h);
   };

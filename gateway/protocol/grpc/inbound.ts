@@ -8,7 +8,7 @@ import { readUnaryEnvelope } from "../../call/unary-request.js";
 import type { Cancel } from "../../call/cancel.js";
 import type { Readable } from "node:stream";
 import { parseGrpcTimeout } from "../../call/deadline.js";
-import { type Metadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
+import { type Metadata, copyMetadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
 import {
   type InboundCall,
   type InboundOptions,
@@ -82,7 +82,8 @@ export function grpcSink(req: ServerRequest, res: ServerResponseLike, codec: Cod
   let sent = false;
   const sendHeaders = (md: Metadata) => {
     sent = true;
-    const h: Record<string, string | string[]> = { ...md, "content-type": ct };
+    const h = copyMetadata(md);
+    h["content-type"] = ct;
     if (gzip) h["grpc-encoding"] = "gzip";
     if (!r.headersSent && !r.destroyed) r.writeHead(200, h);
   };

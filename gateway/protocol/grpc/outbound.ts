@@ -4,7 +4,7 @@ import { Code, httpStatusToCode } from "../../call/status.js";
 import { type Envelope, EnvelopeSplitter, FLAG_COMPRESSED, FLAG_GRPC_WEB_TRAILER, encodeEnvelope } from "../../call/envelope.js";
 import { type Encoding, decompress, parseEncoding } from "../../call/compression.js";
 import { encodeGrpcTimeout } from "../../call/deadline.js";
-import { firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
+import { copyMetadata, firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
 import type { OutboundCall, UnaryOutboundCall } from "../outbound.js";
 import { drain, mapIterable } from "../../call/iterables.js";
 import { statusFromGrpcHeaders } from "./status-headers.js";
@@ -90,10 +90,8 @@ function requestHeaders(call: Omit<OutboundCall, "messages">, base: string, web:
   // from gateway to upstream, gunzipping every answer cost 20-30% of the
   // gateway's CPU per small call (bench/RESULTS.md). Compressed answers are
   // still decoded.
-  const headers: Record<string, string | string[]> = {
-    ...call.head.metadata,
-    "content-type": `${base}+${call.head.codec}`,
-  };
+  const headers = copyMetadata(call.head.metadata);
+  headers["content-type"] = `${base}+${call.head.codec}`;
   if (web) headers["x-grpc-web"] = "1";
   else headers["te"] = "trailers";
   if (call.timeoutMs !== undefined) headers["grpc-timeout"] = encodeGrpcTimeout(call.timeoutMs);
