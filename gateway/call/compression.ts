@@ -24,6 +24,9 @@ export function parseEncoding(name: string | undefined, header: string): Encodin
 export function acceptsGzip(acceptHeader: string | string[] | undefined): boolean {
   if (!acceptHeader) return false;
   const v = Array.isArray(acceptHeader) ? acceptHeader.join(",") : acceptHeader;
+  // Asked on every call: the common answers without splitting the header.
+  if (v === "gzip") return true;
+  if (!v.includes("gzip")) return false;
   return v.split(",").some((s) => s.trim().split(";")[0] === "gzip");
 }
 

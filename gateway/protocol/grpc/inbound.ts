@@ -39,11 +39,15 @@ export function grpcCodec(ct: string, base: string): Codec | undefined {
  * read; `raw`, when the body can also be read whole, is its stream.
  */
 export function parseGrpcRequest(req: ServerRequest, opts: InboundOptions, codec: Codec, body: () => AsyncIterable<Uint8Array>, raw: Readable | undefined): InboundCall {
-  const parts = splitPath(req.url?.split("?")[0] ?? "");
+  const url = req.url ?? "";
+  const q = url.indexOf("?");
+  // The path as it came (a flat string) rather than rebuilt from its parts:
+  // the route and method lookups hash it, and a built one is hashed anew.
+  const path = q < 0 ? url : url.slice(0, q);
+  const parts = splitPath(path);
   if (!parts) throw new CallError(Code.UNIMPLEMENTED, `"${req.url}" is not a gRPC method path (/package.Service/Method)`);
   const timeoutMs = parseGrpcTimeout(firstValue(req.headers["grpc-timeout"]));
   const encoding = parseEncoding(firstValue(req.headers["grpc-encoding"]), "grpc-encoding");
-  const path = `/${parts.service}/${parts.method}`;
   return {
     head: { path, ...parts, kind: undefined, codec, metadata: forwardableRequestMetadata(req.headers), timeoutMs },
     messages: decodeMessages(body, encoding, opts.maxBytes),
