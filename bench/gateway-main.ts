@@ -10,8 +10,10 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { validateConfigObject } from "../gateway/config/load.js";
 import { startGateway } from "../gateway/server.js";
+import { tuneRuntime } from "../gateway/runtime.js";
 
 async function main(): Promise<void> {
+  tuneRuntime();
   const path = process.argv[2];
   if (!path) throw new Error("usage: gateway-main.ts <config.json>");
   const config = await validateConfigObject(JSON.parse(await readFile(path, "utf8")), dirname(resolve(path)));

@@ -4,6 +4,7 @@ import { loadConfigFile, validateConfigObject } from "./config/load.js";
 import { ConfigError } from "./config/config-error.js";
 import type { GatewayConfig } from "./config/types.js";
 import { startGateway } from "./server.js";
+import { tuneRuntime } from "./runtime.js";
 import { startDemoReplicas } from "./demo.js";
 
 const USAGE = `usage: switchyard --config gateway.yaml [--port N]
@@ -16,6 +17,7 @@ const USAGE = `usage: switchyard --config gateway.yaml [--port N]
   --help`;
 
 async function main(): Promise<void> {
+  tuneRuntime();
   let args;
   try {
     args = parseArgs({
