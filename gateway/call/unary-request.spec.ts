@@ -26,11 +26,11 @@ describe("readUnaryEnvelope", () => {
     expect(await p).toBeUndefined();
   });
 
-  it("refuses a second message with INTERNAL and a body ending inside an envelope with INVALID_ARGUMENT", async () => {
+  it("refuses a second message with UNIMPLEMENTED and a body ending inside an envelope with INVALID_ARGUMENT", async () => {
     const two = new PassThrough();
     const p2 = readUnaryEnvelope(two, 100, new Cancel());
     two.end(Buffer.concat([msg("a"), msg("b")]));
-    await expect(p2).rejects.toMatchObject({ code: Code.INTERNAL });
+    await expect(p2).rejects.toMatchObject({ code: Code.UNIMPLEMENTED });
     const cut = new PassThrough();
     const pc = readUnaryEnvelope(cut, 100, new Cancel());
     cut.end(msg("abc").subarray(0, 6));

@@ -12,8 +12,9 @@ import type { Cancel } from "./cancel.js";
  * Fails as the streamed path would (the size limit as soon as a prefix
  * shows it, a body ending inside an envelope, the stream's own error),
  * with CANCELLED once `cancel` fires, and, since holding any number of
- * messages would buffer without bound, with INTERNAL for a second message,
- * as grpc-go and grpc-java servers answer one.
+ * messages would buffer without bound, with UNIMPLEMENTED for a second
+ * message, as connect-go servers answer one (the Connect conformance suite's
+ * "unary/multiple-requests" expects it, for gRPC and gRPC-Web too).
  *
  * Leaves the stream alone on failure: the caller drains it, so the error
  * response still reaches the client.
@@ -43,7 +44,7 @@ export function readUnaryEnvelope(stream: Readable, maxBytes: number, cancel: Ca
       }
       if (envs.length === 0) return;
       if (envelope !== undefined || envs.length > 1) {
-        return done(new CallError(Code.INTERNAL, "protocol error: the request of a unary method carried more than one message"));
+        return done(new CallError(Code.UNIMPLEMENTED, "protocol error: the request of a unary method carried more than one message"));
       }
       envelope = envs[0];
     };
