@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 
 /** Header names are lower-case; a repeated header is an array. */
 export type Metadata = Record<string, string | string[]>;
@@ -91,9 +91,4 @@ export function copyMetadata(md: Metadata): Metadata {
 
 export function firstValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
-}
-
-export function mergeInto(target: OutgoingHttpHeaders, md: Metadata): OutgoingHttpHeaders {
-  for (const k in md) target[k] = md[k];
-  return target;
 }

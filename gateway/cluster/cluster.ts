@@ -45,12 +45,6 @@ export class Cluster {
    * yet; undefined when every endpoint is out.
    */
   pick(tried?: ReadonlySet<Endpoint>): Endpoint | undefined {
-    if (this.endpoints.length === 1) {
-      // What the general path comes to for one endpoint (a retry goes back
-      // to it; ejection alone never excludes the last one), without its arrays.
-      const only = this.endpoints[0];
-      return only.unavailableReason(false) === undefined ? only : undefined;
-    }
     const now = performance.now();
     const up = this.available();
     const fresh = tried && tried.size > 0 ? up.filter((e) => !tried.has(e)) : up;

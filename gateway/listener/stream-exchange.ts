@@ -96,10 +96,11 @@ export class StreamResponse {
     if (this.stream.headersSent || this.stream.destroyed) return this;
     this.statusCode = status;
     // Copied key by key rather than spread: see copyMetadata in call/metadata.ts.
-    const out: OutgoingHttpHeaders = { ":status": status, date: httpDate() };
+    const out: OutgoingHttpHeaders = { date: httpDate() };
     const set = this.headersOut;
     if (set) for (const k in set) out[k] = set[k];
     if (headers) for (const k in headers) out[k] = headers[k];
+    // Last, so no header the caller passed can override it.
     out[":status"] = status;
     this.stream.respond(out, { waitForTrailers: true });
     return this;

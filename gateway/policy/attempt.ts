@@ -150,8 +150,8 @@ export class Attempt {
    */
   all(held: ResponseEvent[], onAnswer: () => void): ResponseEvent[] {
     if (held.some(answers)) onAnswer();
-    const last = held[held.length - 1];
-    this.ended(last.type === "end" ? last.status.code : Code.INTERNAL);
+    // commitWhole has recorded the end already; this only releases the stream.
+    this.cancel();
     return held;
   }
 

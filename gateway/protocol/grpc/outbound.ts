@@ -30,23 +30,18 @@ export async function* grpcOutbound(call: OutboundCall, web: boolean): AsyncGene
     return;
   }
   yield { type: "headers", metadata: forwardableResponseMetadata(res.headers) };
-  const encoding = parseEncoding(firstValue(res.headers["grpc-encoding"]), "grpc-encoding");
-  let trailers: IncomingHttpHeaders | undefined;
-  const split = new EnvelopeSplitter(call.maxBytes);
+  const frames = new ResponseFrames(res.headers, web, call.maxBytes);
   for await (const chunk of res.body) {
-    for (const env of split.push(chunk)) {
-      if (env.flags === 0) {
-        yield { type: "message", data: env.data, frame: env.frame };
-        continue;
+    for (const env of frames.split(chunk)) {
+      if (env.flags === 0) yield messageEvent(env);
+      else {
+        const ev = await frames.flagged(env);
+        if (ev) yield ev;
       }
-      const f = await otherFrame(env, encoding, web, call.maxBytes);
-      if (f.trailers) trailers = f.trailers;
-      else yield { type: "message", data: f.message! };
     }
   }
-  split.end();
-  if (!web) trailers = res.trailers();
-  yield endEvent(trailers, label);
+  frames.end();
+  yield endEvent(web ? frames.trailers : res.trailers(), label);
 }
 
 /**
@@ -63,22 +58,18 @@ export async function grpcUnaryOutbound(call: UnaryOutboundCall, web: boolean): 
   const early = earlyEnd(res.status, res.headers, base, label);
   if (early) return [early];
   const events: ResponseEvent[] = [{ type: "headers", metadata: forwardableResponseMetadata(res.headers) }];
-  const encoding = parseEncoding(firstValue(res.headers["grpc-encoding"]), "grpc-encoding");
-  let trailers = web ? undefined : res.trailers;
-  const split = new EnvelopeSplitter(call.maxBytes);
+  const frames = new ResponseFrames(res.headers, web, call.maxBytes);
   for (const chunk of res.chunks) {
-    for (const env of split.push(chunk)) {
-      if (env.flags === 0) {
-        events.push({ type: "message", data: env.data, frame: env.frame });
-        continue;
+    for (const env of frames.split(chunk)) {
+      if (env.flags === 0) events.push(messageEvent(env));
+      else {
+        const ev = await frames.flagged(env);
+        if (ev) events.push(ev);
       }
-      const f = await otherFrame(env, encoding, web, call.maxBytes);
-      if (f.trailers) trailers = f.trailers;
-      else events.push({ type: "message", data: f.message! });
     }
   }
-  split.end();
-  events.push(endEvent(trailers, label));
+  frames.end();
+  events.push(endEvent(web ? frames.trailers : res.trailers, label));
   return events;
 }
 
@@ -116,11 +107,48 @@ function earlyEnd(httpStatus: number, headers: IncomingHttpHeaders, base: string
   return undefined;
 }
 
-/** An envelope with flags: a compressed message, or gRPC-Web's trailers (which may be compressed too, 0x81, e.g. by connect-go). */
-async function otherFrame(env: Envelope, encoding: Encoding, web: boolean, maxBytes: number): Promise<{ message?: Uint8Array; trailers?: IncomingHttpHeaders }> {
-  const data = env.flags & FLAG_COMPRESSED ? await decompress(env.data, encoding, maxBytes) : env.data;
-  if (web && env.flags & FLAG_GRPC_WEB_TRAILER) return { trailers: parseWebTrailers(data) };
-  return { message: data };
+/**
+ * A gRPC(-Web) response body's envelopes, for both the streaming and the
+ * unary path: plain ones are messageEvent()s as they are; flagged() reads
+ * the others (inflated, or gRPC-Web's trailers, which it keeps).
+ */
+class ResponseFrames {
+  trailers: IncomingHttpHeaders | undefined;
+  private readonly splitter: EnvelopeSplitter;
+  private readonly encoding: Encoding;
+
+  constructor(
+    headers: IncomingHttpHeaders,
+    private readonly web: boolean,
+    private readonly maxBytes: number,
+  ) {
+    this.encoding = parseEncoding(firstValue(headers["grpc-encoding"]), "grpc-encoding");
+    this.splitter = new EnvelopeSplitter(maxBytes);
+  }
+
+  /** The envelopes `chunk` completes. */
+  split(chunk: Buffer): readonly Envelope[] {
+    return this.splitter.push(chunk);
+  }
+
+  end(): void {
+    this.splitter.end();
+  }
+
+  /** A compressed message, inflated; or the trailers (compressed too at times, 0x81, e.g. by connect-go), kept: then undefined. */
+  async flagged(env: Envelope): Promise<ResponseEvent | undefined> {
+    const data = env.flags & FLAG_COMPRESSED ? await decompress(env.data, this.encoding, this.maxBytes) : env.data;
+    if (this.web && env.flags & FLAG_GRPC_WEB_TRAILER) {
+      this.trailers = parseWebTrailers(data);
+      return undefined;
+    }
+    return { type: "message", data };
+  }
+}
+
+/** An uncompressed message, with its envelope as received for a sink that frames it the same way. */
+function messageEvent(env: Envelope): ResponseEvent {
+  return { type: "message", data: env.data, frame: env.frame };
 }
 
 function endEvent(trailers: IncomingHttpHeaders | undefined, label: string): ResponseEvent {
