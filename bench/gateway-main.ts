@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { validateConfigObject } from "../gateway/config/load.js";
 import { startGateway } from "../gateway/server.js";
+import { demoDescriptors } from "../gateway/demo.js";
 import { tuneRuntime } from "../gateway/runtime.js";
 
 async function main(): Promise<void> {
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   const path = process.argv[2];
   if (!path) throw new Error("usage: gateway-main.ts <config.json>");
   const config = await validateConfigObject(JSON.parse(await readFile(path, "utf8")), dirname(resolve(path)));
-  const gateway = await startGateway(config, { onClusterEvent: (m) => console.error(`cluster event: ${m}`) });
+  const gateway = await startGateway(config, { onClusterEvent: (m) => console.error(`cluster event: ${m}`), descriptors: demoDescriptors });
   console.log(`listening on 127.0.0.1:${gateway.ports[0]}`);
   let stopping = false;
   process.on("SIGTERM", () => {

@@ -5,7 +5,7 @@ import { ConfigError } from "./config/config-error.js";
 import type { GatewayConfig } from "./config/types.js";
 import { startGateway } from "./server.js";
 import { tuneRuntime } from "./runtime.js";
-import { startDemoReplicas } from "./demo.js";
+import { demoDescriptors, startDemoReplicas } from "./demo.js";
 
 const USAGE = `usage: switchyard --config gateway.yaml [--port N]
        switchyard --demo [--port N]     (three in-process demo replicas, weights 1, 1, 2)
@@ -63,7 +63,11 @@ async function main(): Promise<void> {
     return;
   }
 
-  const gateway = await startGateway(config, { onClusterEvent: (m) => console.log(`[${new Date().toISOString()}] ${m}`) });
+  const gateway = await startGateway(config, {
+    onClusterEvent: (m) => console.log(`[${new Date().toISOString()}] ${m}`),
+    // The demo API is known out of the box, so `npm run replica` works with any config.
+    descriptors: demoDescriptors,
+  });
   const p = gateway.ports[0];
   console.log(`switchyard listening on port ${gateway.ports.join(", ")} (gRPC, gRPC-Web, Connect; HTTP/1.1 + h2c${config.listeners[0].tls ? " + TLS" : ""})`);
   if (gateway.adminPort) console.log(`admin on port ${gateway.adminPort} (/healthz, /ready)`);

@@ -1,4 +1,13 @@
+import type { DescFile } from "@bufbuild/protobuf";
 import { startReplica, type Replica } from "../services/replica.js";
+import { file_acme_echo_v1_echo } from "../gen/acme/echo/v1/echo_pb.js";
+
+/**
+ * The demo API's descriptors, handed to startGateway by the programs that
+ * run the demo (cli.ts, the tests, the bench): the gateway itself imports
+ * no demo code.
+ */
+export const demoDescriptors: readonly DescFile[] = [file_acme_echo_v1_echo];
 
 /** Three in-process demo replicas with weights 1, 1, 2, as `npm start` runs them. */
 export async function startDemoReplicas(): Promise<{ replicas: Replica[]; config(port: number): unknown; close(): Promise<void> }> {

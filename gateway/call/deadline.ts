@@ -1,48 +1,63 @@
-import { Code, CallError } from "./status.js";
+/**
+ * The one deadline of a call, made when the call is planned. It covers every
+ * attempt (retries and hedges included) and owns the early shave, the timer,
+ * and the time left for the upstream; parsing and encoding the wire headers
+ * (grpc-timeout, connect-timeout-ms) belong to each protocol's folder.
+ */
+export class Deadline {
+  /**
+   * What a Node timer can hold (2^31 - 1 ms, about 24.8 days). A timeout
+   * beyond it is clamped: a timer given more fires at once, and a deadline
+   * that far away is no deadline in practice.
+   */
+  static readonly MAX_MS = 2 ** 31 - 1;
 
-const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+  /** Milliseconds the call was given, after clamping. */
+  readonly timeoutMs: number;
+  /** performance.now() at which the gateway gives up: a little before the client would. */
+  private readonly at: number;
+  private timer: NodeJS.Timeout | undefined;
 
-/** grpc-timeout: 1–8 digits and a unit (gRPC over HTTP/2 spec). Returns ms. */
-export function parseGrpcTimeout(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (!m) {
-    throw new CallError(
-      Code.INVALID_ARGUMENT,
-      `invalid grpc-timeout "${value}": expected 1-8 digits and a unit (H, M, S, m, u, n), e.g. "250m"`,
-    );
+  private constructor(timeoutMs: number, now: number) {
+    this.timeoutMs = Math.min(Math.max(0, timeoutMs), Deadline.MAX_MS);
+    this.at = now + this.timeoutMs - shave(this.timeoutMs);
   }
-  return Number(m[1]) * UNIT_MS[m[2]];
-}
 
-/** Encodes ms as grpc-timeout, choosing the finest unit that fits 8 digits. */
-export function encodeGrpcTimeout(ms: number): string {
-  const t = Math.max(0, ms);
-  if (t < 1) return `${Math.max(1, Math.round(t * 1000))}u`;
-  if (t < 1e8) return `${Math.ceil(t)}m`;
-  if (t / 1000 < 1e8) return `${Math.ceil(t / 1000)}S`;
-  return `${Math.min(99_999_999, Math.ceil(t / 60_000))}M`;
-}
-
-/** connect-timeout-ms: 1–10 digits (Connect protocol spec). */
-export function parseConnectTimeout(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d{1,10}$/.test(value)) {
-    throw new CallError(
-      Code.INVALID_ARGUMENT,
-      `invalid connect-timeout-ms "${value}": expected 1-10 digits`,
-    );
+  /** A deadline `timeoutMs` from `now`; none when the call has no timeout. */
+  static after(timeoutMs: number | undefined, now = performance.now()): Deadline | undefined {
+    return timeoutMs === undefined ? undefined : new Deadline(timeoutMs, now);
   }
-  return Number(value);
+
+  /** Time left until the gateway gives up, never below 0; what the upstream is told. */
+  remaining(now = performance.now()): number {
+    return Math.max(0, this.at - now);
+  }
+
+  expired(now = performance.now()): boolean {
+    return now >= this.at;
+  }
+
+  /** Calls `onExpire` once, when the time is up; disarm() stops it. */
+  arm(onExpire: () => void): void {
+    this.timer = setTimeout(onExpire, this.remaining());
+  }
+
+  disarm(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** The message a client sees with DEADLINE_EXCEEDED. */
+  describe(): string {
+    return `deadline of ${Math.round(this.timeoutMs)} ms exceeded (gateway)`;
+  }
 }
 
 /**
  * The gateway gives up slightly before the client does, so its
  * DEADLINE_EXCEEDED reaches the client instead of racing the client's own
- * timer; the shave is small against the timeout.
+ * timer: the client's timer started before the request left it, and a busy
+ * event loop fires ours late. 10% (at most 50 ms) wins that race in practice.
  */
-export function shave(timeoutMs: number): number {
-  // The client's timer started before the request left it, and a busy event
-  // loop fires ours late: 10% (at most 50 ms) wins that race in practice.
+function shave(timeoutMs: number): number {
   return Math.min(50, timeoutMs * 0.1);
 }

@@ -56,3 +56,30 @@ export async function drain(src: AsyncIterable<unknown>): Promise<void> {
     // the body was going away anyway
   }
 }
+
+/**
+ * The items of a list that arrives whole, later (a unary answer read in one
+ * exchange), as an iterator: one await for the list, none per item beyond
+ * the iterator protocol's own.
+ */
+export class ListIterator<T> implements AsyncIterableIterator<T> {
+  private items: readonly T[] | undefined;
+  private i = 0;
+
+  constructor(private readonly list: Promise<readonly T[]>) {}
+
+  async next(): Promise<IteratorResult<T>> {
+    const items = (this.items ??= await this.list);
+    if (this.i >= items.length) return DONE;
+    return { value: items[this.i++] as T, done: false };
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.i = Infinity;
+    return DONE;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CallError, Code } from "../call/status.js";
 import type { CircuitBreakerConfig } from "../config/types.js";
 import { EndpointBreaker, isTransportFailure } from "./breaker.js";
-import { UpstreamError } from "./transport.js";
+import { UpstreamError } from "../transport/contract.js";
 
 const LABEL = 'cluster "echo" endpoint 127.0.0.1:50051';
 

@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import CircuitBreaker from "opossum";
 import { Code } from "../call/status.js";
 import type { CircuitBreakerConfig } from "../config/types.js";
-import { UpstreamError } from "./transport.js";
+import { UpstreamError } from "../transport/contract.js";
 
 // opossum's rolling window is split into this many buckets; one bucket ages
 // out every rollingWindowMs / BUCKETS.

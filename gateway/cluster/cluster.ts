@@ -1,43 +1,25 @@
 import type { ClusterConfig, UpstreamProtocol } from "../config/types.js";
-import { Endpoint } from "./endpoint.js";
+import type { Endpoint } from "./endpoint.js";
+import type { EndpointSet } from "./endpoint-set.js";
 import { pickerFor, type Pick } from "./balancer/pick.js";
-import { OutlierDetector } from "./outlier.js";
-import { RetryBudget } from "../policy/retry-budget.js";
-import { LatencyWindow } from "../policy/latency-window.js";
 
-export type ClusterEvent = (message: string) => void;
-
-/** A named group of endpoints that speak one protocol, with their shared policy state. */
+/**
+ * A named group of endpoints that speak one protocol, as one config
+ * snapshot sees it: its settings are fixed, its endpoint set (shared with
+ * the snapshots before and after it) changes underneath.
+ */
 export class Cluster {
   readonly name: string;
   readonly protocol: UpstreamProtocol;
-  readonly config: ClusterConfig;
-  readonly endpoints: Endpoint[];
-  readonly budget: RetryBudget;
-  readonly outliers: OutlierDetector;
   private readonly picker: Pick;
-  private readonly latency = new Map<string, LatencyWindow>();
 
-  constructor(config: ClusterConfig, onEvent: ClusterEvent = () => {}) {
+  constructor(
+    readonly config: ClusterConfig,
+    readonly endpoints: EndpointSet,
+  ) {
     this.name = config.name;
     this.protocol = config.protocol;
-    this.config = config;
-    const r = config.resilience;
-    this.endpoints = config.endpoints.map((e) => new Endpoint(config, e, (ep, what) => onEvent(`${ep.label} ${what}`)));
-    this.picker = pickerFor(r.balancer);
-    this.budget = new RetryBudget(r.retryBudget);
-    const byHost = new Map(this.endpoints.map((e) => [e.outlier, e]));
-    this.outliers = new OutlierDetector(
-      r.outlierDetection,
-      () => this.endpoints.map((e) => e.outlier),
-      undefined,
-      (host, reason) => onEvent(`${byHost.get(host)?.label ?? "endpoint"} ejected: ${reason}`),
-    );
-  }
-
-  start(): void {
-    for (const e of this.endpoints) e.start();
-    if (this.config.resilience.outlierDetection.enabled) this.outliers.start();
+    this.picker = pickerFor(config.resilience.balancer);
   }
 
   /**
@@ -61,36 +43,28 @@ export class Cluster {
   }
 
   /**
-   * Endpoints that can take a call. When outlier ejection alone would leave
-   * none, ejection is ignored (Envoy's panic routing): an ejection is a
-   * statistical guess, and with one or two endpoints a run of application
-   * errors must not take the whole cluster down. Failed health checks, open
-   * breakers and full in-flight caps are facts and still exclude.
+   * Endpoints that can take a call, from the lowest priority level that has
+   * any. When outlier ejection alone would leave none, ejection is ignored
+   * (Envoy's panic routing): an ejection is a statistical guess, and with one
+   * or two endpoints a run of application errors must not take the whole
+   * cluster down. Failed health checks, open breakers, draining and full
+   * in-flight caps are facts and still exclude.
    */
   private available(): Endpoint[] {
-    const up = this.endpoints.filter((e) => e.unavailableReason(this.outliers.isEjected(e.outlier)) === undefined);
-    return up.length > 0 ? up : this.endpoints.filter((e) => e.unavailableReason(false) === undefined);
+    const all = this.endpoints.list;
+    let up = all.filter((e) => e.unavailableReason() === undefined);
+    if (up.length === 0) up = all.filter((e) => e.unavailableReason(true) === undefined);
+    if (up.length <= 1) return up;
+    let level = Infinity;
+    for (const e of up) if (e.priority < level) level = e.priority;
+    return up.every((e) => e.priority === level) ? up : up.filter((e) => e.priority === level);
   }
 
   /** Says why no endpoint can take a call: the message a client sees with UNAVAILABLE. */
   unavailableMessage(): string {
-    if (this.endpoints.length === 0) return `cluster "${this.name}" has no endpoints`;
-    const why = this.endpoints.map((e) => `${e.address} ${e.unavailableReason(this.outliers.isEjected(e.outlier)) ?? "busy"}`);
+    const all = this.endpoints.list;
+    if (all.length === 0) return `cluster "${this.name}" has no endpoints`;
+    const why = all.map((e) => `${e.address} ${e.unavailableReason() ?? "busy"}`);
     return `cluster "${this.name}" has no endpoint available: ${why.join("; ")}`;
-  }
-
-  latencyWindow(path: string): LatencyWindow {
-    let w = this.latency.get(path);
-    if (!w) {
-      w = new LatencyWindow();
-      // Paths come from clients (a prefix route matches anything): bound the map.
-      if (this.latency.size < 1000) this.latency.set(path, w);
-    }
-    return w;
-  }
-
-  async close(): Promise<void> {
-    this.outliers.stop();
-    await Promise.all(this.endpoints.map((e) => e.close()));
   }
 }

@@ -1,17 +1,23 @@
 import type { ClusterConfig, EndpointConfig } from "../config/types.js";
-import type { HttpTransport } from "./transport.js";
-import { H2Transport } from "./transport-h2.js";
-import { H1Transport } from "./transport-h1.js";
+import type { HttpTransport } from "../transport/contract.js";
+import { createTransport } from "../transport/create.js";
 import { PeakEwma } from "./balancer/peak-ewma.js";
 import { slowStartFactor } from "./balancer/slow-start.js";
 import { EndpointBreaker } from "./breaker.js";
 import { HealthChecker } from "./health-check.js";
-import { newOutlierHost, type OutlierHost } from "./outlier.js";
+import { type OutlierDetector, newOutlierHost, type OutlierHost } from "./outlier.js";
 
-/** One upstream address with everything the gateway knows about its state. */
+/**
+ * One upstream address with everything the gateway knows about its state.
+ * It lives in its cluster's EndpointSet, across config snapshots: weight and
+ * priority may change in place; breaker, EWMA, outlier and health state and
+ * the pooled connections stay.
+ */
 export class Endpoint {
   readonly address: string;
-  readonly weight: number;
+  weight: number;
+  /** 0 is the primary level; higher levels take calls only when lower ones cannot. */
+  priority: number;
   readonly label: string;
   readonly transport: HttpTransport;
   readonly breaker: EndpointBreaker;
@@ -25,10 +31,20 @@ export class Endpoint {
   inflight = 0;
   /** When the endpoint last came (back) into service: slow start ramps from here. */
   private upSince = performance.now();
+  /** Removed from its set: takes no new calls, closes once the last one is done. */
+  private draining = false;
+  private closing: Promise<void> | undefined;
+  private readonly onClosed: Array<() => void> = [];
 
-  constructor(cluster: ClusterConfig, ep: EndpointConfig, onChange: (ep: Endpoint, what: string) => void) {
+  constructor(
+    cluster: ClusterConfig,
+    ep: EndpointConfig,
+    private readonly outliers: OutlierDetector,
+    onChange: (ep: Endpoint, what: string) => void,
+  ) {
     this.address = ep.address;
     this.weight = ep.weight;
+    this.priority = ep.priority;
     this.label = `cluster "${cluster.name}" endpoint ${ep.address}`;
     this.transport = createTransport(cluster, ep, this.label);
     const r = cluster.resilience;
@@ -53,9 +69,10 @@ export class Endpoint {
   }
 
   /** Why this endpoint cannot take a call now, or undefined when it can. */
-  unavailableReason(ejected: boolean): string | undefined {
+  unavailableReason(ignoreEjection = false): string | undefined {
+    if (this.draining) return "draining";
     if (this.health && !this.health.healthy) return "failing health checks";
-    if (ejected) return "ejected as an outlier";
+    if (!ignoreEjection && this.outliers.isEjected(this.outlier)) return "ejected as an outlier";
     if (!this.breaker.allowsRequest()) return "circuit breaker open";
     if (this.inflight >= this.maxInFlight) return `at maxInFlight (${this.maxInFlight})`;
     return undefined;
@@ -65,21 +82,45 @@ export class Endpoint {
     return this.weight * slowStartFactor(now - this.upSince, this.slowStartMs);
   }
 
+  /** An attempt starts on this endpoint. */
+  enter(): void {
+    this.inflight++;
+  }
+
+  /**
+   * An attempt on this endpoint ended with `code`; `counts` is false for
+   * cancels, which are the gateway's or the client's doing.
+   */
+  leave(success: boolean, counts: boolean): void {
+    this.inflight--;
+    if (counts) this.outliers.record(this.outlier, success);
+    if (this.draining && this.inflight === 0) void this.close();
+  }
+
   start(): void {
     this.health?.start();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Out of the set: no new calls; the ones in flight finish, then the
+   * connections close (GOAWAY on HTTP/2).
+   */
+  drain(): Promise<void> {
+    this.draining = true;
     this.health?.stop();
-    this.breaker.shutdown();
-    await this.transport.close();
+    return this.inflight === 0 ? this.close() : new Promise((resolve) => this.onClosed.push(resolve));
   }
-}
 
-function createTransport(cluster: ClusterConfig, ep: EndpointConfig, label: string): HttpTransport {
-  const t = cluster.tls;
-  const tls = t && { ca: t.ca, cert: t.cert, key: t.key, servername: t.serverName, rejectUnauthorized: !t.insecureSkipVerify };
-  if (cluster.http === "1.1") return new H1Transport({ host: ep.host, port: ep.port, label, tls });
-  const host = ep.host.includes(":") ? `[${ep.host}]` : ep.host;
-  return new H2Transport({ origin: `${t ? "https" : "http"}://${host}:${ep.port}`, label, tls });
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      this.health?.stop();
+      this.breaker.shutdown();
+      await this.transport.close();
+      for (const f of this.onClosed.splice(0)) f();
+    })());
+  }
 }

@@ -1,10 +1,11 @@
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import type { CallHead } from "../call/call.js";
 import { Cancel } from "../call/cancel.js";
+import { Deadline } from "../call/deadline.js";
 import { CallError, Code, type Status } from "../call/status.js";
 import type { HealthCheckConfig } from "../config/types.js";
 import { callUpstream } from "../protocol/outbound.js";
-import type { HttpTransport } from "./transport.js";
+import type { HttpTransport } from "../transport/contract.js";
 import {
   HealthCheckRequestSchema,
   HealthCheckResponseSchema,
@@ -127,7 +128,7 @@ export class HealthChecker {
         messages: (async function* () {
           yield request;
         })(),
-        timeoutMs: this.cfg.timeoutMs,
+        deadline: Deadline.after(this.cfg.timeoutMs),
         cancel,
         maxBytes: MAX_BYTES,
         label,

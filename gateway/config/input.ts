@@ -26,7 +26,7 @@ export interface UpstreamTlsInput {
   insecureSkipVerify?: boolean;
 }
 
-export type EndpointInput = string | { address: string; weight?: number };
+export type EndpointInput = string | { address: string; weight?: number; priority?: number };
 
 // Resilience sections. `false` switches a section off (`true` means "on, with
 // defaults"); every sub-key is optional. Status codes are names such as

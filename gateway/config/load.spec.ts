@@ -23,7 +23,7 @@ describe("parseConfig", () => {
   it("returns the normalized config", async () => {
     const config = await parseConfig(MINIMAL, "/nowhere");
     expect(config.listeners).toEqual([{ port: 8080, host: "0.0.0.0" }]);
-    expect(config.clusters.get("echo")?.endpoints[0]).toEqual({ address: "127.0.0.1:50051", host: "127.0.0.1", port: 50051, weight: 1 });
+    expect(config.clusters.get("echo")?.endpoints[0]).toEqual({ address: "127.0.0.1:50051", host: "127.0.0.1", port: 50051, weight: 1, priority: 0 });
   });
 
   it("stops at YAML syntax errors", async () => {

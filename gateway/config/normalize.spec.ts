@@ -28,7 +28,7 @@ describe("normalizeConfig", () => {
             protocol: "grpc",
             http: "2",
             codec: "proto",
-            endpoints: [{ address: "127.0.0.1:50051", host: "127.0.0.1", port: 50051, weight: 1 }],
+            endpoints: [{ address: "127.0.0.1:50051", host: "127.0.0.1", port: 50051, weight: 1, priority: 0 }],
             resilience: defaultResilience(),
           },
         ],
@@ -73,7 +73,7 @@ describe("normalizeConfig", () => {
     const web = config.clusters.get("web")!;
     expect(web).toMatchObject({ http: "1.1", codec: "same", timeoutMs: 1500 });
     expect(web.tls).toEqual({ ca: "CA", serverName: "web.internal", insecureSkipVerify: false });
-    expect(web.endpoints).toEqual([{ address: "[::1]:9000", host: "::1", port: 9000, weight: 5 }]);
+    expect(web.endpoints).toEqual([{ address: "[::1]:9000", host: "::1", port: 9000, weight: 5, priority: 0 }]);
     expect(config.routes).toEqual([{ match: { method: "/a.B/C" }, cluster: "web", timeoutMs: 2000 }]);
   });
 

@@ -82,10 +82,10 @@ function normalizeUpstreamTls(tls: UpstreamTlsInput, pem: (file: string | undefi
 }
 
 function normalizeEndpoint(e: EndpointInput): EndpointConfig {
-  const { address, weight } = typeof e === "string" ? { address: e, weight: undefined } : e;
+  const { address, weight, priority } = typeof e === "string" ? { address: e, weight: undefined, priority: undefined } : e;
   const hp = parseHostPort(address);
   if (!hp) throw new Error(`internal: endpoint ${JSON.stringify(address)} was not validated before normalizing`);
-  return { address, host: hp.host, port: hp.port, weight: weight ?? DEFAULTS.weight };
+  return { address, host: hp.host, port: hp.port, weight: weight ?? DEFAULTS.weight, priority: priority ?? 0 };
 }
 
 function normalizeRoute(r: GatewayConfigInput["routes"][number]): RouteConfig {

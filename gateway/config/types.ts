@@ -34,6 +34,8 @@ export interface EndpointConfig {
   host: string;
   port: number;
   weight: number;
+  /** 0 is the primary level; see Cluster.available(). */
+  priority: number;
 }
 
 export interface ClusterConfig {

@@ -3,7 +3,13 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import type { MethodRegistry } from "../transcode/registry.js";
+import type { MethodCatalogue } from "../route/method-catalogue.js";
+
+/** What reflection answers from: the current snapshot's methods, and which services a route reaches. */
+export interface ReflectionView {
+  methods: MethodCatalogue;
+  routed: (service: string) => boolean;
+}
 
 const NOT_FOUND = 5;
 const UNIMPLEMENTED = 12;
@@ -13,9 +19,11 @@ const UNIMPLEMENTED = 12;
  * from the descriptors it already holds, so `grpcurl localhost:8080 list`
  * works however the upstreams are built.
  */
-export function registerReflection(router: ConnectRouter, methods: MethodRegistry, routed: (service: string) => boolean): void {
-  const listed = () => [...methods.serviceNames().filter(routed), v1.ServerReflection.typeName, v1alpha.ServerReflection.typeName];
+export function registerReflection(router: ConnectRouter, current: () => ReflectionView): void {
   const answer = (req: v1.ServerReflectionRequest): v1.ServerReflectionResponse["messageResponse"] => {
+    // The snapshot current when the request arrives: a reload shows at once.
+    const { methods, routed } = current();
+    const listed = () => [...methods.serviceNames().filter(routed), v1.ServerReflection.typeName, v1alpha.ServerReflection.typeName];
     const r = req.messageRequest;
     switch (r.case) {
       case "listServices":
@@ -69,7 +77,7 @@ function files(f: DescFile): v1.ServerReflectionResponse["messageResponse"] {
   return { case: "fileDescriptorResponse", value: create(v1.FileDescriptorResponseSchema, { fileDescriptorProto: out }) };
 }
 
-function fileOfSymbol(methods: MethodRegistry, symbol: string): DescFile | undefined {
+function fileOfSymbol(methods: MethodCatalogue, symbol: string): DescFile | undefined {
   const direct = methods.registry.get(symbol);
   if (direct) return direct.file;
   // "pkg.Service.Method": the method's service.

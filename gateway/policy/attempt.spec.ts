@@ -3,8 +3,7 @@ import { Attempt, type AttemptInput } from "./attempt.js";
 import { Cancel } from "../call/cancel.js";
 import { Code } from "../call/status.js";
 import { EndpointBreaker } from "../cluster/breaker.js";
-import { UpstreamError, type HttpTransport } from "../cluster/transport.js";
-import type { Cluster } from "../cluster/cluster.js";
+import { UpstreamError, type HttpTransport } from "../transport/contract.js";
 import type { Endpoint } from "../cluster/endpoint.js";
 
 const breakers: EndpointBreaker[] = [];
@@ -32,12 +31,12 @@ function endpointWith(transport: HttpTransport): Endpoint {
     "endpoint under test",
   );
   breakers.push(breaker);
-  return { label: "endpoint under test", transport, breaker, inflight: 0, ewma: { observe() {} }, outlier: {} } as unknown as Endpoint;
+  return { label: "endpoint under test", transport, breaker, enter() {}, leave() {}, ewma: { observe() {} } } as unknown as Endpoint;
 }
 
 function unaryInput(): AttemptInput {
   return {
-    cluster: { protocol: "grpc", outliers: { record() {} } } as unknown as Cluster,
+    protocol: "grpc",
     head: { path: "/acme.echo.v1.EchoService/Write", service: "acme.echo.v1.EchoService", method: "Write", kind: "unary", codec: "proto", metadata: {}, timeoutMs: undefined },
     messages: [{ data: new Uint8Array([10, 1, 120]) }],
     deadline: undefined,

@@ -1,12 +1,14 @@
 import { DONE } from "../call/iterables.js";
-import type { CallHead, Message, ResponseEvent } from "../call/call.js";
+import type { CallHead, ResponseEvent } from "../call/call.js";
 import { Code, type Status, toStatus } from "../call/status.js";
 import { type Metadata, copyMetadata } from "../call/metadata.js";
 import type { Cancel } from "../call/cancel.js";
-import { type UnaryOutboundCall, callUpstream, callUpstreamUnary } from "../protocol/outbound.js";
-import { UpstreamError } from "../cluster/transport.js";
+import type { Deadline } from "../call/deadline.js";
+import type { UpstreamProtocol } from "../config/types.js";
+import type { OutboundCall, RequestMessages, ResponseEvents } from "../protocol/contract.js";
+import { callUpstream } from "../protocol/outbound.js";
+import { UpstreamError } from "../transport/contract.js";
 import { isTransportFailure } from "../cluster/breaker.js";
-import type { Cluster } from "../cluster/cluster.js";
 import type { Endpoint } from "../cluster/endpoint.js";
 
 /**
@@ -19,12 +21,10 @@ export type Lookahead =
   | { kind: "failed"; status: Status; trailers: Metadata; neverLeft: boolean };
 
 export interface AttemptInput {
-  cluster: Cluster;
+  protocol: UpstreamProtocol;
   head: CallHead;
-  /** Streamed, or read whole (the unary lane): then the answer is read whole too. */
-  messages: AsyncIterable<Uint8Array> | readonly Message[];
-  /** Absolute performance.now() deadline, if any. */
-  deadline: number | undefined;
+  messages: RequestMessages;
+  deadline: Deadline | undefined;
   /** The call's cancel; the attempt's own is its child. */
   callCancel: Cancel;
   maxBytes: number;
@@ -38,9 +38,9 @@ export interface AttemptInput {
 export class Attempt {
   readonly endpoint: Endpoint;
   private readonly stop: Cancel;
-  private readonly events: AsyncGenerator<ResponseEvent> | undefined;
-  /** The unary lane's request and call, sent once the breaker lets the attempt through. */
-  private readonly unary: UnaryOutboundCall | undefined;
+  /** The call to make, once the breaker lets the attempt through. */
+  private readonly call: OutboundCall;
+  private events: ResponseEvents | undefined;
   private readonly started = performance.now();
   private finalCode: Code | undefined;
   private settled = false;
@@ -50,20 +50,16 @@ export class Attempt {
   constructor(endpoint: Endpoint, private readonly input: AttemptInput) {
     this.endpoint = endpoint;
     this.stop = input.callCancel.child();
-    endpoint.inflight++;
+    endpoint.enter();
     let head = input.head;
     if (input.number > 1) {
       const metadata = copyMetadata(head.metadata);
       metadata["grpc-previous-rpc-attempts"] = String(input.number - 1);
       head = { ...head, metadata };
     }
-    const timeoutMs = input.deadline === undefined ? undefined : Math.max(1, input.deadline - performance.now());
-    const { transport, label } = endpoint;
-    const m = input.messages;
     // Written out, not spread from a shared object: see copyMetadata.
-    // Neither sends anything yet: an open breaker must stop the request.
-    if (isWhole(m)) this.unary = { head, transport, timeoutMs, cancel: this.stop, maxBytes: input.maxBytes, label, request: m };
-    else this.events = callUpstream(input.cluster.protocol, { head, transport, timeoutMs, cancel: this.stop, maxBytes: input.maxBytes, label, messages: m });
+    const { transport, label } = endpoint;
+    this.call = { head, transport, messages: input.messages, deadline: input.deadline, cancel: this.stop, maxBytes: input.maxBytes, label };
     this.lookahead = this.look();
   }
 
@@ -71,7 +67,8 @@ export class Attempt {
    * Reads up to the commit point. The breaker guards exactly this part: a
    * failure before the commit (connection refused, reset, a trailers-only
    * UNAVAILABLE) counts against the endpoint; what a committed stream does
-   * later does not.
+   * later does not. Nothing is sent before the breaker lets the attempt
+   * through: an open breaker must stop the request.
    */
   private look(): Promise<Lookahead> {
     return this.endpoint.breaker.run(() => this.readToCommit(), countsAsFailure).then(undefined, (err: unknown) => {
@@ -80,13 +77,8 @@ export class Attempt {
     });
   }
 
-  private readToCommit(): Promise<Lookahead> {
-    const u = this.unary;
-    if (u) return callUpstreamUnary(this.input.cluster.protocol, u).then((events) => this.commitWhole(events));
-    return this.readStreamToCommit(this.events!);
-  }
-
-  private async readStreamToCommit(events: AsyncGenerator<ResponseEvent>): Promise<Lookahead> {
+  private async readToCommit(): Promise<Lookahead> {
+    const events = (this.events = callUpstream(this.input.protocol, this.call));
     const held: ResponseEvent[] = [];
     for (;;) {
       const r = await events.next();
@@ -108,22 +100,6 @@ export class Attempt {
     }
   }
 
-  /**
-   * The unary lane's commit point, with the whole answer in hand: the same
-   * decision readToCommit makes at the first message or status.
-   */
-  private commitWhole(events: ResponseEvent[]): Lookahead {
-    this.markAnswered();
-    const first = firstAnswer(events);
-    if (first?.type === "end" && first.status.code !== Code.OK && this.input.retryable(first.status.code)) {
-      return this.fail(first.status, first.trailers, false);
-    }
-    const last = events[events.length - 1];
-    if (last?.type !== "end") return this.fail({ code: Code.INTERNAL, message: `${this.endpoint.label} ended the call without a status`, details: [] }, {}, false);
-    this.finish(last.status.code);
-    return { kind: "commit", events };
-  }
-
   private markAnswered(): void {
     if (this.answered) return;
     this.answered = true;
@@ -141,18 +117,7 @@ export class Attempt {
    * on. `onAnswer` runs at the first message, or at an OK end without one.
    */
   rest(held: ResponseEvent[], onAnswer: () => void): AsyncIterator<ResponseEvent> {
-    return new CommittedEvents(this, this.events, held, onAnswer);
-  }
-
-  /**
-   * The unary lane's counterpart of rest(): every event was held at the
-   * commit, so the bookkeeping CommittedEvents does as they pass is done now.
-   */
-  all(held: ResponseEvent[], onAnswer: () => void): ResponseEvent[] {
-    if (held.some(answers)) onAnswer();
-    // commitWhole has recorded the end already; this only releases the stream.
-    this.cancel();
-    return held;
+    return new CommittedEvents(this, this.events!, held, onAnswer);
   }
 
   /** For CommittedEvents: the attempt ended with `code` (once). */
@@ -188,9 +153,8 @@ export class Attempt {
     // INTERNAL from some paths), the endpoint did nothing wrong.
     if (this.stop.cancelled) code = Code.CANCELLED;
     this.finalCode = code;
-    this.endpoint.inflight--;
     // Cancels are the gateway's or the client's doing, not the endpoint's.
-    if (code !== Code.CANCELLED) this.input.cluster.outliers.record(this.endpoint.outlier, !isTransportFailure(code));
+    this.endpoint.leave(!isTransportFailure(code), code !== Code.CANCELLED);
   }
 
   get code(): Code | undefined {
@@ -209,7 +173,7 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
 
   constructor(
     private readonly attempt: Attempt,
-    private readonly events: AsyncGenerator<ResponseEvent> | undefined,
+    private readonly events: ResponseEvents,
     private readonly held: ResponseEvent[],
     private readonly onAnswer: () => void,
   ) {}
@@ -221,8 +185,7 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
     else {
       let r: IteratorResult<ResponseEvent>;
       try {
-        // Past the held events only on the streaming path, which has events.
-        r = await this.events!.next();
+        r = await this.events.next();
       } catch (err) {
         this.over = true;
         this.attempt.ended(toStatus(err).code);
@@ -274,8 +237,4 @@ function firstAnswer(events: ResponseEvent[]): ResponseEvent | undefined {
 /** A message, or an OK without one: what a hedge races to. */
 function answers(ev: ResponseEvent): boolean {
   return ev.type === "message" || (ev.type === "end" && ev.status.code === Code.OK);
-}
-
-function isWhole(m: AsyncIterable<Uint8Array> | readonly Message[]): m is readonly Message[] {
-  return Array.isArray(m);
 }

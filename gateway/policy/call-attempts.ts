@@ -1,21 +1,25 @@
 import { DONE } from "../call/iterables.js";
-import type { CallHead, Message, ResponseEvent } from "../call/call.js";
+import type { CallHead, ResponseEvent } from "../call/call.js";
 import { Code, CallError } from "../call/status.js";
 import { firstValue } from "../call/metadata.js";
 import type { Cancel } from "../call/cancel.js";
+import type { Deadline } from "../call/deadline.js";
+import { type RequestMessages, type ResponseEvents, isWhole } from "../protocol/contract.js";
 import type { Cluster } from "../cluster/cluster.js";
 import type { Endpoint } from "../cluster/endpoint.js";
 import { Attempt, type AttemptInput, type Lookahead } from "./attempt.js";
+import type { ClusterPolicy } from "./cluster-policy.js";
 import { ReplayBuffer } from "./replay-buffer.js";
 import { retryBackoffMs } from "./backoff.js";
 import { parsePushback } from "./pushback.js";
 
 export interface CallPolicyInput {
   cluster: Cluster;
+  policy: ClusterPolicy;
   head: CallHead;
-  /** Streamed; or read whole, for the unary lane (runUnaryCall). */
-  messages: AsyncIterable<Uint8Array> | readonly Message[];
-  deadline: number | undefined;
+  /** Streamed, or read whole (the unary lane); every attempt reads them again. */
+  messages: RequestMessages;
+  deadline: Deadline | undefined;
   cancel: Cancel;
   maxBytes: number;
   /** The method may be repeated: proto idempotency_level or config. */
@@ -30,38 +34,31 @@ const MIN_TRANSPARENT_ATTEMPTS = 3;
  * until an attempt commits, within one deadline and the retry budget, and
  * yields the committed attempt's events.
  */
-export function runCall(input: CallPolicyInput & { messages: AsyncIterable<Uint8Array> }): AsyncIterableIterator<ResponseEvent> {
-  const replay = new ReplayBuffer(input.messages, input.cluster.config.resilience.retryPolicy.maxReplayBytes);
+export function runCall(input: CallPolicyInput): ResponseEvents {
+  const m = input.messages;
+  const replay: Replay = isWhole(m) ? { replayable: true, reader: () => m } : new ReplayBuffer(m, input.policy.retry.maxReplayBytes);
   return new CallEvents(async () => {
     const o = await attempts(input, replay);
-    return o.attempt ? committed(input, o.attempt, o.held) : endWith(o.end);
+    if (!o.attempt) return endWith(o.end);
+    // Time to the first message (or to an OK without one) is what a hedge
+    // would race against.
+    const window = input.policy.latencyWindow(input.head.path);
+    return o.attempt.rest(o.held, () => window.record(o.attempt.latencyMs()));
   });
-}
-
-/**
- * runCall for a unary call whose request was read whole (the unary lane):
- * the same attempts, and the committed one's answer whole, at once.
- */
-export async function runUnaryCall(input: CallPolicyInput & { messages: readonly Message[] }): Promise<ResponseEvent[]> {
-  const request = input.messages;
-  const o = await attempts(input, { replayable: true, reader: () => request });
-  if (!o.attempt) return [o.end];
-  return o.attempt.all(o.held, () => input.cluster.latencyWindow(input.head.path).record(o.attempt.latencyMs()));
 }
 
 /** What every attempt reads the request from: a ReplayBuffer, or a request read whole. */
 interface Replay {
   readonly replayable: boolean;
-  reader(): AsyncIterable<Uint8Array> | readonly Message[];
+  reader(): RequestMessages;
 }
 
 /** Where a call's attempts came to: an attempt it committed to (and its held events), or just a final status. */
 type Outcome = { attempt: Attempt; held: ResponseEvent[]; end?: undefined } | { attempt?: undefined; end: ResponseEvent };
 
 function attempts(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
-  const r = input.cluster.config.resilience;
-  input.cluster.budget.recordRequest();
-  return r.hedgingPolicy && input.safe ? runHedged(input, replay) : runRetries(input, replay);
+  input.policy.budget.recordRequest();
+  return input.policy.hedging && input.safe ? runHedged(input, replay) : runRetries(input, replay);
 }
 
 /**
@@ -69,7 +66,7 @@ function attempts(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
  * nested async generators: each generator layer costs a promise and a queue
  * per event, and a small call passed three events through four of them.
  */
-class CallEvents implements AsyncIterableIterator<ResponseEvent> {
+class CallEvents implements ResponseEvents {
   private inner: AsyncIterator<ResponseEvent> | undefined;
   private closed = false;
 
@@ -87,7 +84,7 @@ class CallEvents implements AsyncIterableIterator<ResponseEvent> {
     return DONE;
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<ResponseEvent> {
+  [Symbol.asyncIterator](): ResponseEvents {
     return this;
   }
 }
@@ -106,7 +103,7 @@ function endWith(ev: ResponseEvent): AsyncIterator<ResponseEvent> {
 
 async function runRetries(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
   const { cluster } = input;
-  const p = cluster.config.resilience.retryPolicy;
+  const p = input.policy.retry;
   const retryable = (code: Code) => p.enabled && input.safe && p.retryableStatusCodes.includes(code);
   const tried = new Set<Endpoint>();
   for (let n = 1; ; n++) {
@@ -126,9 +123,9 @@ async function runRetries(input: CallPolicyInput, replay: Replay): Promise<Outco
 
 /** undefined = do not retry; else the backoff before the next attempt. */
 function retryDelay(input: CallPolicyInput, la: Extract<Lookahead, { kind: "failed" }>, n: number, replay: Replay): number | undefined {
-  const p = input.cluster.config.resilience.retryPolicy;
+  const p = input.policy.retry;
   if (input.cancel.cancelled || !replay.replayable) return undefined;
-  if (input.deadline !== undefined && performance.now() >= input.deadline) return undefined;
+  if (input.deadline?.expired()) return undefined;
   if (la.neverLeft) {
     // Nothing reached an upstream, so repeating is safe for any method.
     return n < Math.max(p.enabled ? p.maxAttempts : 1, MIN_TRANSPARENT_ATTEMPTS) ? 0 : undefined;
@@ -136,13 +133,13 @@ function retryDelay(input: CallPolicyInput, la: Extract<Lookahead, { kind: "fail
   if (!p.enabled || !input.safe || n >= p.maxAttempts || !p.retryableStatusCodes.includes(la.status.code)) return undefined;
   const pushback = parsePushback(firstValue(la.trailers["grpc-retry-pushback-ms"]));
   if (!pushback.retry) return undefined;
-  if (!input.cluster.budget.tryAcquire()) return undefined;
+  if (!input.policy.budget.tryAcquire()) return undefined;
   return pushback.delayMs ?? retryBackoffMs(n, p);
 }
 
 async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
-  const { cluster } = input;
-  const h = cluster.config.resilience.hedgingPolicy!;
+  const { cluster, policy } = input;
+  const h = policy.hedging!;
   const nonFatal = (code: Code) => h.nonFatalStatusCodes.includes(code);
   const tried = new Set<Endpoint>();
   const live = new Map<Attempt, Promise<[Attempt, Lookahead]>>();
@@ -155,7 +152,7 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
     // Hedges go to distinct endpoints; a call's first attempt may go anywhere.
     const ep = first ? cluster.pick() : cluster.pickUntried(tried);
     if (!ep) return false;
-    if (!first && !cluster.budget.tryAcquire()) return false;
+    if (!first && !policy.budget.tryAcquire()) return false;
     tried.add(ep);
     started++;
     const a = new Attempt(ep, attemptInput(input, replay, started, nonFatal));
@@ -198,7 +195,7 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
 /** Written out, not spread from `input` with keys added: see copyMetadata. */
 function attemptInput(input: CallPolicyInput, replay: Replay, number: number, retryable: (code: Code) => boolean): AttemptInput {
   return {
-    cluster: input.cluster,
+    protocol: input.cluster.protocol,
     head: input.head,
     messages: replay.reader(),
     deadline: input.deadline,
@@ -210,16 +207,10 @@ function attemptInput(input: CallPolicyInput, replay: Replay, number: number, re
 }
 
 function hedgingDelay(input: CallPolicyInput): number {
-  const h = input.cluster.config.resilience.hedgingPolicy!;
+  const h = input.policy.hedging!;
   if (h.hedgingDelayMs !== "auto") return h.hedgingDelayMs;
-  const p = input.cluster.latencyWindow(input.head.path).percentile(h.percentile);
+  const p = input.policy.latencyWindow(input.head.path).percentile(h.percentile);
   return Math.max(h.minDelayMs, p ?? h.minDelayMs * 10);
-}
-
-function committed(input: CallPolicyInput, attempt: Attempt, held: ResponseEvent[]): AsyncIterator<ResponseEvent> {
-  // Time to the first message (or to an OK without one) is what a hedge
-  // would race against.
-  return attempt.rest(held, () => input.cluster.latencyWindow(input.head.path).record(attempt.latencyMs()));
 }
 
 function sleep(ms: number, cancel: Cancel): Promise<void> {

@@ -1,30 +1,21 @@
-import type { CallHead, ResponseEvent, ResponseSink } from "../call/call.js";
+import type { ResponseEvent, ResponseSink } from "../call/call.js";
 import { Code, CallError, type Status, toStatus } from "../call/status.js";
-import { shave } from "../call/deadline.js";
 import { Cancel } from "../call/cancel.js";
 import { mapIterable } from "../call/iterables.js";
-import { runCall, runUnaryCall } from "../policy/call-attempts.js";
-import { hasUnaryLane } from "../protocol/outbound.js";
-import { isSafeToRepeat } from "../policy/idempotency.js";
-import type { InboundProtocol, ServerRequest, ServerResponseLike } from "../protocol/inbound.js";
-import { transcoder, type Transcoder } from "../transcode/transcode.js";
-import type { MethodRegistry } from "../transcode/registry.js";
-import type { RouteTable } from "../route/route-table.js";
-import type { Cluster } from "../cluster/cluster.js";
+import type { InboundProtocol, RequestMessages, ResponseEvents, ServerRequest, ServerResponseLike } from "../protocol/contract.js";
+import type { Transcoder } from "../transcode/transcode.js";
+import { runCall } from "../policy/call-attempts.js";
+import { planCall } from "../route/call-plan.js";
+import type { Snapshot } from "../snapshot/snapshot.js";
 import { ACCEPTED_CONTENT_TYPES } from "./detect.js";
-import type { Cors } from "./cors.js";
 import type { InFlight } from "./inflight.js";
 
 /** Upstream messages are refused above max(limits.maxMessageBytes, this): 4 MiB, gRPC's default receive limit. */
 const MIN_RESPONSE_LIMIT = 4 * 1024 * 1024;
 
+/** What the proxy needs of the gateway: the current snapshot, and the calls in flight so a graceful stop can wait for them. */
 export interface ProxyState {
-  routes: RouteTable;
-  clusters: Map<string, Cluster>;
-  methods: MethodRegistry;
-  maxBytes: number;
-  cors: Cors;
-  /** Calls in flight, so a graceful stop can wait for them. */
+  current(): Snapshot;
   inflight: InFlight;
 }
 
@@ -33,8 +24,10 @@ export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResp
   // A client that resets its stream must never take the process down.
   req.on("error", () => {});
   res.on("error", () => {});
-  if (state.cors.preflight(req, res)) return;
-  state.cors.decorate(req, res);
+  // Read once: the call keeps this snapshot to its end, whatever reloads.
+  const snapshot = state.current();
+  if (snapshot.cors.preflight(req, res)) return;
+  snapshot.cors.decorate(req, res);
   if (req.method !== "POST" && req.method !== "GET") {
     res.writeHead(405, { allow: "POST, GET", "content-type": "text/plain; charset=utf-8" });
     res.end(`method ${req.method} is not allowed for RPCs: use POST (or GET for Connect calls to NO_SIDE_EFFECTS methods)\n`);
@@ -51,10 +44,10 @@ export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResp
   // not merely ended: a drain that destroys connections earlier would cut
   // off the trailers.
   const leave = state.inflight.enter(2);
-  proxyCall(state, protocol, req, res, leave).then(leave, leave);
+  proxyCall(snapshot, protocol, req, res, leave).then(leave, leave);
 }
 
-async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: ServerRequest, res: ServerResponseLike, closed: () => void): Promise<void> {
+async function proxyCall(snapshot: Snapshot, protocol: InboundProtocol, req: ServerRequest, res: ServerResponseLike, closed: () => void): Promise<void> {
   const cancel = new Cancel();
   let ending: Status | undefined;
   const abortWith = (s: Status) => {
@@ -70,54 +63,41 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
     closed();
   });
   const sink = protocol.sink(req, res);
-  let timer: NodeJS.Timeout | undefined;
-  const started = performance.now();
+  let plan: ReturnType<typeof planCall> | undefined;
   try {
-    const { head, messages, whole } = protocol.parse(req, { maxBytes: state.maxBytes });
-    const plan = planCall(state, protocol, req, head);
-    if (plan.timeoutMs !== undefined) {
-      const ms = plan.timeoutMs;
-      timer = setTimeout(
-        () => abortWith({ code: Code.DEADLINE_EXCEEDED, message: `deadline of ${ms} ms exceeded (gateway)`, details: [] }),
-        Math.max(0, ms - shave(ms)),
-      );
+    const call = protocol.parse(req, { maxBytes: snapshot.maxBytes });
+    plan = planCall(snapshot, protocol, req, call);
+    const { deadline } = plan;
+    deadline?.arm(() => abortWith({ code: Code.DEADLINE_EXCEEDED, message: deadline.describe(), details: [] }));
+    const t = plan.requestTranscoder;
+    let messages: RequestMessages;
+    if (plan.readWhole) {
+      const request = await call.readWhole!(cancel);
+      messages = t ? request.map((m) => ({ data: t(m.data) })) : request;
+    } else {
+      // Request messages on their way up: transcoded, and any client-side
+      // fault (bad frame, size limit, bad JSON) recorded as the call's status.
+      messages = mapIterable(call.messages, t ?? same, (err) => abortWith(toStatus(err)));
     }
-    // Written out for each path, not spread with `messages` added: see copyMetadata.
-    const policyInput = <M>(messages: M) => ({
+    const events = runCall({
       cluster: plan.cluster,
+      policy: plan.policy,
       head: plan.upstreamHead,
       messages,
-      deadline: plan.timeoutMs === undefined ? undefined : started + plan.timeoutMs,
+      deadline,
       cancel,
       // limits.maxMessageBytes is what clients may send (a server's
       // "message receive limit"); responses only need a guard against
       // unbounded buffering, which must not be smaller than the default.
-      maxBytes: Math.max(state.maxBytes, MIN_RESPONSE_LIMIT),
+      maxBytes: Math.max(snapshot.maxBytes, MIN_RESPONSE_LIMIT),
       safe: plan.safe,
     });
-    const t = plan.requestTranscoder;
-    if (plan.unaryLane && whole) {
-      // The unary lane: request read whole, answer read whole, no async
-      // step per chunk or event; the same policy, breakers and bookkeeping.
-      const request = await whole(cancel);
-      const events = await runUnaryCall(policyInput(t ? request.map((m) => ({ data: t(m.data) })) : request));
-      for (const ev of events) {
-        if (cancel.cancelled) throw new CallError(Code.CANCELLED, "call aborted");
-        // The answer is in memory already; Node buffers what the client has not read yet.
-        void deliver(ev, sink, plan.responseTranscoder);
-      }
-      return;
-    }
-    // Request messages on their way up: transcoded, and any client-side
-    // fault (bad frame, size limit, bad JSON) recorded as the call's status.
-    const guarded = mapIterable(messages, t ?? same, (err) => abortWith(toStatus(err)));
-    const events = runCall(policyInput(guarded));
     await forward(events, sink, plan.responseTranscoder, cancel);
   } catch (err) {
     sink.end(ending ?? toStatus(err), {});
   } finally {
     done = true;
-    clearTimeout(timer);
+    plan?.deadline?.disarm();
     // Whatever ended the call, nothing upstream should keep working on it.
     cancel.cancel();
     // A call can end before its request did (a size limit, an early error):
@@ -127,63 +107,15 @@ async function proxyCall(state: ProxyState, protocol: InboundProtocol, req: Serv
   }
 }
 
-interface CallPlan {
-  cluster: Cluster;
-  upstreamHead: CallHead;
-  timeoutMs: number | undefined;
-  requestTranscoder: Transcoder | undefined;
-  responseTranscoder: Transcoder | undefined;
-  /** Retries and hedges may repeat the call. */
-  safe: boolean;
-  /** A unary method to an upstream protocol with a unary lane. */
-  unaryLane: boolean;
-}
-
-/** Route, method facts and codecs: everything decided before the first byte goes upstream. */
-function planCall(state: ProxyState, protocol: InboundProtocol, req: ServerRequest, head: CallHead): CallPlan {
-  const info = state.methods.lookup(head.path);
-  if (info) head.kind = info.kind;
-  const route = state.routes.match(head.path);
-  if (!route) throw new CallError(Code.UNIMPLEMENTED, `no route for ${head.path}: add a route whose match covers it`);
-  const cluster = state.clusters.get(route.cluster);
-  if (!cluster) throw new CallError(Code.INTERNAL, `route for ${head.path} names unknown cluster "${route.cluster}"`);
-  if (protocol.name === "connect" && req.httpVersionMajor < 2 && head.kind === "bidi_streaming") {
-    throw new CallError(Code.UNIMPLEMENTED, `${head.path} is a bidi streaming method, which needs HTTP/2; this request came over HTTP/1.1`);
-  }
-  if (cluster.config.http === "1.1" && head.kind === "bidi_streaming") {
-    throw new CallError(Code.UNIMPLEMENTED, `${head.path} is a bidi streaming method, but cluster "${cluster.name}" speaks HTTP/1.1 upstream, which cannot carry it; set http: "2" on the cluster`);
-  }
-  if (req.method === "GET" && info && !info.noSideEffects) {
-    throw new CallError(Code.UNIMPLEMENTED, `${head.path} is not marked NO_SIDE_EFFECTS, so it cannot be called with GET; use POST`);
-  }
-  const outCodec = cluster.config.codec === "same" ? head.codec : cluster.config.codec;
-  let requestTranscoder: Transcoder | undefined;
-  let responseTranscoder: Transcoder | undefined;
-  if (outCodec !== head.codec) {
-    if (!info) {
-      throw new CallError(
-        Code.UNIMPLEMENTED,
-        `cannot translate ${head.codec} to ${outCodec} for ${head.path}: no descriptor for this method (add its FileDescriptorSet to descriptorSets, or set codec: same on cluster "${cluster.name}")`,
-      );
-    }
-    const reg = state.methods.registry;
-    requestTranscoder = transcoder(head.codec, outCodec, info.desc.input, reg, "request");
-    responseTranscoder = transcoder(outCodec, head.codec, info.desc.output, reg, "response");
-  }
-  const timeoutMs = head.timeoutMs ?? route.timeoutMs ?? cluster.config.timeoutMs;
-  const safe = isSafeToRepeat(head.path, info?.idempotent ?? false, cluster.config.resilience.idempotentMethods);
-  const unaryLane = head.kind === "unary" && hasUnaryLane(cluster.protocol);
-  return { cluster, upstreamHead: { ...head, codec: outCodec }, timeoutMs, requestTranscoder, responseTranscoder, safe, unaryLane };
-}
-
 const same = (m: Uint8Array) => m;
 
-async function forward(
-  events: AsyncIterable<ResponseEvent>,
-  sink: ResponseSink,
-  t: Transcoder | undefined,
-  cancel: Cancel,
-): Promise<void> {
+/**
+ * Hands the committed attempt's events to the client. Every wait (the next
+ * event, a client that is not reading) races the call's cancel, so a
+ * deadline or a client that left ends the call at once, whatever the
+ * upstream is doing.
+ */
+async function forward(events: ResponseEvents, sink: ResponseSink, t: Transcoder | undefined, cancel: Cancel): Promise<void> {
   let off: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     // Calls end normally far more often than not: no error built for them.
@@ -191,24 +123,18 @@ async function forward(
   });
   aborted.catch(() => {});
   try {
-    await pump(events, sink, t, cancel, aborted);
+    for (;;) {
+      const r = await Promise.race([events.next(), aborted]);
+      if (r.done) return;
+      const ev = r.value;
+      const w = deliver(ev, sink, t);
+      if (w) await Promise.race([w, aborted]);
+      if (ev.type === "end") return;
+    }
   } finally {
     off!();
-  }
-}
-
-async function pump(
-  events: AsyncIterable<ResponseEvent>,
-  sink: ResponseSink,
-  t: Transcoder | undefined,
-  cancel: Cancel,
-  aborted: Promise<never>,
-): Promise<void> {
-  for await (const ev of events) {
-    if (cancel.cancelled) throw new CallError(Code.CANCELLED, "call aborted");
-    const w = deliver(ev, sink, t);
-    if (w) await Promise.race([w, aborted]);
-    if (ev.type === "end") return;
+    // Releases the attempt (and its upstream stream) if the call ended early.
+    if (cancel.cancelled) void events.return?.().catch(() => {});
   }
 }
 

@@ -1,4 +1,4 @@
-import type { InboundProtocol, ServerRequest } from "../protocol/inbound.js";
+import type { InboundProtocol, ServerRequest } from "../protocol/contract.js";
 import { grpcInbound } from "../protocol/grpc/inbound.js";
 import { grpcWebInbound } from "../protocol/grpc-web/inbound.js";
 import { connectInbound, connectForm } from "../protocol/connect/inbound.js";
@@ -29,18 +29,16 @@ export function isProxied(req: ServerRequest, protocol: InboundProtocol | undefi
   return protocol !== undefined || (req.method !== "GET" && RPC_PATH.test(req.url ?? ""));
 }
 
-/** Requests the gateway answers from its own services (server reflection). */
-export const LOCAL = Symbol("local");
-/** Requests for Fastify's routes. */
+/** Requests for Fastify's routes, the gateway's own services (server reflection) among them. */
 export const FASTIFY = Symbol("fastify");
 
 /**
- * Who answers a request: LOCAL, FASTIFY, or the proxy, in which case the
- * result is the protocol detectProtocol found (undefined: an RPC-shaped
- * request the proxy refuses, 405/415). No allocation: it runs per request.
+ * Who answers a request: FASTIFY, or the proxy, in which case the result is
+ * the protocol detectProtocol found (undefined: an RPC-shaped request the
+ * proxy refuses, 405/415). No allocation: it runs per request.
  */
-export function answerer(req: ServerRequest): typeof LOCAL | typeof FASTIFY | InboundProtocol | undefined {
-  if (req.url?.startsWith("/grpc.reflection.")) return LOCAL;
+export function answerer(req: ServerRequest): typeof FASTIFY | InboundProtocol | undefined {
+  if (req.url?.startsWith("/grpc.reflection.")) return FASTIFY;
   const protocol = detectProtocol(req);
   return isProxied(req, protocol) ? protocol : FASTIFY;
 }

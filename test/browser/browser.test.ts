@@ -175,7 +175,7 @@ describe.each(CONNECT_WEB)("connect-web $transport, cross-origin", ({ transport,
       expect(result.elapsedMs).toBeGreaterThanOrEqual(450);
       expect(result.elapsedMs).toBeLessThan(5000);
       // Whoever gave up first, the gateway must not keep the call open.
-      await vi.waitFor(() => expect(hanging.gateway.state.inflight.size).toBe(0), { timeout: 3000 });
+      await vi.waitFor(() => expect(hanging.gateway.inflight.size).toBe(0), { timeout: 3000 });
     } finally {
       hanging.replicas[0].faults.hang = false;
       await hanging.close();

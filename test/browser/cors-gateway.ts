@@ -1,3 +1,4 @@
+import { demoDescriptors } from "../../gateway/demo.js";
 import { startGateway, type Gateway } from "../../gateway/server.js";
 import { defaultResilience } from "../../gateway/config/resilience.js";
 import type { Replica } from "../../services/replica.js";
@@ -23,12 +24,12 @@ export async function gatewayWithOrigins(replica: Replica, allowedOrigins: strin
           http: "2",
           codec: "proto",
           timeoutMs: undefined,
-          endpoints: [{ address: replica.address, host: "127.0.0.1", port: replica.port, weight: 1 }],
+          endpoints: [{ address: replica.address, host: "127.0.0.1", port: replica.port, weight: 1, priority: 0 }],
           resilience: defaultResilience(),
         },
       ],
     ]),
     routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" }],
-  });
+  }, { descriptors: demoDescriptors });
   return { gateway, url: `http://127.0.0.1:${gateway.ports[0]}` };
 }

@@ -1,3 +1,4 @@
+import { demoDescriptors } from "../../gateway/demo.js";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { validateConfigObject } from "../../gateway/config/load.js";
@@ -34,7 +35,7 @@ export async function startChaosGateway(replicas: ReplicaProcess[], cluster: Rec
     process.cwd(),
   );
   const events: string[] = [];
-  const gateway = await startGateway(config, { onClusterEvent: (m) => events.push(m) });
+  const gateway = await startGateway(config, { onClusterEvent: (m) => events.push(m), descriptors: demoDescriptors });
   const client = createClient(EchoService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${gateway.ports[0]}` }));
   return { gateway, client, events, close: () => gateway.close() };
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startReplica, type Replica } from "../../services/replica.js";
-import { H2Transport } from "../../gateway/cluster/transport-h2.js";
+import { H2Transport } from "../../gateway/transport/h2.js";
 import { HealthChecker, type HealthTarget } from "../../gateway/cluster/health-check.js";
 import type { HealthCheckConfig } from "../../gateway/config/types.js";
 

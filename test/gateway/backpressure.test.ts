@@ -1,3 +1,4 @@
+import { demoDescriptors } from "../../gateway/demo.js";
 import { afterEach, describe, expect, it } from "vitest";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -36,7 +37,7 @@ describe("backpressure through the gateway", () => {
       },
       process.cwd(),
     );
-    const gw = await startGateway(config);
+    const gw = await startGateway(config, { descriptors: demoDescriptors });
     cleanup.push(() => gw.close());
     const session = http2.connect(`http://127.0.0.1:${gw.ports[0]}`);
     session.on("error", () => {});

@@ -82,7 +82,7 @@ describe("deadlines, cancellation, compression, failures", () => {
     const hc = { enabled: true, intervalMs: 50, timeoutMs: 200, unhealthyThreshold: 1, healthyThreshold: 1, service: "" };
     f = await startFixture({ weights: [1, 1], resilience: { healthCheck: hc } });
     for (const r of f.replicas) r.health.setServing(false);
-    await expect.poll(() => f!.gateway.state.clusters.get("echo")!.endpoints.every((e) => e.health?.healthy === false)).toBe(true);
+    await expect.poll(() => f!.gateway.clusters.endpointSet("echo")!.list.every((e) => e.health?.healthy === false)).toBe(true);
     const t0 = performance.now();
     const err = await callError(echoClient(grpc, f.url).echo({ message: "x" }, { timeoutMs: 5000 }));
     expect(err.code).toBe(Code.Unavailable);
@@ -102,8 +102,8 @@ describe("deadlines, cancellation, compression, failures", () => {
       const err = await callError(client.write({ key: "k", value: "v" }, { headers: { "x-echo-fail": "unavailable" } }));
       expect(err.rawMessage).toBe("requested failure");
     }
-    const cluster = f.gateway.state.clusters.get("echo")!;
-    expect(cluster.outliers.isEjected(cluster.endpoints[0].outlier)).toBe(true);
+    const set = f.gateway.clusters.endpointSet("echo")!;
+    expect(set.outliers.isEjected(set.list[0].outlier)).toBe(true);
     expect((await client.echo({ message: "still served" })).message).toBe("still served");
   });
 

@@ -81,7 +81,7 @@ describe("graceful stop (gateway.close())", () => {
     // The stream needed ~900 ms; close() was called after ~100 ms and waited for it.
     expect(closeTook).toBeGreaterThan(700);
     expect(fx.replicas[0].stats.cancelled).toBe(0);
-    expect(fx.gateway.state.inflight.size).toBe(0);
+    expect(fx.gateway.inflight.size).toBe(0);
 
     // Stopped for good: new connections and new calls are refused.
     expect(await tcpConnect(fx.port)).toBe("ECONNREFUSED");
@@ -115,7 +115,7 @@ describe("graceful stop (gateway.close())", () => {
     // No client deadline and no cluster timeout: only the drain can end this call.
     const call = callError(echoClient(kind, fx.url).echo({ message: "stuck" }));
     await expect.poll(() => fx.replicas[0].stats.calls.Echo, { timeout: 3000 }).toBe(1);
-    expect(fx.gateway.state.inflight.size).toBe(1);
+    expect(fx.gateway.inflight.size).toBe(1);
 
     const t0 = performance.now();
     await within(fx.gateway.close(), 5000, "close()");

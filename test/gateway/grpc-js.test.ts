@@ -122,7 +122,7 @@ describe.each(UPSTREAMS)("grpc-js client, upstream %s", (protocol) => {
       expect(r.error?.code, r.error?.details).toBe(grpc.status.DEADLINE_EXCEEDED);
       expect(took).toBeGreaterThan(250);
       expect(took).toBeLessThan(2000);
-      await expect.poll(() => f.gateway.state.inflight.size, { timeout: 2000 }).toBe(0);
+      await expect.poll(() => f.gateway.inflight.size, { timeout: 2000 }).toBe(0);
     } finally {
       f.replicas[0].faults.hang = false;
     }
@@ -142,7 +142,7 @@ describe.each(UPSTREAMS)("grpc-js client, upstream %s", (protocol) => {
     expect(got.slice(0, 3)).toEqual([1, 2, 3]);
     expect(got.length).toBeLessThan(10);
     await expect.poll(() => f.replicas[0].stats.cancelled, { timeout: 2000 }).toBeGreaterThan(before);
-    await expect.poll(() => f.gateway.state.inflight.size, { timeout: 2000 }).toBe(0);
+    await expect.poll(() => f.gateway.inflight.size, { timeout: 2000 }).toBe(0);
   });
 
   it.each([

@@ -175,9 +175,9 @@ describe("bad and unusual input gets the protocol's error", () => {
     const res = await h1Request(`${f.url}${ECHO}`, "POST", { "content-type": "application/json" }, '{"message":"still here"}');
     expect(JSON.parse(res.body.toString()).message).toBe("still here");
     // Clients going away are not the endpoint's fault: no failures counted, no ejection.
-    const cluster = f.gateway.state.clusters.get("echo")!;
-    const ep = cluster.endpoints[0];
+    const set = f.gateway.clusters.endpointSet("echo")!;
+    const ep = set.list[0];
     expect(ep.outlier.consecutiveFailures).toBe(0);
-    expect(cluster.outliers.isEjected(ep.outlier)).toBe(false);
+    expect(set.outliers.isEjected(ep.outlier)).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { demoDescriptors } from "../../gateway/demo.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
@@ -40,7 +41,7 @@ describe("retry semantics (A6)", () => {
       },
       process.cwd(),
     );
-    const gw: Gateway = await startGateway(config);
+    const gw: Gateway = await startGateway(config, { descriptors: demoDescriptors });
     cleanup.push(() => gw.close());
     const client = createClient(EchoService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${gw.ports[0]}` }));
     return { up, client, gw };
@@ -143,7 +144,7 @@ describe("hedging (A6)", () => {
       },
       process.cwd(),
     );
-    const gw = await startGateway(config);
+    const gw = await startGateway(config, { descriptors: demoDescriptors });
     cleanup.push(() => gw.close());
     return { A, B, client: createClient(EchoService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${gw.ports[0]}` })) };
   }

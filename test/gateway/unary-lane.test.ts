@@ -2,6 +2,7 @@
 // the answer read whole, gateway/proxy/call-handler.ts). These are the
 // cases where reading whole could differ from streaming: bad request
 // framing, a slow client, an answer too large to hold.
+import { demoDescriptors } from "../../gateway/demo.js";
 import http2 from "node:http2";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -104,13 +105,13 @@ describe("the unary lane with an upstream answering too much", () => {
             http: "2",
             codec: "proto",
             timeoutMs: undefined,
-            endpoints: [{ address: `127.0.0.1:${port}`, host: "127.0.0.1", port, weight: 1 }],
+            endpoints: [{ address: `127.0.0.1:${port}`, host: "127.0.0.1", port, weight: 1, priority: 0 }],
             resilience: { ...defaultResilience(), healthCheck: { ...defaultResilience().healthCheck, enabled: false } },
           },
         ],
       ]),
       routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "big" }],
-    });
+    }, { descriptors: demoDescriptors });
   });
   afterAll(async () => {
     await gateway.close();

@@ -1,3 +1,4 @@
+import { demoDescriptors } from "../../gateway/demo.js";
 import { startReplica, type Replica } from "../../services/replica.js";
 import { startGateway, type Gateway } from "../../gateway/server.js";
 import type { ClusterConfig, GatewayConfig, TlsServerConfig, UpstreamProtocol } from "../../gateway/config/types.js";
@@ -32,10 +33,10 @@ export interface FixtureOptions {
 export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> {
   const weights = opts.weights ?? [1];
   const replicas = await Promise.all(weights.map((_, i) => startReplica({ name: `r${i + 1}` })));
-  const endpoints = replicas.map((r, i) => ({ address: r.address, host: "127.0.0.1", port: r.port, weight: weights[i] }));
+  const endpoints = replicas.map((r, i) => ({ address: r.address, host: "127.0.0.1", port: r.port, weight: weights[i], priority: 0 }));
   for (const a of opts.extraEndpoints ?? []) {
     const [host, port] = a.split(":");
-    endpoints.push({ address: a, host, port: Number(port), weight: 1 });
+    endpoints.push({ address: a, host, port: Number(port), weight: 1, priority: 0 });
   }
   const cluster: ClusterConfig = {
     name: "echo",
@@ -57,7 +58,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     clusters: new Map([["echo", cluster]]),
     routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" }],
   };
-  const gateway = await startGateway(config);
+  const gateway = await startGateway(config, { descriptors: demoDescriptors });
   const port = gateway.ports[0];
   return {
     replicas,

@@ -1,21 +1,14 @@
 import type { Codec, ResponseSink } from "../../call/call.js";
 import { splitPath } from "../../call/call.js";
 import { Code, CallError, type Status, codeToHttpStatus } from "../../call/status.js";
-import { FLAG_COMPRESSED, FLAG_CONNECT_END, encodeEnvelope, readEnvelopes } from "../../call/envelope.js";
+import { FLAG_COMPRESSED, FLAG_CONNECT_END, readEnvelopes } from "../../call/envelope.js";
 import { COMPRESS_MIN_BYTES, acceptsGzip, compress, decompress, parseEncoding } from "../../call/compression.js";
-import { parseConnectTimeout } from "../../call/deadline.js";
+import { parseConnectTimeout } from "./timeout.js";
 import { type Metadata, copyMetadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
 import { readAll } from "../../call/body.js";
-import {
-  type InboundCall,
-  type InboundOptions,
-  type InboundProtocol,
-  type ServerRequest,
-  type ServerResponseLike,
-  contentType,
-  requestBody,
-  writeWithBackpressure,
-} from "../inbound.js";
+import type { InboundCall, InboundOptions, InboundProtocol, ServerRequest, ServerResponseLike } from "../contract.js";
+import { contentType, requestBody } from "../server-io.js";
+import { EnvelopedSink } from "../enveloped-sink.js";
 import { endStreamJson, statusToErrorJson } from "./error-json.js";
 import { parseGetQuery } from "./get.js";
 
@@ -76,33 +69,23 @@ function unarySink(req: ServerRequest, res: ServerResponseLike, codec: Codec): R
   };
 }
 
+/** Connect streaming: envelopes, then an end-of-stream envelope with the status as JSON; always HTTP 200. */
+class ConnectStreamSink extends EnvelopedSink {
+  end(status: Status, trailers: Metadata): void {
+    if (this.over) return;
+    if (!this.sent) this.headers({});
+    this.res.end(this.envelope(FLAG_CONNECT_END, endStreamJson(status, trailers)));
+  }
+}
+
 function streamSink(req: ServerRequest, res: ServerResponseLike, codec: Codec): ResponseSink {
-  const gzip = acceptsGzip(req.headers["connect-accept-encoding"]);
-  let sent = false;
-  const sendHeaders = (md: Metadata) => {
-    sent = true;
-    const h = copyMetadata(md);
-    h["content-type"] = `application/connect+${codec}`;
-    if (gzip) h["connect-content-encoding"] = "gzip";
-    if (!res.headersSent && !res.destroyed) res.writeHead(200, h);
-  };
-  const envelope = (flags: number, data: Uint8Array) => {
-    const z = gzip && data.byteLength >= COMPRESS_MIN_BYTES;
-    return encodeEnvelope(z ? flags | FLAG_COMPRESSED : flags, z ? compress(data, "gzip") : data);
-  };
-  return {
-    headers: sendHeaders,
-    message(data, frame) {
-      if (!sent) sendHeaders({});
-      if (frame && !(gzip && data.byteLength >= COMPRESS_MIN_BYTES)) return writeWithBackpressure(res, frame);
-      return writeWithBackpressure(res, envelope(0, data));
-    },
-    end(status, trailers) {
-      if (res.destroyed || res.writableEnded) return;
-      if (!sent) sendHeaders({});
-      res.end(envelope(FLAG_CONNECT_END, endStreamJson(status, trailers)));
-    },
-  };
+  return new ConnectStreamSink(res, {
+    contentType: `application/connect+${codec}`,
+    fixedHeaders: { "connect-accept-encoding": "gzip" },
+    encodingHeader: "connect-content-encoding",
+    gzip: acceptsGzip(req.headers["connect-accept-encoding"]),
+    text: false,
+  });
 }
 
 function parse(req: ServerRequest, opts: InboundOptions): InboundCall {

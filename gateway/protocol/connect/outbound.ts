@@ -1,11 +1,12 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { ResponseEvent } from "../../call/call.js";
+import type { Message, ResponseEvent } from "../../call/call.js";
 import { Code } from "../../call/status.js";
 import { FLAG_COMPRESSED, FLAG_CONNECT_END, encodeEnvelope, readEnvelopes } from "../../call/envelope.js";
 import { decompress, parseEncoding } from "../../call/compression.js";
 import { type Metadata, copyMetadata, firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
 import { drain, mapIterable } from "../../call/iterables.js";
-import type { OutboundCall } from "../outbound.js";
+import { type OutboundCall, type RequestMessages, isWhole } from "../contract.js";
+import { encodeConnectTimeout } from "./timeout.js";
 import { parseEndStream, statusFromHttpError } from "./error-json.js";
 import { readAll, singleMessage } from "../../call/body.js";
 
@@ -17,13 +18,13 @@ export async function* connectOutbound(call: OutboundCall): AsyncGenerator<Respo
 function baseHeaders(call: OutboundCall): Record<string, string | string[]> {
   const h = copyMetadata(call.head.metadata);
   h["connect-protocol-version"] = "1";
-  if (call.timeoutMs !== undefined) h["connect-timeout-ms"] = String(Math.max(1, Math.ceil(call.timeoutMs)));
+  if (call.deadline) h["connect-timeout-ms"] = encodeConnectTimeout(call.deadline.remaining());
   return h;
 }
 
 async function* unary(call: OutboundCall): AsyncGenerator<ResponseEvent> {
   const { head, label } = call;
-  const body = await singleMessage(call.messages);
+  const body = await singleMessage(streamOf(call.messages));
   const headers = baseHeaders(call);
   headers["content-type"] = `application/${head.codec}`;
   const res = await call.transport.request({ method: "POST", path: head.path, headers, body, cancel: call.cancel });
@@ -59,7 +60,7 @@ async function* streaming(call: OutboundCall): AsyncGenerator<ResponseEvent> {
     method: "POST",
     path: head.path,
     headers,
-    body: mapIterable(call.messages, (m) => encodeEnvelope(0, m)),
+    body: mapIterable(streamOf(call.messages), (m) => encodeEnvelope(0, m)),
     cancel: call.cancel,
   });
   if (res.status !== 200) {
@@ -80,4 +81,13 @@ async function* streaming(call: OutboundCall): AsyncGenerator<ResponseEvent> {
     yield { type: "message", data };
   }
   yield { type: "end", status: { code: Code.INTERNAL, message: `${label} ended the stream without an end-of-stream message`, details: [] }, trailers: {} };
+}
+
+/** Connect frames every request itself, so a request read whole is streamed like any other. */
+async function* wholeAsStream(messages: readonly Message[]): AsyncGenerator<Uint8Array> {
+  for (const m of messages) yield m.data;
+}
+
+function streamOf(m: RequestMessages): AsyncIterable<Uint8Array> {
+  return isWhole(m) ? wholeAsStream(m) : m;
 }

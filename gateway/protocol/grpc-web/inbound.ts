@@ -1,13 +1,15 @@
 import type { ResponseSink } from "../../call/call.js";
 import { Code, CallError, type Status } from "../../call/status.js";
-import { FLAG_COMPRESSED, FLAG_GRPC_WEB_TRAILER, encodeEnvelope } from "../../call/envelope.js";
-import { COMPRESS_MIN_BYTES, acceptsGzip, compress } from "../../call/compression.js";
-import { type Metadata, copyMetadata } from "../../call/metadata.js";
-import { type Codec } from "../../call/call.js";
-import { type InboundProtocol, type ServerRequest, type ServerResponseLike, bodyStream, contentType, requestBody, writeWithBackpressure } from "../inbound.js";
-import { grpcCodec, parseGrpcRequest } from "../grpc/inbound.js";
+import { acceptsGzip } from "../../call/compression.js";
+import type { Metadata } from "../../call/metadata.js";
+import type { Codec } from "../../call/call.js";
+import type { InboundProtocol, ServerRequest, ServerResponseLike } from "../contract.js";
+import { bodyStream, contentType, requestBody } from "../server-io.js";
+import { EnvelopedSink } from "../enveloped-sink.js";
+import { GRPC_ACCEPT_ENCODING, grpcCodec, parseGrpcRequest } from "../grpc/inbound.js";
 import { statusToGrpcHeaders } from "../grpc/status-headers.js";
 import { decodeBase64Stream } from "./base64-stream.js";
+import { encodeWebTrailers } from "./trailer.js";
 
 interface WebType {
   codec: Codec;
@@ -21,44 +23,27 @@ export function grpcWebType(ct: string): WebType | undefined {
   return bin ? { codec: bin, text: false } : undefined;
 }
 
-/** gRPC-Web trailers are a body frame of "key: value\r\n" lines flagged 0x80. */
-export function encodeWebTrailers(md: Record<string, string | string[]>): Buffer {
-  let s = "";
-  for (const k in md) {
-    const v = md[k];
-    for (const one of Array.isArray(v) ? v : [v]) s += `${k}: ${one}\r\n`;
+/** gRPC-Web: gRPC's framing, with the status in a trailer frame at the end of the body. */
+class GrpcWebSink extends EnvelopedSink {
+  end(status: Status, trailers: Metadata): void {
+    if (this.over) return;
+    if (!this.sent) this.headers({});
+    const frame = encodeWebTrailers({ ...trailers, ...statusToGrpcHeaders(status) });
+    this.res.end(this.framing.text ? Buffer.from(frame.toString("base64")) : frame);
   }
-  return encodeEnvelope(FLAG_GRPC_WEB_TRAILER, Buffer.from(s));
 }
 
 function grpcWebSink(req: ServerRequest, res: ServerResponseLike, type: WebType): ResponseSink {
-  const gzip = acceptsGzip(req.headers["grpc-accept-encoding"]);
-  const ct = `application/grpc-web${type.text ? "-text" : ""}+${type.codec}`;
   // Text mode sends every frame as its own padded base64 run, which the
   // gRPC-Web spec allows and lets each frame go out as soon as it is ready.
-  const frame = (b: Buffer): Buffer => (type.text ? Buffer.from(b.toString("base64")) : b);
-  let sent = false;
-  const sendHeaders = (md: Metadata) => {
-    sent = true;
-    const h = copyMetadata(md);
-    h["content-type"] = ct;
-    if (gzip && !type.text) h["grpc-encoding"] = "gzip";
-    if (!res.headersSent && !res.destroyed) res.writeHead(200, h);
-  };
-  return {
-    headers: sendHeaders,
-    message(data, raw) {
-      if (!sent) sendHeaders({});
-      const z = gzip && !type.text && data.byteLength >= COMPRESS_MIN_BYTES;
-      if (!z && raw && !type.text) return writeWithBackpressure(res, raw);
-      return writeWithBackpressure(res, frame(encodeEnvelope(z ? FLAG_COMPRESSED : 0, z ? compress(data, "gzip") : data)));
-    },
-    end(status: Status, trailers: Metadata) {
-      if (res.destroyed || res.writableEnded) return;
-      if (!sent) sendHeaders({});
-      res.end(frame(encodeWebTrailers({ ...trailers, ...statusToGrpcHeaders(status) })));
-    },
-  };
+  // It is never compressed: base64 of gzip gains little and clients differ.
+  return new GrpcWebSink(res, {
+    contentType: `application/grpc-web${type.text ? "-text" : ""}+${type.codec}`,
+    fixedHeaders: GRPC_ACCEPT_ENCODING,
+    encodingHeader: type.text ? undefined : "grpc-encoding",
+    gzip: !type.text && acceptsGzip(req.headers["grpc-accept-encoding"]),
+    text: type.text,
+  });
 }
 
 export const grpcWebInbound: InboundProtocol = {

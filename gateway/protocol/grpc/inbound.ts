@@ -2,24 +2,16 @@ import type { Http2ServerResponse } from "node:http2";
 import type { ResponseSink } from "../../call/call.js";
 import { splitPath } from "../../call/call.js";
 import { Code, CallError, type Status } from "../../call/status.js";
-import { type Envelope, EnvelopeSplitter, FLAG_COMPRESSED, encodeEnvelope } from "../../call/envelope.js";
-import { COMPRESS_MIN_BYTES, type Encoding, acceptsGzip, compress, decompress, parseEncoding } from "../../call/compression.js";
+import { type Envelope, EnvelopeSplitter, FLAG_COMPRESSED } from "../../call/envelope.js";
+import { type Encoding, acceptsGzip, decompress, parseEncoding } from "../../call/compression.js";
 import { readUnaryEnvelope } from "../../call/unary-request.js";
 import type { Cancel } from "../../call/cancel.js";
 import type { Readable } from "node:stream";
-import { parseGrpcTimeout } from "../../call/deadline.js";
-import { type Metadata, copyMetadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
-import {
-  type InboundCall,
-  type InboundOptions,
-  type InboundProtocol,
-  type ServerRequest,
-  type ServerResponseLike,
-  bodyStream,
-  contentType,
-  requestBody,
-  writeWithBackpressure,
-} from "../inbound.js";
+import { parseGrpcTimeout } from "./timeout.js";
+import { type Metadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
+import type { InboundCall, InboundOptions, InboundProtocol, ServerRequest, ServerResponseLike } from "../contract.js";
+import { bodyStream, contentType, requestBody } from "../server-io.js";
+import { EnvelopedSink } from "../enveloped-sink.js";
 import { statusToGrpcHeaders } from "./status-headers.js";
 import { type Codec, type Message } from "../../call/call.js";
 
@@ -51,7 +43,7 @@ export function parseGrpcRequest(req: ServerRequest, opts: InboundOptions, codec
   return {
     head: { path, ...parts, kind: undefined, codec, metadata: forwardableRequestMetadata(req.headers), timeoutMs },
     messages: decodeMessages(body, encoding, opts.maxBytes),
-    whole: raw && ((cancel) => wholeMessage(raw, encoding, opts.maxBytes, cancel)),
+    readWhole: raw && ((cancel) => wholeMessage(raw, encoding, opts.maxBytes, cancel)),
   };
 }
 
@@ -75,50 +67,44 @@ function inflate(env: Envelope, encoding: Encoding, maxBytes: number): Promise<U
   return decompress(env.data, encoding, maxBytes);
 }
 
+/** What the gateway accepts from gRPC(-Web) clients, advertised on every response as gRPC servers do. */
+export const GRPC_ACCEPT_ENCODING = { "grpc-accept-encoding": "identity, gzip" };
+
 /**
  * Writes a gRPC response: headers, length-prefixed messages, then the status
  * in HTTP/2 trailers (or in the headers alone when nothing else was sent).
  */
-export function grpcSink(req: ServerRequest, res: ServerResponseLike, codec: Codec): ResponseSink {
-  const gzip = acceptsGzip(req.headers["grpc-accept-encoding"]);
-  const ct = `application/grpc+${codec}`;
-  const r = res as Http2ServerResponse;
-  let sent = false;
-  const sendHeaders = (md: Metadata) => {
-    sent = true;
-    const h = copyMetadata(md);
-    h["content-type"] = ct;
-    if (gzip) h["grpc-encoding"] = "gzip";
-    if (!r.headersSent && !r.destroyed) r.writeHead(200, h);
-  };
-  return {
-    headers: sendHeaders,
-    message(data, frame) {
-      if (!sent) sendHeaders({});
-      const z = gzip && data.byteLength >= COMPRESS_MIN_BYTES;
-      if (!z && frame) return writeWithBackpressure(res, frame);
-      return writeWithBackpressure(res, encodeEnvelope(z ? FLAG_COMPRESSED : 0, z ? compress(data, "gzip") : data));
-    },
-    end(status: Status, trailers: Metadata) {
-      if (r.destroyed || r.writableEnded) return;
-      const st = statusToGrpcHeaders(status);
-      if (!sent) {
-        // Trailers-only: one HEADERS frame with END_STREAM. The compat API's
-        // writeHead()+end() adds an empty DATA frame instead, which grpc-js
-        // and grpc-go read as "ended without a status" (INTERNAL).
-        const headers = { ...(r.getHeaders() as Metadata), ...trailers, "content-type": ct, ...st };
-        if (r.headersSent) r.end();
-        else if (r.stream && !r.stream.destroyed) r.stream.respond({ ":status": 200, ...headers }, { endStream: true });
-        else {
-          r.writeHead(200, headers);
-          r.end();
-        }
-        return;
+class GrpcSink extends EnvelopedSink {
+  end(status: Status, trailers: Metadata): void {
+    if (this.over) return;
+    const r = this.res as Http2ServerResponse;
+    const st = statusToGrpcHeaders(status);
+    if (!this.sent) {
+      // Trailers-only: one HEADERS frame with END_STREAM. The compat API's
+      // writeHead()+end() adds an empty DATA frame instead, which grpc-js
+      // and grpc-go read as "ended without a status" (INTERNAL).
+      const headers = { ...(r.getHeaders() as Metadata), ...trailers, ...this.responseHeaders({}), ...st };
+      if (r.headersSent) r.end();
+      else if (r.stream && !r.stream.destroyed) r.stream.respond({ ":status": 200, ...headers }, { endStream: true });
+      else {
+        r.writeHead(200, headers);
+        r.end();
       }
-      r.addTrailers({ ...trailers, ...st });
-      r.end();
-    },
-  };
+      return;
+    }
+    r.addTrailers({ ...trailers, ...st });
+    r.end();
+  }
+}
+
+export function grpcSink(req: ServerRequest, res: ServerResponseLike, codec: Codec): ResponseSink {
+  return new GrpcSink(res, {
+    contentType: `application/grpc+${codec}`,
+    fixedHeaders: GRPC_ACCEPT_ENCODING,
+    encodingHeader: "grpc-encoding",
+    gzip: acceptsGzip(req.headers["grpc-accept-encoding"]),
+    text: false,
+  });
 }
 
 export const grpcInbound: InboundProtocol = {

@@ -3,34 +3,52 @@ import type { Message, ResponseEvent } from "../../call/call.js";
 import { Code, httpStatusToCode } from "../../call/status.js";
 import { type Envelope, EnvelopeSplitter, FLAG_COMPRESSED, FLAG_GRPC_WEB_TRAILER, encodeEnvelope } from "../../call/envelope.js";
 import { type Encoding, decompress, parseEncoding } from "../../call/compression.js";
-import { encodeGrpcTimeout } from "../../call/deadline.js";
+import { encodeGrpcTimeout } from "./timeout.js";
 import { copyMetadata, firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
-import type { OutboundCall, UnaryOutboundCall } from "../outbound.js";
-import { drain, mapIterable } from "../../call/iterables.js";
+import { type OutboundCall, type OutboundProtocol, isWhole } from "../contract.js";
+import { ListIterator, drain, mapIterable } from "../../call/iterables.js";
 import { statusFromGrpcHeaders } from "./status-headers.js";
 
 /**
- * gRPC and gRPC-Web upstreams differ only in content type and where the
- * trailers travel, so one adapter speaks both.
+ * How one member of the gRPC family is spoken upstream: gRPC and gRPC-Web
+ * share the framing and differ only in content type, a request header, and
+ * where the trailers travel (grpc-web/outbound.ts defines the other).
  */
-export async function* grpcOutbound(call: OutboundCall, web: boolean): AsyncGenerator<ResponseEvent> {
+export interface GrpcFlavor {
+  contentType: "application/grpc" | "application/grpc-web";
+  /** Added to every request. */
+  requestHeaders: Record<string, string>;
+  /** gRPC-Web: trailers come as a body frame flagged 0x80, read by this. */
+  bodyTrailers?: (data: Uint8Array) => IncomingHttpHeaders;
+}
+
+/** An outbound adapter for one flavor of the gRPC family. */
+export function grpcFamilyOutbound(flavor: GrpcFlavor): OutboundProtocol {
+  return (call) => {
+    const m = call.messages;
+    return isWhole(m) ? new ListIterator(exchangeWhole(call, m, flavor)) : streamed(call, m, flavor);
+  };
+}
+
+export const grpcOutbound: OutboundProtocol = grpcFamilyOutbound({ contentType: "application/grpc", requestHeaders: { te: "trailers" } });
+
+async function* streamed(call: OutboundCall, messages: AsyncIterable<Uint8Array>, flavor: GrpcFlavor): AsyncGenerator<ResponseEvent> {
   const { head, transport, label } = call;
-  const base = web ? "application/grpc-web" : "application/grpc";
   const res = await transport.request({
     method: "POST",
     path: head.path,
-    headers: requestHeaders(call, base, web),
-    body: mapIterable(call.messages, (m) => encodeEnvelope(0, m)),
+    headers: requestHeaders(call, flavor),
+    body: mapIterable(messages, (m) => encodeEnvelope(0, m)),
     cancel: call.cancel,
   });
-  const early = earlyEnd(res.status, res.headers, base, label);
+  const early = earlyEnd(res.status, res.headers, flavor.contentType, label);
   if (early) {
     await drain(res.body);
     yield early;
     return;
   }
   yield { type: "headers", metadata: forwardableResponseMetadata(res.headers) };
-  const frames = new ResponseFrames(res.headers, web, call.maxBytes);
+  const frames = new ResponseFrames(res.headers, flavor, call.maxBytes);
   for await (const chunk of res.body) {
     for (const env of frames.split(chunk)) {
       if (env.flags === 0) yield messageEvent(env);
@@ -41,24 +59,24 @@ export async function* grpcOutbound(call: OutboundCall, web: boolean): AsyncGene
     }
   }
   frames.end();
-  yield endEvent(web ? frames.trailers : res.trailers(), label);
+  yield endEvent(flavor.bodyTrailers ? frames.trailers : res.trailers(), label);
 }
 
 /**
- * A unary call: the request sent whole, the answer read whole. Events as
- * grpcOutbound yields them, without an async step per chunk and event.
+ * The unary lane: the request sent whole, the answer read whole in one
+ * exchange, then handed on as the same events, without an async step per
+ * chunk and event.
  */
-export async function grpcUnaryOutbound(call: UnaryOutboundCall, web: boolean): Promise<ResponseEvent[]> {
+async function exchangeWhole(call: OutboundCall, request: readonly Message[], flavor: GrpcFlavor): Promise<ResponseEvent[]> {
   const { head, transport, label } = call;
-  const base = web ? "application/grpc-web" : "application/grpc";
   const res = await transport.exchange(
-    { method: "POST", path: head.path, headers: requestHeaders(call, base, web), body: unaryBody(call.request), cancel: call.cancel },
+    { method: "POST", path: head.path, headers: requestHeaders(call, flavor), body: unaryBody(request), cancel: call.cancel },
     call.maxBytes + UNARY_BODY_ROOM,
   );
-  const early = earlyEnd(res.status, res.headers, base, label);
+  const early = earlyEnd(res.status, res.headers, flavor.contentType, label);
   if (early) return [early];
   const events: ResponseEvent[] = [{ type: "headers", metadata: forwardableResponseMetadata(res.headers) }];
-  const frames = new ResponseFrames(res.headers, web, call.maxBytes);
+  const frames = new ResponseFrames(res.headers, flavor, call.maxBytes);
   for (const chunk of res.chunks) {
     for (const env of frames.split(chunk)) {
       if (env.flags === 0) events.push(messageEvent(env));
@@ -69,23 +87,22 @@ export async function grpcUnaryOutbound(call: UnaryOutboundCall, web: boolean): 
     }
   }
   frames.end();
-  events.push(endEvent(web ? frames.trailers : res.trailers, label));
+  events.push(endEvent(flavor.bodyTrailers ? frames.trailers : res.trailers, label));
   return events;
 }
 
 /** Beyond one message of the size limit, room for its prefix and gRPC-Web's trailers frame. */
 const UNARY_BODY_ROOM = 64 * 1024;
 
-function requestHeaders(call: Omit<OutboundCall, "messages">, base: string, web: boolean): Record<string, string | string[]> {
+function requestHeaders(call: OutboundCall, flavor: GrpcFlavor): Record<string, string | string[]> {
   // No grpc-accept-encoding, so upstreams answer uncompressed: on the hop
   // from gateway to upstream, gunzipping every answer cost 20-30% of the
   // gateway's CPU per small call (bench/RESULTS.md). Compressed answers are
   // still decoded.
   const headers = copyMetadata(call.head.metadata);
-  headers["content-type"] = `${base}+${call.head.codec}`;
-  if (web) headers["x-grpc-web"] = "1";
-  else headers["te"] = "trailers";
-  if (call.timeoutMs !== undefined) headers["grpc-timeout"] = encodeGrpcTimeout(call.timeoutMs);
+  headers["content-type"] = `${flavor.contentType}+${call.head.codec}`;
+  for (const k in flavor.requestHeaders) headers[k] = flavor.requestHeaders[k];
+  if (call.deadline) headers["grpc-timeout"] = encodeGrpcTimeout(call.deadline.remaining());
   return headers;
 }
 
@@ -119,7 +136,7 @@ class ResponseFrames {
 
   constructor(
     headers: IncomingHttpHeaders,
-    private readonly web: boolean,
+    private readonly flavor: GrpcFlavor,
     private readonly maxBytes: number,
   ) {
     this.encoding = parseEncoding(firstValue(headers["grpc-encoding"]), "grpc-encoding");
@@ -138,8 +155,9 @@ class ResponseFrames {
   /** A compressed message, inflated; or the trailers (compressed too at times, 0x81, e.g. by connect-go), kept: then undefined. */
   async flagged(env: Envelope): Promise<ResponseEvent | undefined> {
     const data = env.flags & FLAG_COMPRESSED ? await decompress(env.data, this.encoding, this.maxBytes) : env.data;
-    if (this.web && env.flags & FLAG_GRPC_WEB_TRAILER) {
-      this.trailers = parseWebTrailers(data);
+    const bodyTrailers = this.flavor.bodyTrailers;
+    if (bodyTrailers && env.flags & FLAG_GRPC_WEB_TRAILER) {
+      this.trailers = bodyTrailers(data);
       return undefined;
     }
     return { type: "message", data };
@@ -154,20 +172,6 @@ function messageEvent(env: Envelope): ResponseEvent {
 function endEvent(trailers: IncomingHttpHeaders | undefined, label: string): ResponseEvent {
   if (!trailers) return { type: "end", status: { code: Code.INTERNAL, message: `${label} ended the stream without trailers`, details: [] }, trailers: {} };
   return { type: "end", status: statusFromGrpcHeaders(trailers, label), trailers: forwardableResponseMetadata(trailers) };
-}
-
-/** gRPC-Web trailers: "key: value\r\n" lines in a 0x80 frame. */
-export function parseWebTrailers(data: Uint8Array): IncomingHttpHeaders {
-  const out: Record<string, string | string[]> = {};
-  for (const line of Buffer.from(data).toString("utf8").split("\r\n")) {
-    const i = line.indexOf(":");
-    if (i <= 0) continue;
-    const k = line.slice(0, i).trim().toLowerCase();
-    const v = line.slice(i + 1).trim();
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return out as IncomingHttpHeaders;
 }
 
 function endFromHttp(httpStatus: number, headers: IncomingHttpHeaders, label: string): ResponseEvent {

@@ -11,7 +11,7 @@ import {
   UpstreamError,
   bodyTooLarge,
   isConnectError,
-} from "./transport.js";
+} from "./contract.js";
 
 export interface H1Options {
   host: string;

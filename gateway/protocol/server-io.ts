@@ -1,39 +1,12 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { drained } from "../call/drain.js";
+import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import type { CallHead, Message, ResponseSink } from "../call/call.js";
-import type { Cancel } from "../call/cancel.js";
+import { drained } from "../call/drain.js";
 import { streamChunks } from "../call/stream-chunks.js";
-import { StreamRequest, type StreamResponse } from "../listener/stream-exchange.js";
+import { StreamRequest } from "../listener/stream-exchange.js";
+import type { ServerRequest, ServerResponseLike } from "./contract.js";
 
-export type ServerRequest = IncomingMessage | Http2ServerRequest | StreamRequest;
-export type ServerResponseLike = ServerResponse | Http2ServerResponse | StreamResponse;
-
-export interface InboundOptions {
-  maxBytes: number;
-}
-
-/** What an inbound adapter makes of a request: the call, its messages, and where the answer goes. */
-export interface InboundCall {
-  head: CallHead;
-  /** Uncompressed request messages in head.codec; throws a CallError on bad input. Nothing is read before the first next(). */
-  messages: AsyncIterable<Uint8Array>;
-  /**
-   * Instead of `messages`, for a unary call: the request read whole (at
-   * most one message). Only where the body can be taken as it came (not
-   * gRPC-Web text, not Connect).
-   */
-  whole?: (cancel: Cancel) => Promise<Message[]>;
-}
-
-export interface InboundProtocol {
-  readonly name: "grpc" | "grpc-web" | "connect";
-  /** The sink exists before the request is parsed, so parse errors are answered in the protocol's form. */
-  sink(req: ServerRequest, res: ServerResponseLike): ResponseSink;
-  /** Throws a CallError when the request is malformed. */
-  parse(req: ServerRequest, opts: InboundOptions): InboundCall;
-}
+// Reading requests and writing responses on the server side, for every
+// inbound adapter.
 
 /**
  * Writes a chunk; returns a promise, to wait on, only while the client is

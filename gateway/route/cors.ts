@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { ServerRequest, ServerResponseLike } from "../protocol/inbound.js";
+import type { ServerRequest, ServerResponseLike } from "../protocol/contract.js";
 
 const EXPOSED = [
   "grpc-status",

@@ -2,7 +2,7 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { Cancel } from "../../gateway/call/cancel.js";
-import { H2Transport } from "../../gateway/cluster/transport-h2.js";
+import { H2Transport } from "../../gateway/transport/h2.js";
 
 // A real node:http2 upstream that allows only two concurrent streams and
 // answers nothing until told to: the situation of 10,000 long streams against

@@ -17,7 +17,7 @@ import {
   bodyTooLarge,
   isConnectError,
   rstCodeToCode,
-} from "./transport.js";
+} from "./contract.js";
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 

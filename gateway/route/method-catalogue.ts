@@ -10,7 +10,6 @@ import {
 } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import type { MethodKind } from "../call/call.js";
-import { file_acme_echo_v1_echo } from "../../gen/acme/echo/v1/echo_pb.js";
 import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
 
 export interface MethodInfo {
@@ -22,18 +21,21 @@ export interface MethodInfo {
 }
 
 /**
- * Method descriptors by path, built once at config load: the generated demo
- * and health APIs plus every FileDescriptorSet the config names.
+ * What the gateway knows of each method, by path: kind, idempotency and the
+ * descriptors transcoding needs. Built once per config snapshot from the
+ * health API (which the gateway speaks itself), the descriptor files the
+ * embedding program hands in (the demo's, from demo.ts), and every
+ * FileDescriptorSet the config names.
  */
-export class MethodRegistry {
+export class MethodCatalogue {
   private readonly methods = new Map<string, MethodInfo>();
   readonly registry: Registry;
   /** Every file by name, imports included: what server reflection hands out. */
   readonly files = new Map<string, DescFile>();
 
-  constructor(descriptorSets: Uint8Array[]) {
+  constructor(descriptorSets: readonly Uint8Array[], files: readonly DescFile[] = []) {
     const sets: FileRegistry[] = descriptorSets.map((bytes) => createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes)));
-    const builtIn = [file_acme_echo_v1_echo, file_grpc_health_v1_health];
+    const builtIn = [...files, file_grpc_health_v1_health];
     this.registry = createRegistry(...builtIn, ...sets);
     for (const r of [createRegistry(...builtIn), ...sets]) {
       for (const t of r) if (t.kind === "service") this.addService(t);

@@ -1,0 +1,53 @@
+import type { ClusterConfig } from "../config/types.js";
+import { Cluster } from "./cluster.js";
+import { type ClusterEvent, EndpointSet } from "./endpoint-set.js";
+
+/**
+ * Owns every cluster's endpoint set across config snapshots (Envoy's
+ * cluster manager). apply() makes the Cluster objects of a new snapshot:
+ * a cluster whose endpoint settings did not change keeps its set, which
+ * reconciles to the new endpoint list; a new or rebuilt one gets a fresh set;
+ * sets no snapshot uses any more are retired (they drain).
+ */
+export class ClusterManager {
+  private readonly sets = new Map<string, EndpointSet>();
+
+  constructor(private readonly onEvent: ClusterEvent = () => {}) {}
+
+  apply(configs: ReadonlyMap<string, ClusterConfig>): Map<string, Cluster> {
+    const clusters = new Map<string, Cluster>();
+    const retired: EndpointSet[] = [];
+    for (const [name, config] of configs) {
+      let set = this.sets.get(name);
+      if (set && !set.fits(config)) {
+        retired.push(set);
+        set = undefined;
+      }
+      if (set) set.reconcile(config.endpoints);
+      else {
+        set = new EndpointSet(config, this.onEvent);
+        set.start();
+        this.sets.set(name, set);
+      }
+      clusters.set(name, new Cluster(config, set));
+    }
+    for (const [name, set] of this.sets) {
+      if (!configs.has(name)) {
+        retired.push(set);
+        this.sets.delete(name);
+      }
+    }
+    for (const set of retired) void set.retire();
+    return clusters;
+  }
+
+  /** The live endpoint set of a cluster, for discovery, drains and the admin view. */
+  endpointSet(name: string): EndpointSet | undefined {
+    return this.sets.get(name);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sets.values()].map((s) => s.close()));
+    this.sets.clear();
+  }
+}

@@ -1,0 +1,106 @@
+import type { ClusterConfig, EndpointConfig } from "../config/types.js";
+import { Endpoint } from "./endpoint.js";
+import { OutlierDetector } from "./outlier.js";
+
+export type ClusterEvent = (message: string) => void;
+
+/**
+ * A cluster's endpoints, keyed by address, changeable while calls run
+ * (docs/DESIGN.md, "Snapshots and endpoint sets"). Whatever produces the
+ * desired list (the config today, discovery later) hands it to reconcile():
+ * an unchanged address keeps its Endpoint and with it breaker, EWMA,
+ * outlier and health state and pooled connections; a new one starts with
+ * slow start; a removed one drains. Balancers read `list`, never own it.
+ */
+export class EndpointSet {
+  private readonly byAddress = new Map<string, Endpoint>();
+  /** The endpoints in service, in desired-list order; replaced, never mutated, so a reader's copy stays valid. */
+  list: readonly Endpoint[] = [];
+  readonly outliers: OutlierDetector;
+  private started = false;
+
+  constructor(
+    /** The settings endpoints are built with; a config that changes them needs a new set. */
+    private readonly config: ClusterConfig,
+    private readonly onEvent: ClusterEvent = () => {},
+  ) {
+    this.outliers = new OutlierDetector(
+      config.resilience.outlierDetection,
+      () => this.list.map((e) => e.outlier),
+      undefined,
+      (host, reason) => onEvent(`${this.list.find((e) => e.outlier === host)?.label ?? "endpoint"} ejected: ${reason}`),
+    );
+    this.reconcile(config.endpoints);
+  }
+
+  /**
+   * Makes the set match `desired`. Returns what changed, for logs and tests.
+   * Removed endpoints finish their calls before their connections close.
+   */
+  reconcile(desired: readonly EndpointConfig[]): { added: string[]; removed: string[]; updated: string[] } {
+    const added: string[] = [];
+    const updated: string[] = [];
+    const next: Endpoint[] = [];
+    const wanted = new Set<string>();
+    for (const d of desired) {
+      if (wanted.has(d.address)) continue;
+      wanted.add(d.address);
+      let ep = this.byAddress.get(d.address);
+      if (!ep) {
+        ep = new Endpoint(this.config, d, this.outliers, (e, what) => this.onEvent(`${e.label} ${what}`));
+        this.byAddress.set(d.address, ep);
+        if (this.started) ep.start();
+        added.push(d.address);
+      } else if (ep.weight !== d.weight || ep.priority !== d.priority) {
+        ep.weight = d.weight;
+        ep.priority = d.priority;
+        updated.push(d.address);
+      }
+      next.push(ep);
+    }
+    const removed: string[] = [];
+    for (const [address, ep] of this.byAddress) {
+      if (wanted.has(address)) continue;
+      this.byAddress.delete(address);
+      removed.push(address);
+      void ep.drain();
+    }
+    this.list = next;
+    return { added, removed, updated };
+  }
+
+  get(address: string): Endpoint | undefined {
+    return this.byAddress.get(address);
+  }
+
+  /** Whether endpoints built for `config` would be built the same way: then this set can serve it. */
+  fits(config: ClusterConfig): boolean {
+    return endpointSettings(config) === endpointSettings(this.config);
+  }
+
+  start(): void {
+    this.started = true;
+    for (const e of this.list) e.start();
+    if (this.config.resilience.outlierDetection.enabled) this.outliers.start();
+  }
+
+  /** No longer in any current snapshot: every endpoint drains. */
+  retire(): Promise<void> {
+    this.outliers.stop();
+    const all = [...this.byAddress.values()];
+    this.byAddress.clear();
+    this.list = [];
+    return Promise.all(all.map((e) => e.drain())).then(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.outliers.stop();
+    await Promise.all([...this.byAddress.values()].map((e) => e.close()));
+  }
+}
+
+/** What an Endpoint bakes in when it is made: transport, breaker, health checks, slow start, outlier rules. */
+function endpointSettings(c: ClusterConfig): string {
+  const r = c.resilience;
+  return JSON.stringify([c.name, c.protocol, c.http, c.tls, r.circuitBreaker, r.healthCheck, r.outlierDetection, r.slowStartMs]);
+}

@@ -1,0 +1,25 @@
+import { Code, CallError } from "../../call/status.js";
+
+const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/** grpc-timeout: 1–8 digits and a unit (gRPC over HTTP/2 spec). Returns ms. */
+export function parseGrpcTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
+  if (!m) {
+    throw new CallError(
+      Code.INVALID_ARGUMENT,
+      `invalid grpc-timeout "${value}": expected 1-8 digits and a unit (H, M, S, m, u, n), e.g. "250m"`,
+    );
+  }
+  return Number(m[1]) * UNIT_MS[m[2]];
+}
+
+/** Encodes ms as grpc-timeout, choosing the finest unit that fits 8 digits. */
+export function encodeGrpcTimeout(ms: number): string {
+  const t = Math.max(0, ms);
+  if (t < 1) return `${Math.max(1, Math.round(t * 1000))}u`;
+  if (t < 1e8) return `${Math.ceil(t)}m`;
+  if (t / 1000 < 1e8) return `${Math.ceil(t / 1000)}S`;
+  return `${Math.min(99_999_999, Math.ceil(t / 60_000))}M`;
+}
