@@ -4,8 +4,6 @@ import { Code, CallError } from "./status.js";
 
 const gunzipAsync = promisify(gunzip);
 
-/** What the gateway can decode, in the order it prefers. */
-export const SUPPORTED_ENCODINGS = ["gzip"] as const;
 export type Encoding = "identity" | "gzip";
 
 /** Responses smaller than this stay uncompressed (connect-es's default too). */

@@ -2,9 +2,7 @@
 export const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
- * `fn` over each value of `src`. A class rather than an async generator:
- * every request message passes through a few of these, and a generator
- * layer costs a promise and a queue entry per value on top of the source's.
+ * `fn` over each value of `src` (a class: docs/DESIGN.md, "The hot path").
  * `onError` sees a failure of the source (or of `fn`) before it is rethrown.
  */
 export function mapIterable<T, U>(src: AsyncIterable<T>, fn: (t: T) => U, onError?: (err: unknown) => void): AsyncIterableIterator<U> {

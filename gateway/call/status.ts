@@ -42,8 +42,6 @@ export interface Status {
   httpStatus?: number;
 }
 
-export const OK_STATUS: Status = Object.freeze({ code: Code.OK, message: "", details: [] }) as Status;
-
 export function status(code: Code, message: string, details: Detail[] = []): Status {
   return { code, message, details };
 }

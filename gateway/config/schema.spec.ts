@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatProblem } from "./problems.js";
-import { problemsAfter, validConfig } from "./spec-fixture.js";
+import { problemsAfter, validConfig } from "../../test/helpers/config-fixture.js";
 import { createSchemaCheck } from "./schema.js";
 
 const check = createSchemaCheck();

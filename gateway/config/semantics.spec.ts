@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { problemsAfter, validConfig } from "./spec-fixture.js";
+import { problemsAfter, validConfig } from "../../test/helpers/config-fixture.js";
 import { checkSemantics } from "./semantics.js";
 
 const valid = validConfig;

@@ -95,7 +95,7 @@ export class StreamResponse {
   writeHead(status: number, headers?: OutgoingHttpHeaders): this {
     if (this.stream.headersSent || this.stream.destroyed) return this;
     this.statusCode = status;
-    // Copied key by key rather than spread: see copyMetadata in call/metadata.ts.
+    // Copied key by key, not spread (docs/DESIGN.md, "The hot path").
     const out: OutgoingHttpHeaders = { date: httpDate() };
     const set = this.headersOut;
     if (set) for (const k in set) out[k] = set[k];

@@ -57,7 +57,7 @@ export class Attempt {
       metadata["grpc-previous-rpc-attempts"] = String(input.number - 1);
       head = { ...head, metadata };
     }
-    // Written out, not spread from a shared object: see copyMetadata.
+    // Written out, not spread (docs/DESIGN.md, "The hot path").
     const { transport, label } = endpoint;
     this.call = { head, transport, messages: input.messages, deadline: input.deadline, cancel: this.stop, maxBytes: input.maxBytes, label };
     this.lookahead = this.look();
@@ -162,10 +162,7 @@ export class Attempt {
   }
 }
 
-/**
- * A class, not an async generator: the events of every call pass through
- * here, and a generator layer costs a promise and a queue entry per event.
- */
+/** The committed attempt's events, bookkept as they pass (a class: docs/DESIGN.md, "The hot path"). */
 class CommittedEvents implements AsyncIterator<ResponseEvent> {
   private i = 0;
   private over = false;

@@ -61,11 +61,7 @@ function attempts(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
   return input.policy.hedging && input.safe ? runHedged(input, replay) : runRetries(input, replay);
 }
 
-/**
- * The events of whichever attempt the call committed to. A class rather than
- * nested async generators: each generator layer costs a promise and a queue
- * per event, and a small call passed three events through four of them.
- */
+/** The events of whichever attempt the call committed to (a class: docs/DESIGN.md, "The hot path"). */
 class CallEvents implements ResponseEvents {
   private inner: AsyncIterator<ResponseEvent> | undefined;
   private closed = false;
@@ -192,7 +188,7 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
   return { end: { type: "end", status: lastFailure.status, trailers: lastFailure.trailers } };
 }
 
-/** Written out, not spread from `input` with keys added: see copyMetadata. */
+/** Written out, not spread (docs/DESIGN.md, "The hot path"). */
 function attemptInput(input: CallPolicyInput, replay: Replay, number: number, retryable: (code: Code) => boolean): AttemptInput {
   return {
     protocol: input.cluster.protocol,

@@ -268,8 +268,7 @@ export class H2Transport implements HttpTransport {
 
 /**
  * An upstream response's chunks with the transport's failures mapped to
- * call statuses. A class, not an async generator: every response passes
- * through, and a generator layer costs a promise and a queue entry per chunk.
+ * call statuses (a class: docs/DESIGN.md, "The hot path").
  */
 class ResponseBody implements AsyncIterableIterator<Buffer> {
   private done = false;

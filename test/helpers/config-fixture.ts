@@ -1,4 +1,4 @@
-import { formatProblem, type Problem } from "./problems.js";
+import { formatProblem, type Problem } from "../../gateway/config/problems.js";
 
 /** The smallest valid config, for specs that break one key at a time. */
 export function validConfig(): Record<string, any> {
