@@ -27,6 +27,11 @@ describe("parseReplicaArgs", () => {
     });
   });
 
+  it("reads a random latency tail", () => {
+    expect(parseReplicaArgs(["--tail-latency", "300ms", "--tail-rate", "0.02"]).faults).toEqual({ tailLatencyMs: 300, tailRate: 0.02 });
+    expect(parseReplicaArgs(["--tail-latency", "1s"]).faults).toEqual({ tailLatencyMs: 1000, tailRate: 0.01 });
+  });
+
   it("accepts --flag=value", () => {
     expect(parseReplicaArgs(["--latency=250ms"]).faults).toEqual({ latencyMs: 250 });
   });
@@ -42,6 +47,9 @@ describe("parseReplicaArgs", () => {
     [["--error-rate", ""], /--error-rate/],
     [["--error-rate", "half"], /--error-rate/],
     [["--error-code", "oops"], /--error-code/],
+    [["--tail-latency", "later"], /--tail-latency/],
+    [["--tail-latency", "300ms", "--tail-rate", "2"], /--tail-rate/],
+    [["--tail-rate", "0.1"], /--tail-rate/],
   ])("rejects %j", (argv, message) => {
     expect(() => parseReplicaArgs(argv)).toThrow(UsageError);
     expect(() => parseReplicaArgs(argv)).toThrow(message);

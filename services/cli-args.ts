@@ -9,6 +9,9 @@ export const USAGE = `usage: npm run replica -- [options]
   --host ADDR         address to bind (default 127.0.0.1)
   --name NAME         replica name reported in every response (default r-PORT)
   --latency DUR       delay every call, e.g. 200ms, 2s, 150 (ms)
+  --tail-latency DUR  add this delay to a random --tail-rate fraction of calls
+  --tail-rate P       fraction of calls, 0..1, that get --tail-latency
+                      (default 0.01 when --tail-latency is given)
   --error-rate P      fail this fraction of calls, 0..1
   --error-code CODE   code for injected failures, e.g. unavailable, NOT_FOUND
                       (default unavailable)
@@ -41,13 +44,20 @@ export function parseReplicaArgs(argv: readonly string[]): ReplicaCliOptions {
     }
     faults.latencyMs = ms;
   }
-  if (values["error-rate"] !== undefined) {
-    const text = values["error-rate"];
-    const rate = text.trim() === "" ? NaN : Number(text);
-    if (!(rate >= 0 && rate <= 1)) {
-      throw new UsageError(`--error-rate: "${text}" is not a number between 0 and 1`);
+  if (values["tail-latency"] !== undefined) {
+    const ms = parseDuration(values["tail-latency"]);
+    if (ms === undefined) {
+      throw new UsageError(`--tail-latency: "${values["tail-latency"]}" is not a duration like 300ms, 1s or 300`);
     }
-    faults.errorRate = rate;
+    faults.tailLatencyMs = ms;
+    faults.tailRate = 0.01;
+  }
+  if (values["tail-rate"] !== undefined) {
+    if (faults.tailLatencyMs === undefined) throw new UsageError("--tail-rate: needs --tail-latency");
+    faults.tailRate = parseRate("--tail-rate", values["tail-rate"]);
+  }
+  if (values["error-rate"] !== undefined) {
+    faults.errorRate = parseRate("--error-rate", values["error-rate"]);
   }
   if (values["error-code"] !== undefined) {
     const code = parseCode(values["error-code"]);
@@ -80,6 +90,8 @@ function parseOrExplain(argv: readonly string[]) {
         host: { type: "string" },
         name: { type: "string" },
         latency: { type: "string" },
+        "tail-latency": { type: "string" },
+        "tail-rate": { type: "string" },
         "error-rate": { type: "string" },
         "error-code": { type: "string" },
         hang: { type: "boolean" },
@@ -91,6 +103,14 @@ function parseOrExplain(argv: readonly string[]) {
     // messages already name the flag; re-badge them so the CLI shows usage.
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
+}
+
+function parseRate(flag: string, text: string): number {
+  const rate = text.trim() === "" ? NaN : Number(text);
+  if (!(rate >= 0 && rate <= 1)) {
+    throw new UsageError(`${flag}: "${text}" is not a number between 0 and 1`);
+  }
+  return rate;
 }
 
 function parsePort(text: string): number {

@@ -8,6 +8,10 @@ import { sleep, untilAborted } from "./abort.js";
  */
 export interface Faults {
   latencyMs: number;
+  /** Extra delay added to a random tailRate fraction of calls: a long tail, the case hedging is for. */
+  tailLatencyMs: number;
+  /** Probability (0..1) that a call gets tailLatencyMs on top of latencyMs. */
+  tailRate: number;
   /** Probability (0..1) that a call fails with errorCode. */
   errorRate: number;
   errorCode: Code;
@@ -16,7 +20,7 @@ export interface Faults {
 }
 
 export function createFaults(overrides: Partial<Faults> = {}): Faults {
-  return { latencyMs: 0, errorRate: 0, errorCode: Code.Unavailable, hang: false, ...overrides };
+  return { latencyMs: 0, tailLatencyMs: 0, tailRate: 0, errorRate: 0, errorCode: Code.Unavailable, hang: false, ...overrides };
 }
 
 /**
@@ -27,8 +31,9 @@ export async function applyFaults(faults: Faults, replica: string, signal: Abort
   if (faults.hang) {
     await untilAborted(signal);
   }
-  if (faults.latencyMs > 0) {
-    await sleep(faults.latencyMs, signal);
+  const tail = faults.tailRate > 0 && Math.random() < faults.tailRate ? faults.tailLatencyMs : 0;
+  if (faults.latencyMs + tail > 0) {
+    await sleep(faults.latencyMs + tail, signal);
   }
   if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
     throw new ConnectError(`injected fault on replica ${replica}`, faults.errorCode);
