@@ -4,7 +4,7 @@ import { chromium, type Browser } from "playwright-core";
 
 // Debian's chromium, driven by playwright-core. Playwright's own browser
 // download is never used: this machine (and CI) reaches Debian's archive but
-// no browser CDN, and the distro build is what .ci/run installs.
+// no browser CDN, and the distro build is what test/setup/ensure.mjs installs.
 const ARGS = [
   "--headless",
   "--no-sandbox", // runs as root in CI, where the setuid sandbox is refused
@@ -17,7 +17,8 @@ const ARGS = [
   "--disable-quic",
 ];
 
-export const INSTALL_HINT = "install it with `apt-get update && apt-get install -y chromium` (.ci/run does this before `npm test`)";
+export const INSTALL_HINT =
+  "install it with `apt-get update && apt-get install -y chromium` (`npm test` does this first when run as root: test/setup/ensure.mjs)";
 
 /** `which chromium`, without a shell. */
 export function findChromium(): string | undefined {

@@ -1,0 +1,28 @@
+// What the tests need from the machine beyond node_modules, one row per tool.
+// test/setup/ensure.mjs checks every row at the start of each `npm test` and
+// installs or builds what is missing. To add a tool, add a row:
+//
+//   name    what the progress lines call it
+//   why     which tests need it
+//   detect  () => where the tool is, or undefined when it is missing
+//   apt     the Debian package that provides it (apt-get install, as root), or
+//   build   a script that builds it into .cache/ (kept there: built once),
+//           with needs: { tool, hint }, the tool the build runs and where to get it
+import { onPath, scriptSays } from "./detect.mjs";
+
+const GO = { tool: "go", hint: "Go >= 1.21 from https://go.dev/dl/" };
+
+export const REQUIREMENTS = [
+  { name: "openssl", why: "TLS tests", detect: () => onPath("openssl"), apt: "openssl" },
+  { name: "chromium", why: "browser tests", detect: () => onPath("chromium"), apt: "chromium" },
+  { name: "etcd", why: "etcd tests", detect: () => onPath("etcd"), apt: "etcd-server" },
+  { name: "redis-server", why: "Redis tests", detect: () => onPath("redis-server"), apt: "redis-server" },
+  {
+    name: "connectconformance",
+    why: "conformance suite, npm run test:conformance",
+    detect: () =>
+      scriptSays("test/conformance/install.sh", ["--check"], ".cache/go/bin/connectconformance, referenceserver"),
+    build: "test/conformance/install.sh",
+    needs: GO,
+  },
+];
