@@ -31,6 +31,8 @@ export class Endpoint {
   inflight = 0;
   /** When the endpoint last came (back) into service: slow start ramps from here. */
   private upSince = performance.now();
+  /** When it last answered an attempt (its first event), or got its first one. */
+  private heardAt: number | undefined;
   /** Removed from its set: takes no new calls, closes once the last one is done. */
   private draining = false;
   private closing: Promise<void> | undefined;
@@ -85,6 +87,18 @@ export class Endpoint {
   /** An attempt starts on this endpoint. */
   enter(): void {
     this.inflight++;
+    this.heardAt ??= performance.now();
+  }
+
+  /** An attempt on this endpoint got its first answer after `latencyMs`. */
+  answered(latencyMs: number): void {
+    this.heardAt = performance.now();
+    this.ewma.observe(latencyMs);
+  }
+
+  /** How long the endpoint has answered nothing while it had attempts. */
+  silentFor(now: number): number {
+    return this.heardAt === undefined ? 0 : now - this.heardAt;
   }
 
   /**

@@ -34,6 +34,17 @@ export interface AttemptInput {
   retryable: (code: Code) => boolean;
 }
 
+/**
+ * A hedge race loser counts against its endpoint only once the endpoint has
+ * answered nothing (no attempt's first event) for this long: then it looks
+ * hung rather than slow. Losing a race is otherwise what the slowest few
+ * percent of a healthy endpoint's attempts do by design under
+ * `hedgingDelay: auto`, and a stall of a few tens of ms (GC, a busy CPU)
+ * makes every attempt in flight on it lose at once; counting those ejected
+ * healthy replicas until no distinct endpoint was left to hedge to.
+ */
+export const HUNG_AFTER_MS = 1_000;
+
 /** One try of a call against one endpoint, with the endpoint's bookkeeping. */
 export class Attempt {
   readonly endpoint: Endpoint;
@@ -103,7 +114,7 @@ export class Attempt {
   private markAnswered(): void {
     if (this.answered) return;
     this.answered = true;
-    this.endpoint.ewma.observe(performance.now() - this.started);
+    this.endpoint.answered(performance.now() - this.started);
   }
 
   private fail(status: Status, trailers: Metadata, neverLeft: boolean): Lookahead {
@@ -131,12 +142,16 @@ export class Attempt {
   }
 
   /**
-   * A hedge that lost the race without a word from its endpoint counts
-   * against that endpoint, as a per-try timeout does in Envoy: otherwise a
-   * hung endpoint would go on drawing a share of every call forever.
+   * A hedge that lost the race without a word from an endpoint that has
+   * been silent for HUNG_AFTER_MS counts against that endpoint, as a per-try
+   * timeout does in Envoy: otherwise a hung endpoint would go on drawing a
+   * share of every call forever. A loser on an endpoint that answers other
+   * calls was merely slow this once, and is cancelled like any other.
    */
   abandon(): void {
-    if (!this.settled && !this.answered) this.finish(Code.DEADLINE_EXCEEDED);
+    if (!this.settled && !this.answered && this.endpoint.silentFor(performance.now()) >= HUNG_AFTER_MS) {
+      this.finish(Code.DEADLINE_EXCEEDED);
+    }
     this.cancel();
   }
 
