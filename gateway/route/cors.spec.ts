@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import type { ServerRequest, ServerResponseLike } from "../protocol/contract.js";
+import { Cors } from "./cors.js";
+
+/** The part of a response Cors uses, recording what it does. */
+class FakeResponse {
+  status: number | undefined;
+  head: Record<string, unknown> | undefined;
+  body = "";
+  ended = false;
+  readonly set: Record<string, unknown> = {};
+  writeHead(status: number, headers: Record<string, unknown>) {
+    this.status = status;
+    this.head = headers;
+    return this;
+  }
+  end(chunk?: string) {
+    this.body += chunk ?? "";
+    this.ended = true;
+  }
+  setHeader(k: string, v: unknown) {
+    this.set[k] = v;
+  }
+}
+
+function exchange(method: string, headers: Record<string, string>) {
+  const req = { method, url: "/a.S/M", headers } as unknown as ServerRequest;
+  const res = new FakeResponse();
+  return { req, res, r: res as unknown as ServerResponseLike };
+}
+
+describe("Cors.preflight", () => {
+  const cors = new Cors(["https://app.example"]);
+
+  it("leaves anything but OPTIONS alone", () => {
+    const { req, res, r } = exchange("POST", { origin: "https://app.example" });
+    expect(cors.preflight(req, r)).toBe(false);
+    expect(res.status).toBeUndefined();
+    expect(res.ended).toBe(false);
+  });
+
+  it("answers an allowed origin's preflight with 204, echoing the origin and the headers it asked for", () => {
+    const { req, res, r } = exchange("OPTIONS", {
+      origin: "https://app.example",
+      "access-control-request-headers": "content-type, x-custom",
+    });
+    expect(cors.preflight(req, r)).toBe(true);
+    expect(res.status).toBe(204);
+    expect(res.head).toEqual({
+      "access-control-allow-origin": "https://app.example",
+      "access-control-allow-methods": "POST, GET, OPTIONS",
+      "access-control-allow-headers": "content-type, x-custom",
+      "access-control-max-age": "7200",
+      vary: "Origin",
+    });
+    expect(res.ended).toBe(true);
+  });
+
+  it("allows the protocols' own headers when the preflight names none", () => {
+    const { req, res, r } = exchange("OPTIONS", { origin: "https://app.example" });
+    cors.preflight(req, r);
+    const allowed = String(res.head?.["access-control-allow-headers"]).split(", ");
+    expect(allowed).toEqual(
+      expect.arrayContaining(["content-type", "connect-protocol-version", "grpc-timeout", "x-grpc-web"]),
+    );
+  });
+
+  it("refuses another origin with 403, naming it", () => {
+    const { req, res, r } = exchange("OPTIONS", { origin: "https://evil.example" });
+    expect(cors.preflight(req, r)).toBe(true);
+    expect(res.status).toBe(403);
+    expect(res.body).toContain("https://evil.example");
+    expect(res.head).not.toHaveProperty("access-control-allow-origin");
+  });
+
+  it("refuses an OPTIONS without an Origin as no preflight", () => {
+    const { req, res, r } = exchange("OPTIONS", {});
+    expect(cors.preflight(req, r)).toBe(true);
+    expect(res.status).toBe(403);
+    expect(res.body).toMatch(/without an Origin/);
+  });
+
+  it("with '*' allows any origin, and echoes it rather than '*'", () => {
+    const { req, res, r } = exchange("OPTIONS", { origin: "https://anything.example" });
+    new Cors(["*"]).preflight(req, r);
+    expect(res.status).toBe(204);
+    expect(res.head?.["access-control-allow-origin"]).toBe("https://anything.example");
+  });
+});
+
+describe("Cors.decorate", () => {
+  const cors = new Cors(["https://app.example"]);
+
+  it("lets an allowed origin read the response and its status headers", () => {
+    const { req, res, r } = exchange("POST", { origin: "https://app.example" });
+    cors.decorate(req, r);
+    expect(res.set["access-control-allow-origin"]).toBe("https://app.example");
+    expect(res.set.vary).toBe("Origin");
+    const exposed = String(res.set["access-control-expose-headers"]).split(", ");
+    expect(exposed).toEqual(
+      expect.arrayContaining(["grpc-status", "grpc-message", "grpc-status-details-bin", "connect-content-encoding"]),
+    );
+  });
+
+  it("adds nothing for another origin or a request without one", () => {
+    for (const headers of [{ origin: "https://evil.example" }, {}] as Record<string, string>[]) {
+      const { req, res, r } = exchange("POST", headers);
+      cors.decorate(req, r);
+      expect(res.set).toEqual({});
+    }
+  });
+});
