@@ -30,7 +30,7 @@ export interface MethodInfo {
 export class MethodCatalogue {
   private readonly methods = new Map<string, MethodInfo>();
   readonly registry: Registry;
-  /** Every file by name, imports included: what server reflection hands out. */
+  /** Every file by its .proto name, imports included: what server reflection hands out. */
   readonly files = new Map<string, DescFile>();
 
   constructor(descriptorSets: readonly Uint8Array[], files: readonly DescFile[] = []) {
@@ -40,9 +40,11 @@ export class MethodCatalogue {
     for (const r of [createRegistry(...builtIn), ...sets]) {
       for (const t of r) if (t.kind === "service") this.addService(t);
     }
+    // Keyed by the file's real name ("acme/echo/v1/echo.proto", as imports
+    // and reflection clients name it); DescFile.name drops the ".proto".
     const addFile = (f: DescFile) => {
-      if (this.files.has(f.name)) return;
-      this.files.set(f.name, f);
+      if (this.files.has(f.proto.name)) return;
+      this.files.set(f.proto.name, f);
       f.dependencies.forEach(addFile);
     };
     builtIn.forEach(addFile);

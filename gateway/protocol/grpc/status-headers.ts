@@ -34,8 +34,9 @@ export function statusFromGrpcHeaders(h: IncomingHttpHeaders, label: string): St
   if (raw === undefined) {
     return { code: Code.INTERNAL, message: `${label} ended the call without a grpc-status`, details: [] };
   }
-  const code = Number(raw);
-  if (!Number.isInteger(code) || code < 0 || code > 16) {
+  // 1*DIGIT (gRPC over HTTP/2): Number() alone would read "" or " " as OK.
+  const code = /^\d{1,2}$/.test(raw) ? Number(raw) : -1;
+  if (code < 0 || code > 16) {
     return { code: Code.UNKNOWN, message: `${label} sent an invalid grpc-status "${raw}"`, details: [] };
   }
   const message = decodeGrpcMessage(firstValue(h["grpc-message"]) ?? "");

@@ -75,11 +75,9 @@ describe("encodeGrpcTimeout", () => {
     }
   });
 
-  // BUG: the unit is chosen before rounding up, so a value just under 10^8 of
-  // one unit rounds up to 9 digits, which parseGrpcTimeout (and every gRPC
-  // server) refuses. A deadline's remaining() is fractional, so a route or
-  // cluster timeout near 27.8 hours can send this upstream.
-  it.fails("stays within 8 digits just below a unit boundary", () => {
+  // A value just under 10^8 of one unit must not round up to 9 digits, which
+  // every gRPC server refuses; a deadline's remaining() is fractional.
+  it("stays within 8 digits just below a unit boundary", () => {
     expect(encodeGrpcTimeout(99_999_999.5)).toMatch(/^\d{1,8}[HMSmun]$/);
     expect(encodeGrpcTimeout(99_999_999_500)).toMatch(/^\d{1,8}[HMSmun]$/);
   });

@@ -15,11 +15,13 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
   return Number(m[1]) * UNIT_MS[m[2]];
 }
 
-/** Encodes ms as grpc-timeout, choosing the finest unit that fits 8 digits. */
+const MAX_DIGITS = 99_999_999;
+
+/** Encodes ms as grpc-timeout, choosing the finest unit whose rounded-up value fits 8 digits. */
 export function encodeGrpcTimeout(ms: number): string {
   const t = Math.max(0, ms);
   if (t < 1) return `${Math.max(1, Math.round(t * 1000))}u`;
-  if (t < 1e8) return `${Math.ceil(t)}m`;
-  if (t / 1000 < 1e8) return `${Math.ceil(t / 1000)}S`;
-  return `${Math.min(99_999_999, Math.ceil(t / 60_000))}M`;
+  if (Math.ceil(t) <= MAX_DIGITS) return `${Math.ceil(t)}m`;
+  if (Math.ceil(t / 1000) <= MAX_DIGITS) return `${Math.ceil(t / 1000)}S`;
+  return `${Math.min(MAX_DIGITS, Math.ceil(t / 60_000))}M`;
 }
