@@ -16,6 +16,7 @@ export const DEFAULTS = {
   allowedOrigins: ["*"],
   http: "2",
   codec: "proto",
+  compression: "identity",
   weight: 1,
 } as const;
 
@@ -60,6 +61,7 @@ function normalizeCluster(name: string, c: ClusterInput, pem: (file: string | un
     protocol: c.protocol,
     http: c.http === undefined ? DEFAULTS.http : (String(c.http) as "2" | "1.1"),
     codec: c.codec ?? DEFAULTS.codec,
+    compression: c.compression ?? DEFAULTS.compression,
     endpoints: c.endpoints.map(normalizeEndpoint),
     resilience: normalizeResilience(c),
   };

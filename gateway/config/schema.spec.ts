@@ -25,6 +25,7 @@ describe("gateway schema", () => {
       protocol: "connect",
       http: "1.1",
       codec: "same",
+      compression: "gzip",
       tls: { ca: "ca.pem", cert: "c.pem", key: "k.pem", serverName: "echo", insecureSkipVerify: false },
       timeout: 250,
       endpoints: [{ address: "[::1]:50051", weight: 1000 }, "echo:50052"],
@@ -175,6 +176,11 @@ describe("gateway schema", () => {
   it("accepts unquoted http versions, which YAML reads as numbers", () => {
     expect(problems((c) => (c.clusters.echo.http = 2))).toEqual([]);
     expect(problems((c) => (c.clusters.echo.http = "3"))).toEqual(['clusters.echo.http: "3" must be "2" or "1.1"']);
+  });
+
+  it("knows identity and gzip for upstream compression", () => {
+    expect(problems((c) => (c.clusters.echo.compression = "identity"))).toEqual([]);
+    expect(problems((c) => (c.clusters.echo.compression = "br"))).toEqual(['clusters.echo.compression: "br" must be identity or gzip']);
   });
 
   it("requires upstream cert and key together", () => {

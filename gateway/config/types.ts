@@ -4,6 +4,9 @@
 
 export type UpstreamProtocol = "grpc" | "connect" | "grpc-web";
 
+/** How request messages travel to a cluster's endpoints (the gateway decodes either answer). */
+export type UpstreamCompression = "identity" | "gzip";
+
 /** PEM contents (not paths): relative paths were resolved against the config file's folder. */
 export interface TlsServerConfig {
   cert: string;
@@ -43,6 +46,8 @@ export interface ClusterConfig {
   protocol: UpstreamProtocol;
   http: "2" | "1.1";
   codec: "proto" | "json" | "same";
+  /** gzip: request messages of at least COMPRESS_MIN_BYTES go compressed, and compressed answers are asked for. */
+  compression: UpstreamCompression;
   tls?: UpstreamTlsConfig;
   timeoutMs?: number;
   endpoints: EndpointConfig[];
