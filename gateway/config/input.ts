@@ -113,7 +113,7 @@ export interface GatewayConfigInput {
   limits?: { maxMessageBytes?: number };
   drainTimeout?: DurationInput;
   descriptorSets?: string[];
-  cors?: { allowedOrigins?: string[] };
+  cors?: { allowedOrigins?: string[]; allowCredentials?: boolean };
   clusters: Record<string, ClusterInput>;
   routes: RouteInput[];
 }

@@ -19,7 +19,7 @@ describe("normalizeConfig", () => {
       limits: { maxMessageBytes: 4194304 },
       drainTimeoutMs: 10_000,
       descriptorSets: [],
-      cors: { allowedOrigins: ["*"] },
+      cors: { allowedOrigins: ["*"], allowCredentials: false },
       clusters: new Map([
         [
           "echo",

@@ -14,6 +14,7 @@ export const DEFAULTS = {
   maxMessageBytes: 4 * 1024 * 1024,
   drainTimeout: "10s",
   allowedOrigins: ["*"],
+  allowCredentials: false,
   http: "2",
   codec: "proto",
   compression: "identity",
@@ -32,7 +33,10 @@ export function normalizeConfig(input: GatewayConfigInput, files: ReadonlyMap<st
     limits: { maxMessageBytes: input.limits?.maxMessageBytes ?? DEFAULTS.maxMessageBytes },
     drainTimeoutMs: parseDuration(input.drainTimeout ?? DEFAULTS.drainTimeout),
     descriptorSets: (input.descriptorSets ?? []).map((f) => bytesOf(files, f)),
-    cors: { allowedOrigins: [...(input.cors?.allowedOrigins ?? DEFAULTS.allowedOrigins)] },
+    cors: {
+      allowedOrigins: [...(input.cors?.allowedOrigins ?? DEFAULTS.allowedOrigins)],
+      allowCredentials: input.cors?.allowCredentials ?? DEFAULTS.allowCredentials,
+    },
     clusters: new Map(Object.entries(input.clusters).map(([name, c]) => [name, normalizeCluster(name, c, pem)])),
     routes: input.routes.map(normalizeRoute),
   };

@@ -20,7 +20,7 @@ describe("gateway schema", () => {
     c.limits = { maxMessageBytes: 1024 };
     c.drainTimeout = "1.5s";
     c.descriptorSets = ["image.binpb"];
-    c.cors = { allowedOrigins: ["https://app.example.com:8443", "*"] };
+    c.cors = { allowedOrigins: ["https://app.example.com:8443", "*"], allowCredentials: false };
     c.clusters.echo = {
       protocol: "connect",
       http: "1.1",
@@ -194,6 +194,7 @@ describe("gateway schema", () => {
       'clusters["bad name"]: "bad name" is not a valid cluster name (use letters, digits, "_", "." and "-")',
     ]);
     expect(problems((c) => (c.cors = { allowedOrigins: ["https://app.example.com/"] }))[0]).toContain("is not an origin");
+    expect(problems((c) => (c.cors = { allowCredentials: "yes" }))).toEqual(['cors.allowCredentials: "yes" must be true or false']);
   });
 
   it("rejects a document that is not a mapping", () => {

@@ -143,13 +143,20 @@ export interface RouteConfig {
   timeoutMs?: number;
 }
 
+export interface CorsConfig {
+  /** ["*"] for any origin. */
+  allowedOrigins: string[];
+  /** Access-Control-Allow-Credentials: true for allowed origins; never with "*" (semantics.ts refuses that). */
+  allowCredentials: boolean;
+}
+
 export interface GatewayConfig {
   listeners: ListenerConfig[];
   admin?: { port: number; host: string };
   limits: { maxMessageBytes: number };
   drainTimeoutMs: number;
   descriptorSets: Uint8Array[];
-  cors: { allowedOrigins: string[] };
+  cors: CorsConfig;
   clusters: Map<string, ClusterConfig>;
   routes: RouteConfig[];
 }

@@ -95,7 +95,7 @@ describe("the unary lane with an upstream answering too much", () => {
       limits: { maxMessageBytes: 1024 },
       drainTimeoutMs: 1000,
       descriptorSets: [],
-      cors: { allowedOrigins: [] },
+      cors: { allowedOrigins: [], allowCredentials: false },
       clusters: new Map([
         [
           "big",

@@ -56,7 +56,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     limits: { maxMessageBytes: opts.maxMessageBytes ?? 4 * 1024 * 1024 },
     drainTimeoutMs: opts.drainTimeoutMs ?? 2000,
     descriptorSets: [],
-    cors: { allowedOrigins: ["*"] },
+    cors: { allowedOrigins: ["*"], allowCredentials: false },
     clusters: new Map([["echo", cluster]]),
     routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" }],
   };
