@@ -1,12 +1,17 @@
 import { gzipSync, gunzip, constants } from "node:zlib";
 import { promisify } from "node:util";
 import { Code, CallError } from "./status.js";
+import { FLAG_COMPRESSED, encodeEnvelope } from "./envelope.js";
 
 const gunzipAsync = promisify(gunzip);
 
 export type Encoding = "identity" | "gzip";
 
-/** Responses smaller than this stay uncompressed (connect-es's default too). */
+/**
+ * Messages smaller than this stay uncompressed (connect-es's default too):
+ * responses to clients, and requests to a cluster with `compression: gzip`.
+ * Below it gzip's header and the CPU buy next to nothing.
+ */
 export const COMPRESS_MIN_BYTES = 1024;
 
 export function parseEncoding(name: string | undefined, header: string): Encoding {
@@ -54,4 +59,23 @@ export async function decompress(
 export function compress(data: Uint8Array, encoding: Encoding): Uint8Array {
   if (encoding === "identity") return data;
   return gzipSync(data, { level: constants.Z_BEST_SPEED });
+}
+
+/**
+ * A request message for an upstream hop with `encoding`: gzipped when that
+ * is worth it (at least COMPRESS_MIN_BYTES, and smaller once compressed),
+ * otherwise undefined and the message goes as it is. Both are valid on every
+ * protocol: the compressed flag (or Connect unary's content-encoding) is
+ * per message.
+ */
+export function compressForUpstream(data: Uint8Array, encoding: Encoding): Uint8Array | undefined {
+  if (encoding === "identity" || data.byteLength < COMPRESS_MIN_BYTES) return undefined;
+  const z = gzipSync(data, { level: constants.Z_BEST_SPEED });
+  return z.byteLength < data.byteLength ? z : undefined;
+}
+
+/** A request message enveloped for an upstream hop with `encoding`: flagged compressed when compressForUpstream gzipped it. */
+export function upstreamEnvelope(data: Uint8Array, encoding: Encoding): Buffer {
+  const z = compressForUpstream(data, encoding);
+  return z ? encodeEnvelope(FLAG_COMPRESSED, z) : encodeEnvelope(0, data);
 }

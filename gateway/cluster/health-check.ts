@@ -131,6 +131,8 @@ export class HealthChecker {
         deadline: Deadline.after(this.cfg.timeoutMs),
         cancel,
         maxBytes: MAX_BYTES,
+        // A probe is a few bytes: nothing to gain from the cluster's compression.
+        compression: "identity",
         label,
       });
       for await (const ev of events) {

@@ -86,6 +86,7 @@ export interface ClusterInput {
   // Unquoted YAML `http: 2` arrives as a number; accepting it avoids a baffling error.
   http?: "2" | "1.1" | 2 | 1.1;
   codec?: "proto" | "json" | "same";
+  compression?: "identity" | "gzip";
   tls?: UpstreamTlsInput;
   timeout?: DurationInput;
   endpoints: EndpointInput[];
@@ -112,7 +113,7 @@ export interface GatewayConfigInput {
   limits?: { maxMessageBytes?: number };
   drainTimeout?: DurationInput;
   descriptorSets?: string[];
-  cors?: { allowedOrigins?: string[] };
+  cors?: { allowedOrigins?: string[]; allowCredentials?: boolean };
   clusters: Record<string, ClusterInput>;
   routes: RouteInput[];
 }

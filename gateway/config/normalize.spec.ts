@@ -19,7 +19,7 @@ describe("normalizeConfig", () => {
       limits: { maxMessageBytes: 4194304 },
       drainTimeoutMs: 10_000,
       descriptorSets: [],
-      cors: { allowedOrigins: ["*"] },
+      cors: { allowedOrigins: ["*"], allowCredentials: false },
       clusters: new Map([
         [
           "echo",
@@ -28,6 +28,7 @@ describe("normalizeConfig", () => {
             protocol: "grpc",
             http: "2",
             codec: "proto",
+            compression: "identity",
             endpoints: [{ address: "127.0.0.1:50051", host: "127.0.0.1", port: 50051, weight: 1, priority: 0 }],
             resilience: defaultResilience(),
           },
@@ -57,6 +58,7 @@ describe("normalizeConfig", () => {
             protocol: "grpc-web",
             http: 1.1,
             codec: "same",
+            compression: "gzip",
             timeout: "1.5s",
             tls: { ca: "ca.pem", serverName: "web.internal" },
             endpoints: [{ address: "[::1]:9000", weight: 5 }],
@@ -71,7 +73,7 @@ describe("normalizeConfig", () => {
     expect(config.drainTimeoutMs).toBe(2500);
     expect(config.descriptorSets).toEqual([bytes("\x0a\x00")]);
     const web = config.clusters.get("web")!;
-    expect(web).toMatchObject({ http: "1.1", codec: "same", timeoutMs: 1500 });
+    expect(web).toMatchObject({ http: "1.1", codec: "same", compression: "gzip", timeoutMs: 1500 });
     expect(web.tls).toEqual({ ca: "CA", serverName: "web.internal", insecureSkipVerify: false });
     expect(web.endpoints).toEqual([{ address: "[::1]:9000", host: "::1", port: 9000, weight: 5, priority: 0 }]);
     expect(config.routes).toEqual([{ match: { method: "/a.B/C" }, cluster: "web", timeoutMs: 2000 }]);

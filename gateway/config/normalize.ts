@@ -14,8 +14,10 @@ export const DEFAULTS = {
   maxMessageBytes: 4 * 1024 * 1024,
   drainTimeout: "10s",
   allowedOrigins: ["*"],
+  allowCredentials: false,
   http: "2",
   codec: "proto",
+  compression: "identity",
   weight: 1,
 } as const;
 
@@ -31,7 +33,10 @@ export function normalizeConfig(input: GatewayConfigInput, files: ReadonlyMap<st
     limits: { maxMessageBytes: input.limits?.maxMessageBytes ?? DEFAULTS.maxMessageBytes },
     drainTimeoutMs: parseDuration(input.drainTimeout ?? DEFAULTS.drainTimeout),
     descriptorSets: (input.descriptorSets ?? []).map((f) => bytesOf(files, f)),
-    cors: { allowedOrigins: [...(input.cors?.allowedOrigins ?? DEFAULTS.allowedOrigins)] },
+    cors: {
+      allowedOrigins: [...(input.cors?.allowedOrigins ?? DEFAULTS.allowedOrigins)],
+      allowCredentials: input.cors?.allowCredentials ?? DEFAULTS.allowCredentials,
+    },
     clusters: new Map(Object.entries(input.clusters).map(([name, c]) => [name, normalizeCluster(name, c, pem)])),
     routes: input.routes.map(normalizeRoute),
   };
@@ -60,6 +65,7 @@ function normalizeCluster(name: string, c: ClusterInput, pem: (file: string | un
     protocol: c.protocol,
     http: c.http === undefined ? DEFAULTS.http : (String(c.http) as "2" | "1.1"),
     codec: c.codec ?? DEFAULTS.codec,
+    compression: c.compression ?? DEFAULTS.compression,
     endpoints: c.endpoints.map(normalizeEndpoint),
     resilience: normalizeResilience(c),
   };

@@ -20,11 +20,12 @@ describe("gateway schema", () => {
     c.limits = { maxMessageBytes: 1024 };
     c.drainTimeout = "1.5s";
     c.descriptorSets = ["image.binpb"];
-    c.cors = { allowedOrigins: ["https://app.example.com:8443", "*"] };
+    c.cors = { allowedOrigins: ["https://app.example.com:8443", "*"], allowCredentials: false };
     c.clusters.echo = {
       protocol: "connect",
       http: "1.1",
       codec: "same",
+      compression: "gzip",
       tls: { ca: "ca.pem", cert: "c.pem", key: "k.pem", serverName: "echo", insecureSkipVerify: false },
       timeout: 250,
       endpoints: [{ address: "[::1]:50051", weight: 1000 }, "echo:50052"],
@@ -177,6 +178,11 @@ describe("gateway schema", () => {
     expect(problems((c) => (c.clusters.echo.http = "3"))).toEqual(['clusters.echo.http: "3" must be "2" or "1.1"']);
   });
 
+  it("knows identity and gzip for upstream compression", () => {
+    expect(problems((c) => (c.clusters.echo.compression = "identity"))).toEqual([]);
+    expect(problems((c) => (c.clusters.echo.compression = "br"))).toEqual(['clusters.echo.compression: "br" must be identity or gzip']);
+  });
+
   it("requires upstream cert and key together", () => {
     expect(problems((c) => (c.clusters.echo.tls = { cert: "c.pem" }))).toEqual([
       "clusters.echo.tls.key: is required when cert is set",
@@ -188,6 +194,7 @@ describe("gateway schema", () => {
       'clusters["bad name"]: "bad name" is not a valid cluster name (use letters, digits, "_", "." and "-")',
     ]);
     expect(problems((c) => (c.cors = { allowedOrigins: ["https://app.example.com/"] }))[0]).toContain("is not an origin");
+    expect(problems((c) => (c.cors = { allowCredentials: "yes" }))).toEqual(['cors.allowCredentials: "yes" must be true or false']);
   });
 
   it("rejects a document that is not a mapping", () => {

@@ -68,6 +68,17 @@ describe("checkSemantics", () => {
     ]);
   });
 
+  it("refuses credentials with any origin, written or by default", () => {
+    expect(problems((c) => (c.cors = { allowedOrigins: ["https://a.example", "*"], allowCredentials: true }))).toEqual([
+      'cors.allowCredentials: true cannot be combined with allowedOrigins "*": list the origins that may send credentials',
+    ]);
+    expect(problems((c) => (c.cors = { allowCredentials: true }))).toEqual([
+      'cors.allowCredentials: true cannot be combined with allowedOrigins "*" (the default): list the origins that may send credentials',
+    ]);
+    expect(problems((c) => (c.cors = { allowedOrigins: ["https://a.example"], allowCredentials: true }))).toEqual([]);
+    expect(problems((c) => (c.cors = { allowedOrigins: ["*"], allowCredentials: false }))).toEqual([]);
+  });
+
   it("tolerates malformed input without throwing", () => {
     for (const bad of [null, 5, "x", [], { listeners: 5, clusters: [1], routes: { a: 1 } }, { clusters: { a: null }, routes: [null] }]) {
       expect(() => checkSemantics(bad)).not.toThrow();

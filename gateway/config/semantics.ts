@@ -21,6 +21,7 @@ export function checkSemantics(raw: unknown): Problem[] {
     ...checkListenerTls(raw.listeners),
     ...entries(raw.clusters).flatMap(([name, c]) => checkCluster(name, c)),
     ...checkRoutes(raw.routes, raw.clusters),
+    ...checkCors(raw.cors),
     ...checkDuration(["drainTimeout"], raw.drainTimeout, { allowZero: true }),
   ];
 }
@@ -51,6 +52,19 @@ function hostOf(o: Obj, fallback: string): string {
 
 function hostsOverlap(a: string, b: string): boolean {
   return a === b || WILDCARD_HOSTS.has(a) || WILDCARD_HOSTS.has(b);
+}
+
+/**
+ * Browsers refuse a credentialed response whose Access-Control-Allow-Origin
+ * is "*", and echoing any origin with credentials would let every site
+ * call with the user's cookies: credentials need a real allow-list.
+ */
+function checkCors(cors: unknown): Problem[] {
+  if (!isObj(cors) || cors.allowCredentials !== true) return [];
+  const origins = cors.allowedOrigins;
+  if (origins !== undefined && !(Array.isArray(origins) && origins.includes("*"))) return [];
+  const which = origins === undefined ? 'allowedOrigins "*" (the default)' : 'allowedOrigins "*"';
+  return [problemAt(["cors", "allowCredentials"], `true cannot be combined with ${which}: list the origins that may send credentials`)];
 }
 
 function checkListenerTls(listeners: unknown): Problem[] {

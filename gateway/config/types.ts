@@ -4,6 +4,9 @@
 
 export type UpstreamProtocol = "grpc" | "connect" | "grpc-web";
 
+/** How request messages travel to a cluster's endpoints (the gateway decodes either answer). */
+export type UpstreamCompression = "identity" | "gzip";
+
 /** PEM contents (not paths): relative paths were resolved against the config file's folder. */
 export interface TlsServerConfig {
   cert: string;
@@ -43,6 +46,8 @@ export interface ClusterConfig {
   protocol: UpstreamProtocol;
   http: "2" | "1.1";
   codec: "proto" | "json" | "same";
+  /** gzip: request messages of at least COMPRESS_MIN_BYTES go compressed, and compressed answers are asked for. */
+  compression: UpstreamCompression;
   tls?: UpstreamTlsConfig;
   timeoutMs?: number;
   endpoints: EndpointConfig[];
@@ -138,13 +143,20 @@ export interface RouteConfig {
   timeoutMs?: number;
 }
 
+export interface CorsConfig {
+  /** ["*"] for any origin. */
+  allowedOrigins: string[];
+  /** Access-Control-Allow-Credentials: true for allowed origins; never with "*" (semantics.ts refuses that). */
+  allowCredentials: boolean;
+}
+
 export interface GatewayConfig {
   listeners: ListenerConfig[];
   admin?: { port: number; host: string };
   limits: { maxMessageBytes: number };
   drainTimeoutMs: number;
   descriptorSets: Uint8Array[];
-  cors: { allowedOrigins: string[] };
+  cors: CorsConfig;
   clusters: Map<string, ClusterConfig>;
   routes: RouteConfig[];
 }

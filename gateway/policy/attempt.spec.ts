@@ -28,6 +28,7 @@ function endpointWith(transport: Partial<HttpTransport>): Endpoint {
 function unaryInput(): AttemptInput {
   return {
     protocol: "grpc",
+    compression: "identity",
     head: { path: "/acme.echo.v1.EchoService/Write", service: "acme.echo.v1.EchoService", method: "Write", kind: "unary", codec: "proto", metadata: {}, timeoutMs: undefined },
     messages: [{ data: new Uint8Array([10, 1, 120]) }],
     deadline: undefined,

@@ -4,7 +4,7 @@ import { Code, type Status, toStatus } from "../call/status.js";
 import { type Metadata, copyMetadata } from "../call/metadata.js";
 import type { Cancel } from "../call/cancel.js";
 import type { Deadline } from "../call/deadline.js";
-import type { UpstreamProtocol } from "../config/types.js";
+import type { UpstreamCompression, UpstreamProtocol } from "../config/types.js";
 import type { OutboundCall, RequestMessages, ResponseEvents } from "../protocol/contract.js";
 import { callUpstream } from "../protocol/outbound.js";
 import { UpstreamError } from "../transport/contract.js";
@@ -22,6 +22,7 @@ export type Lookahead =
 
 export interface AttemptInput {
   protocol: UpstreamProtocol;
+  compression: UpstreamCompression;
   head: CallHead;
   messages: RequestMessages;
   deadline: Deadline | undefined;
@@ -70,7 +71,7 @@ export class Attempt {
     }
     // Written out, not spread (docs/DESIGN.md, "The hot path").
     const { transport, label } = endpoint;
-    this.call = { head, transport, messages: input.messages, deadline: input.deadline, cancel: this.stop, maxBytes: input.maxBytes, label };
+    this.call = { head, transport, messages: input.messages, deadline: input.deadline, cancel: this.stop, maxBytes: input.maxBytes, compression: input.compression, label };
     this.lookahead = this.look();
   }
 

@@ -192,6 +192,7 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
 function attemptInput(input: CallPolicyInput, replay: Replay, number: number, retryable: (code: Code) => boolean): AttemptInput {
   return {
     protocol: input.cluster.protocol,
+    compression: input.cluster.config.compression,
     head: input.head,
     messages: replay.reader(),
     deadline: input.deadline,

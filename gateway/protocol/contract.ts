@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { CallHead, Message, ResponseEvent, ResponseSink } from "../call/call.js";
 import type { Cancel } from "../call/cancel.js";
 import type { Deadline } from "../call/deadline.js";
-import type { UpstreamProtocol } from "../config/types.js";
+import type { UpstreamCompression, UpstreamProtocol } from "../config/types.js";
 import type { StreamRequest, StreamResponse } from "../listener/stream-exchange.js";
 import type { HttpTransport } from "../transport/contract.js";
 
@@ -59,6 +59,8 @@ export interface OutboundCall {
   deadline: Deadline | undefined;
   cancel: Cancel;
   maxBytes: number;
+  /** The cluster's `compression`: how request messages travel, and whether compressed answers are asked for. */
+  compression: UpstreamCompression;
   /** For error messages: `cluster "echo" endpoint 127.0.0.1:50051`. */
   label: string;
 }

@@ -39,16 +39,17 @@ function view(settings: ClusterSettings = {}, routes: RouteConfig[] = [{ match: 
     protocol: "grpc",
     http: "2",
     codec: "same",
+    compression: "identity",
     endpoints: [{ address: "127.0.0.1:1", host: "127.0.0.1", port: 1, weight: 1, priority: 0 }],
     resilience,
     ...over,
-  };
+  } as ClusterConfig;
   const config: GatewayConfig = {
     listeners: [],
     limits: { maxMessageBytes: 1 << 20 },
     drainTimeoutMs: 1000,
     descriptorSets: [],
-    cors: { allowedOrigins: [] },
+    cors: { allowedOrigins: [], allowCredentials: false },
     clusters: new Map([["up", cluster]]),
     routes,
   };

@@ -30,7 +30,7 @@ function exchange(method: string, headers: Record<string, string>) {
 }
 
 describe("Cors.preflight", () => {
-  const cors = new Cors(["https://app.example"]);
+  const cors = new Cors({ allowedOrigins: ["https://app.example"], allowCredentials: false });
 
   it("leaves anything but OPTIONS alone", () => {
     const { req, res, r } = exchange("POST", { origin: "https://app.example" });
@@ -82,14 +82,14 @@ describe("Cors.preflight", () => {
 
   it("with '*' allows any origin, and echoes it rather than '*'", () => {
     const { req, res, r } = exchange("OPTIONS", { origin: "https://anything.example" });
-    new Cors(["*"]).preflight(req, r);
+    new Cors({ allowedOrigins: ["*"], allowCredentials: false }).preflight(req, r);
     expect(res.status).toBe(204);
     expect(res.head?.["access-control-allow-origin"]).toBe("https://anything.example");
   });
 });
 
 describe("Cors.decorate", () => {
-  const cors = new Cors(["https://app.example"]);
+  const cors = new Cors({ allowedOrigins: ["https://app.example"], allowCredentials: false });
 
   it("lets an allowed origin read the response and its status headers", () => {
     const { req, res, r } = exchange("POST", { origin: "https://app.example" });
@@ -108,5 +108,54 @@ describe("Cors.decorate", () => {
       cors.decorate(req, r);
       expect(res.set).toEqual({});
     }
+  });
+});
+
+const APP = "https://app.example";
+
+function credentialedExchange(cors: Cors, method: string, origin: string | undefined) {
+  const req = { method, headers: origin ? { origin } : {} } as unknown as ServerRequest;
+  const seen: { status?: number; headers: Record<string, string> } = { headers: {} };
+  const res = {
+    writeHead(status: number, headers: Record<string, string>) {
+      seen.status = status;
+      Object.assign(seen.headers, headers);
+      return this;
+    },
+    setHeader(name: string, value: string) {
+      seen.headers[name] = value;
+    },
+    end() {},
+  } as unknown as ServerResponseLike;
+  const answered = method === "OPTIONS" ? cors.preflight(req, res) : (cors.decorate(req, res), false);
+  return { answered, ...seen };
+}
+
+describe("Cors with allowCredentials", () => {
+  const withCredentials = new Cors({ allowedOrigins: [APP], allowCredentials: true });
+  const without = new Cors({ allowedOrigins: [APP], allowCredentials: false });
+
+  it("with allowCredentials, allows credentials on preflights and responses, echoing the origin", () => {
+    const pf = credentialedExchange(withCredentials, "OPTIONS", APP);
+    expect(pf).toMatchObject({ answered: true, status: 204 });
+    expect(pf.headers).toMatchObject({ "access-control-allow-origin": APP, "access-control-allow-credentials": "true", vary: "Origin" });
+    expect(credentialedExchange(withCredentials, "POST", APP).headers).toMatchObject({
+      "access-control-allow-origin": APP,
+      "access-control-allow-credentials": "true",
+      vary: "Origin",
+    });
+  });
+
+  it("never allows credentials by default, or to an origin it does not allow", () => {
+    expect(credentialedExchange(without, "OPTIONS", APP).headers["access-control-allow-credentials"]).toBeUndefined();
+    expect(credentialedExchange(without, "POST", APP).headers["access-control-allow-credentials"]).toBeUndefined();
+    expect(credentialedExchange(withCredentials, "OPTIONS", "https://evil.example")).toMatchObject({ status: 403 });
+    expect(credentialedExchange(withCredentials, "OPTIONS", "https://evil.example").headers["access-control-allow-credentials"]).toBeUndefined();
+    expect(credentialedExchange(withCredentials, "POST", "https://evil.example").headers).toEqual({});
+  });
+
+  it("echoes the caller's origin, not *, even when any origin is allowed", () => {
+    const any = new Cors({ allowedOrigins: ["*"], allowCredentials: false });
+    expect(credentialedExchange(any, "POST", APP).headers["access-control-allow-origin"]).toBe(APP);
   });
 });

@@ -1,6 +1,9 @@
 import type { ServerResponse } from "node:http";
+import type { CorsConfig } from "../config/types.js";
 import type { ServerRequest, ServerResponseLike } from "../protocol/contract.js";
 
+// With credentials, browsers take the "*" here as a header literally named
+// "*" (Fetch standard): such pages see only the names listed.
 const EXPOSED = [
   "grpc-status",
   "grpc-message",
@@ -18,10 +21,13 @@ const DEFAULT_ALLOWED_HEADERS =
 export class Cors {
   private readonly any: boolean;
   private readonly origins: Set<string>;
+  private readonly credentials: boolean;
 
-  constructor(allowedOrigins: string[]) {
-    this.any = allowedOrigins.includes("*");
-    this.origins = new Set(allowedOrigins);
+  /** The config never pairs allowCredentials with "*" (config/semantics.ts); the origin is echoed either way, never "*". */
+  constructor(config: CorsConfig) {
+    this.any = config.allowedOrigins.includes("*");
+    this.origins = new Set(config.allowedOrigins);
+    this.credentials = config.allowCredentials;
   }
 
   private allowed(origin: string | undefined): origin is string {
@@ -37,13 +43,15 @@ export class Cors {
       res.end(origin ? `origin ${origin} is not in cors.allowedOrigins\n` : "OPTIONS without an Origin header is not a CORS preflight\n");
       return true;
     }
-    res.writeHead(204, {
+    const headers: Record<string, string> = {
       "access-control-allow-origin": origin,
       "access-control-allow-methods": ALLOWED_METHODS,
       "access-control-allow-headers": req.headers["access-control-request-headers"] ?? DEFAULT_ALLOWED_HEADERS,
       "access-control-max-age": "7200",
       vary: "Origin",
-    });
+    };
+    if (this.credentials) headers["access-control-allow-credentials"] = "true";
+    res.writeHead(204, headers);
     (res as ServerResponse).end();
     return true;
   }
@@ -54,6 +62,7 @@ export class Cors {
     if (!this.allowed(origin)) return;
     res.setHeader("access-control-allow-origin", origin);
     res.setHeader("access-control-expose-headers", EXPOSED);
+    if (this.credentials) res.setHeader("access-control-allow-credentials", "true");
     res.setHeader("vary", "Origin");
   }
 }

@@ -10,7 +10,7 @@ function config(change: (c: GatewayConfig) => void = () => {}): GatewayConfig {
     limits: { maxMessageBytes: 1024 },
     drainTimeoutMs: 100,
     descriptorSets: [],
-    cors: { allowedOrigins: [] },
+    cors: { allowedOrigins: [], allowCredentials: false },
     clusters: new Map([
       ["a", clusterConfig([endpointAt(1)], { name: "a" })],
       ["b", clusterConfig([endpointAt(2)], { name: "b" })],

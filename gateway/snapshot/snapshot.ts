@@ -40,6 +40,6 @@ export function buildSnapshot(config: GatewayConfig, inputs: SnapshotInputs, pre
     upstreams,
     methods: new MethodCatalogue(config.descriptorSets, inputs.descriptors),
     maxBytes: config.limits.maxMessageBytes,
-    cors: new Cors(config.cors.allowedOrigins),
+    cors: new Cors(config.cors),
   };
 }

@@ -12,6 +12,7 @@ import { launchChromium } from "./chromium.js";
 import { startPageServer, type PageServer } from "./page-server.js";
 import { Wire, askedHeaders, split, type Exchange } from "./wire.js";
 import { gatewayWithOrigins } from "./cors-gateway.js";
+import { startRecordingProxy } from "../helpers/recording-proxy.js";
 import type { ConnectWebScenarios, TransportName } from "./page/connect-web.js";
 import type { GrpcWebTextScenarios } from "./page/grpc-web-text.js";
 
@@ -254,6 +255,75 @@ describe("cors.allowedOrigins with a real allow-list", () => {
     expect(preflights.map((p) => p.status)).toEqual([403]);
     expect(preflights[0].responseHeaders["access-control-allow-origin"]).toBeUndefined();
     expect(calls.every((c) => c.status === undefined)).toBe(true);
+  });
+});
+
+describe("cors.allowCredentials: a page that sends its cookies", () => {
+  // Both gateways allow the page's origin; only one allows credentials. A
+  // recording hop in front of the replica shows what reached the upstream.
+  let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
+  let credentials: { gateway: Gateway; url: string };
+  let plain: { gateway: Gateway; url: string };
+  const cookieUpstream = () => proxy.seen.at(-1)?.headers.cookie;
+
+  beforeAll(async () => {
+    if (setupError) return;
+    proxy = await startRecordingProxy(fixture.replicas[0].address);
+    [credentials, plain] = await Promise.all([
+      gatewayWithOrigins(proxy, [pages.origin], true),
+      gatewayWithOrigins(proxy, [pages.origin], false),
+    ]);
+    // A cookie of the gateway's origin, as its login would have set it.
+    // Cookies are per host, not port: the page (another port, so another
+    // origin, but the same site) sends it only with credentials: "include".
+    await page.context().addCookies([{ name: "session", value: "s3cr3t", url: credentials.url }]);
+  });
+  afterAll(async () => {
+    await page?.context().clearCookies();
+    await Promise.all([credentials?.gateway.close(), plain?.gateway.close()]);
+    await proxy?.close();
+  });
+
+  it("with allowCredentials the call succeeds, its cookie reaches the upstream, and every answer allows credentials", async () => {
+    const { result, exchanges } = await connectWeb("connect-json-credentials", "unary", undefined, credentials.url);
+    expect(result).toEqual({ message: "hello from connect-json-credentials", replica: "r1" });
+    expect(cookieUpstream()).toBe("session=s3cr3t");
+    const { preflights } = split(exchanges);
+    expect(preflights.map((p) => p.status)).toEqual([204]);
+    expect(preflights[0].responseHeaders).toMatchObject({ "access-control-allow-origin": pages.origin, "access-control-allow-credentials": "true" });
+    const call = expectCorsResponse(exchanges, 200);
+    expect(call.responseHeaders).toMatchObject({ "access-control-allow-credentials": "true", vary: "Origin" });
+  });
+
+  it("an error response allows credentials too, so the page reads the error", async () => {
+    const { result, exchanges } = await connectWeb("connect-json-credentials", "error", undefined, credentials.url);
+    expect(result).toMatchObject({ code: "NotFound", rawMessage: "requested failure", details: [{ message: "detail", replica: "r1" }] });
+    expect(expectCorsResponse(exchanges, 404).responseHeaders["access-control-allow-credentials"]).toBe("true");
+    // With credentials the "*" in Access-Control-Expose-Headers does not
+    // count: custom response metadata in headers stays hidden (README, CORS).
+    expect(result.metadata["x-echo-header"]).toBeUndefined();
+  });
+
+  it("without allowCredentials the browser refuses the preflight and the call never leaves", async () => {
+    const before = proxy.seen.length;
+    const { result, exchanges } = await connectWeb("connect-json-credentials", "refused", undefined, plain.url);
+    expect(result.rawMessage).toMatch(/fetch/i);
+    const { preflights, calls } = split(exchanges);
+    expect(preflights.map((p) => [p.status, p.responseHeaders["access-control-allow-credentials"]])).toEqual([[204, undefined]]);
+    expect(calls.map((c) => [c.status, c.corsError])).toEqual([[undefined, "PreflightInvalidAllowCredentials"]]);
+    expect(proxy.seen.length).toBe(before);
+  });
+
+  it("without allowCredentials a call with no preflight is answered, but the browser hides the answer", async () => {
+    const before = proxy.seen.length;
+    const { result, exchanges } = await connectWeb("connect-json-get-credentials", "refused", undefined, plain.url);
+    expect(result.rawMessage).toMatch(/fetch/i);
+    const { preflights, calls } = split(exchanges);
+    expect(preflights).toEqual([]);
+    // The GET went out with the cookie and the upstream answered it...
+    expect(proxy.seen.slice(before).map((r) => [r.headers[":path"], r.headers.cookie])).toEqual([["/acme.echo.v1.EchoService/Echo", "session=s3cr3t"]]);
+    // ...but the answer did not allow credentials, so the page never saw it.
+    expect(calls.map((c) => [c.method, c.corsError])).toEqual([["GET", "InvalidAllowCredentials"]]);
   });
 });
 

@@ -4,17 +4,23 @@ import { defaultResilience } from "../../gateway/config/resilience.js";
 import type { Replica } from "../../services/replica.js";
 
 /**
- * A second gateway in front of an existing replica with its own
- * cors.allowedOrigins. startFixture always allows "*", which never shows
- * what happens to a page whose origin is not on a real allow-list.
+ * A second gateway in front of an existing replica (or any upstream at
+ * `upstream`) with its own cors settings. startFixture always allows "*",
+ * which never shows what happens to a page whose origin is not on a real
+ * allow-list, or that sends credentials.
  */
-export async function gatewayWithOrigins(replica: Replica, allowedOrigins: string[]): Promise<{ gateway: Gateway; url: string }> {
+export async function gatewayWithOrigins(
+  upstream: Pick<Replica, "address">,
+  allowedOrigins: string[],
+  allowCredentials = false,
+): Promise<{ gateway: Gateway; url: string }> {
+  const [host, port] = upstream.address.split(":");
   const gateway = await startGateway({
     listeners: [{ port: 0, host: "127.0.0.1" }],
     limits: { maxMessageBytes: 4 * 1024 * 1024 },
     drainTimeoutMs: 500,
     descriptorSets: [],
-    cors: { allowedOrigins },
+    cors: { allowedOrigins, allowCredentials },
     clusters: new Map([
       [
         "echo",
@@ -23,8 +29,9 @@ export async function gatewayWithOrigins(replica: Replica, allowedOrigins: strin
           protocol: "grpc",
           http: "2",
           codec: "proto",
+          compression: "identity",
           timeoutMs: undefined,
-          endpoints: [{ address: replica.address, host: "127.0.0.1", port: replica.port, weight: 1, priority: 0 }],
+          endpoints: [{ address: upstream.address, host, port: Number(port), weight: 1, priority: 0 }],
           resilience: defaultResilience(),
         },
       ],

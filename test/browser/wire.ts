@@ -12,6 +12,8 @@ export interface Exchange {
   /** Lower-cased names. */
   responseHeaders: Record<string, string>;
   failed?: string;
+  /** Why CORS blocked it, in Chromium's words (e.g. "InvalidAllowCredentials"). */
+  corsError?: string;
   done: boolean;
 }
 
@@ -44,14 +46,15 @@ export class Wire {
       x.responseHeaders = lower(e.response.headers);
     });
     cdp.on("Network.loadingFinished", (e) => this.finish(e.requestId));
-    cdp.on("Network.loadingFailed", (e) => this.finish(e.requestId, e.errorText));
+    cdp.on("Network.loadingFailed", (e) => this.finish(e.requestId, e.errorText, e.corsErrorStatus?.corsError));
   }
 
-  private finish(id: string, failed?: string) {
+  private finish(id: string, failed?: string, corsError?: string) {
     const x = this.exchanges.get(id);
     if (!x) return;
     x.done = true;
     x.failed = failed;
+    x.corsError = corsError;
   }
 
   static async attach(page: Page): Promise<Wire> {

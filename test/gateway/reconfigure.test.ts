@@ -26,7 +26,7 @@ function config(routeTo: string, clusters: Record<string, Replica[]>): GatewayCo
     limits: { maxMessageBytes: 1 << 20 },
     drainTimeoutMs: 1000,
     descriptorSets: [],
-    cors: { allowedOrigins: [] },
+    cors: { allowedOrigins: [], allowCredentials: false },
     clusters: new Map(Object.entries(clusters).map(([name, rs]) => [name, clusterConfig(rs.map((r) => endpointAt(r.port)), { name })])),
     routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: routeTo }],
   };

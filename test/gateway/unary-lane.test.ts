@@ -95,7 +95,7 @@ describe("the unary lane with an upstream answering too much", () => {
       limits: { maxMessageBytes: 1024 },
       drainTimeoutMs: 1000,
       descriptorSets: [],
-      cors: { allowedOrigins: [] },
+      cors: { allowedOrigins: [], allowCredentials: false },
       clusters: new Map([
         [
           "big",
@@ -104,6 +104,7 @@ describe("the unary lane with an upstream answering too much", () => {
             protocol: "grpc",
             http: "2",
             codec: "proto",
+            compression: "identity",
             timeoutMs: undefined,
             endpoints: [{ address: `127.0.0.1:${port}`, host: "127.0.0.1", port, weight: 1, priority: 0 }],
             resilience: { ...defaultResilience(), healthCheck: { ...defaultResilience().healthCheck, enabled: false } },

@@ -19,6 +19,7 @@ export interface FixtureOptions {
   protocol?: UpstreamProtocol;
   http?: "2" | "1.1";
   codec?: ClusterConfig["codec"];
+  compression?: ClusterConfig["compression"];
   weights?: number[];
   maxMessageBytes?: number;
   timeoutMs?: number;
@@ -43,6 +44,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     protocol: opts.protocol ?? "grpc",
     http: opts.http ?? "2",
     codec: opts.codec ?? "proto",
+    compression: opts.compression ?? "identity",
     timeoutMs: opts.timeoutMs,
     endpoints,
     // Health checks off unless a test asks: a test that hangs its only replica
@@ -54,7 +56,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     limits: { maxMessageBytes: opts.maxMessageBytes ?? 4 * 1024 * 1024 },
     drainTimeoutMs: opts.drainTimeoutMs ?? 2000,
     descriptorSets: [],
-    cors: { allowedOrigins: ["*"] },
+    cors: { allowedOrigins: ["*"], allowCredentials: false },
     clusters: new Map([["echo", cluster]]),
     routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" }],
   };

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Message, ResponseEvent } from "../../call/call.js";
 import { Code } from "../../call/status.js";
 import { FLAG_COMPRESSED, FLAG_CONNECT_END, encodeEnvelope, readEnvelopes } from "../../call/envelope.js";
-import { decompress, parseEncoding } from "../../call/compression.js";
+import { compressForUpstream, decompress, parseEncoding, upstreamEnvelope } from "../../call/compression.js";
 import { type Metadata, copyMetadata, firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
 import { drain, mapIterable } from "../../call/iterables.js";
 import { type OutboundCall, type RequestMessages, isWhole } from "../contract.js";
@@ -24,9 +24,19 @@ function baseHeaders(call: OutboundCall): Record<string, string | string[]> {
 
 async function* unary(call: OutboundCall): AsyncGenerator<ResponseEvent> {
   const { head, label } = call;
-  const body = await singleMessage(streamOf(call.messages));
+  const message = await singleMessage(streamOf(call.messages));
   const headers = baseHeaders(call);
   headers["content-type"] = `application/${head.codec}`;
+  let body = message;
+  if (call.compression === "gzip") {
+    headers["accept-encoding"] = "gzip";
+    // The whole body is the one message: compressed, or not at all.
+    const z = compressForUpstream(message, "gzip");
+    if (z) {
+      headers["content-encoding"] = "gzip";
+      body = z;
+    }
+  }
   const res = await call.transport.request({ method: "POST", path: head.path, headers, body, cancel: call.cancel });
   const encoding = parseEncoding(firstValue(res.headers["content-encoding"]), "content-encoding");
   const raw = await decompress(await readAll(res.body, call.maxBytes), encoding, call.maxBytes);
@@ -56,11 +66,16 @@ async function* streaming(call: OutboundCall): AsyncGenerator<ResponseEvent> {
   const { head, label } = call;
   const headers = baseHeaders(call);
   headers["content-type"] = `application/connect+${head.codec}`;
+  const gzip = call.compression === "gzip";
+  if (gzip) {
+    headers["connect-content-encoding"] = "gzip";
+    headers["connect-accept-encoding"] = "gzip";
+  }
   const res = await call.transport.request({
     method: "POST",
     path: head.path,
     headers,
-    body: mapIterable(streamOf(call.messages), (m) => encodeEnvelope(0, m)),
+    body: mapIterable(streamOf(call.messages), gzip ? gzipEnvelope : plainEnvelope),
     cancel: call.cancel,
   });
   if (res.status !== 200) {
@@ -82,6 +97,9 @@ async function* streaming(call: OutboundCall): AsyncGenerator<ResponseEvent> {
   }
   yield { type: "end", status: { code: Code.INTERNAL, message: `${label} ended the stream without an end-of-stream message`, details: [] }, trailers: {} };
 }
+
+const plainEnvelope = (m: Uint8Array) => encodeEnvelope(0, m);
+const gzipEnvelope = (m: Uint8Array) => upstreamEnvelope(m, "gzip");
 
 /** Connect frames every request itself, so a request read whole is streamed like any other. */
 async function* wholeAsStream(messages: readonly Message[]): AsyncGenerator<Uint8Array> {

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Message, ResponseEvent } from "../../call/call.js";
 import { Code, httpStatusToCode } from "../../call/status.js";
 import { type Envelope, EnvelopeSplitter, FLAG_COMPRESSED, FLAG_GRPC_WEB_TRAILER, encodeEnvelope } from "../../call/envelope.js";
-import { type Encoding, decompress, parseEncoding } from "../../call/compression.js";
+import { type Encoding, compressForUpstream, decompress, parseEncoding, upstreamEnvelope } from "../../call/compression.js";
 import { encodeGrpcTimeout } from "./timeout.js";
 import { copyMetadata, firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
 import { type OutboundCall, type OutboundProtocol, isWhole } from "../contract.js";
@@ -38,7 +38,7 @@ async function* streamed(call: OutboundCall, messages: AsyncIterable<Uint8Array>
     method: "POST",
     path: head.path,
     headers: requestHeaders(call, flavor),
-    body: mapIterable(messages, (m) => encodeEnvelope(0, m)),
+    body: mapIterable(messages, call.compression === "identity" ? plainEnvelope : gzipEnvelope),
     cancel: call.cancel,
   });
   const early = earlyEnd(res.status, res.headers, flavor.contentType, label);
@@ -70,7 +70,7 @@ async function* streamed(call: OutboundCall, messages: AsyncIterable<Uint8Array>
 async function exchangeWhole(call: OutboundCall, request: readonly Message[], flavor: GrpcFlavor): Promise<ResponseEvent[]> {
   const { head, transport, label } = call;
   const res = await transport.exchange(
-    { method: "POST", path: head.path, headers: requestHeaders(call, flavor), body: unaryBody(request), cancel: call.cancel },
+    { method: "POST", path: head.path, headers: requestHeaders(call, flavor), body: unaryBody(request, call.compression), cancel: call.cancel },
     call.maxBytes + UNARY_BODY_ROOM,
   );
   const early = earlyEnd(res.status, res.headers, flavor.contentType, label);
@@ -95,21 +95,38 @@ async function exchangeWhole(call: OutboundCall, request: readonly Message[], fl
 const UNARY_BODY_ROOM = 64 * 1024;
 
 function requestHeaders(call: OutboundCall, flavor: GrpcFlavor): Record<string, string | string[]> {
-  // No grpc-accept-encoding, so upstreams answer uncompressed: on the hop
-  // from gateway to upstream, gunzipping every answer cost 20-30% of the
-  // gateway's CPU per small call (bench/RESULTS.md). Compressed answers are
-  // still decoded.
+  // With the default `compression: identity`, no grpc-accept-encoding, so
+  // upstreams answer uncompressed: on the hop from gateway to upstream,
+  // gunzipping every answer cost 20-30% of the gateway's CPU per small call
+  // (bench/RESULTS.md). Compressed answers are decoded either way.
   const headers = copyMetadata(call.head.metadata);
   headers["content-type"] = `${flavor.contentType}+${call.head.codec}`;
   for (const k in flavor.requestHeaders) headers[k] = flavor.requestHeaders[k];
+  if (call.compression === "gzip") {
+    headers["grpc-encoding"] = "gzip";
+    headers["grpc-accept-encoding"] = "gzip";
+  }
   if (call.deadline) headers["grpc-timeout"] = encodeGrpcTimeout(call.deadline.remaining());
   return headers;
 }
 
-/** The request messages as one body: the client's own envelope when there is one to reuse. */
-function unaryBody(messages: readonly Message[]): Uint8Array {
-  if (messages.length === 1 && messages[0].frame) return messages[0].frame;
-  return Buffer.concat(messages.map((m) => encodeEnvelope(0, m.data)));
+const plainEnvelope = (m: Uint8Array) => encodeEnvelope(0, m);
+const gzipEnvelope = (m: Uint8Array) => upstreamEnvelope(m, "gzip");
+
+/**
+ * The request messages as one body: the client's own envelope when there is
+ * one to reuse and it stays uncompressed; a message worth compressing for a
+ * gzip cluster is enveloped anew, flagged compressed.
+ */
+function unaryBody(messages: readonly Message[], compression: Encoding): Uint8Array {
+  if (messages.length === 1) return envelopeOf(messages[0], compression);
+  return Buffer.concat(messages.map((m) => envelopeOf(m, compression)));
+}
+
+function envelopeOf(m: Message, compression: Encoding): Uint8Array {
+  const z = compressForUpstream(m.data, compression);
+  if (z) return encodeEnvelope(FLAG_COMPRESSED, z);
+  return m.frame ?? encodeEnvelope(0, m.data);
 }
 
 /** The call's end when the response carries no messages: not 200, not gRPC, or trailers-only. */

@@ -5,7 +5,10 @@ import { Code, ConnectError, createClient, type Client, type Transport } from "@
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { EchoResponseSchema, EchoService } from "../../../gen/acme/echo/v1/echo_pb.js";
 
-/** The connect-web transports a browser app can pick, named protocol-codec[-get]. */
+/** fetch() that sends cookies to other origins too, as an app behind a login does. */
+const withCredentials: typeof fetch = (input, init) => fetch(input, { ...init, credentials: "include" });
+
+/** The connect-web transports a browser app can pick, named protocol-codec[-get][-credentials]. */
 export const TRANSPORTS = {
   "connect-json": (baseUrl: string) => createConnectTransport({ baseUrl }),
   "connect-proto": (baseUrl: string) => createConnectTransport({ baseUrl, useBinaryFormat: true }),
@@ -14,6 +17,9 @@ export const TRANSPORTS = {
   "connect-json-get": (baseUrl: string) => createConnectTransport({ baseUrl, useHttpGet: true }),
   "grpc-web-proto": (baseUrl: string) => createGrpcWebTransport({ baseUrl }),
   "grpc-web-json": (baseUrl: string) => createGrpcWebTransport({ baseUrl, useBinaryFormat: false }),
+  // credentials: "include" (cookies go along, and the answer must allow them).
+  "connect-json-credentials": (baseUrl: string) => createConnectTransport({ baseUrl, fetch: withCredentials }),
+  "connect-json-get-credentials": (baseUrl: string) => createConnectTransport({ baseUrl, useHttpGet: true, fetch: withCredentials }),
 } satisfies Record<string, (baseUrl: string) => Transport>;
 
 export type TransportName = keyof typeof TRANSPORTS;
