@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Bottom to top. Top-level files (server.ts, cli.ts, demo.ts, runtime.ts) sit above every room. */
-export const LAYERS = ["call", "config", "listener", "transport", "protocol", "transcode", "cluster", "policy", "route", "local", "snapshot", "proxy"];
+export const LAYERS = ["call", "config", "listener", "transport", "protocol", "transcode", "cluster", "discovery", "policy", "route", "local", "snapshot", "proxy"];
 const TOP = LAYERS.length;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -6,6 +6,7 @@ import type { GatewayConfig } from "./config/types.js";
 import { Listener } from "./listener/listener.js";
 import { StreamResponse } from "./listener/stream-exchange.js";
 import { ClusterManager } from "./cluster/cluster-manager.js";
+import { DiscoveryManager } from "./discovery/discovery-manager.js";
 import { registerReflection } from "./local/reflection.js";
 import { CurrentSnapshot } from "./snapshot/current.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
@@ -23,6 +24,8 @@ export interface Gateway {
   reconfigure(config: GatewayConfig): Snapshot;
   /** Owns each cluster's endpoint set, across snapshots. */
   clusters: ClusterManager;
+  /** Runs the clusters' discovery providers. */
+  discovery: DiscoveryManager;
   inflight: InFlight;
   /** Bound ports, in listener order (useful with port 0). */
   ports: number[];
@@ -41,7 +44,8 @@ export interface GatewayOptions {
 
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const clusters = new ClusterManager(opts.onClusterEvent);
-  const snapshots = new CurrentSnapshot(config, { clusters, descriptors: opts.descriptors });
+  const discovery = new DiscoveryManager(clusters, opts.onClusterEvent);
+  const snapshots = new CurrentSnapshot(config, { clusters, discovery, descriptors: opts.descriptors });
   const current = () => snapshots.snapshot;
   const inflight = new InFlight();
   const proxy = { current, inflight };
@@ -94,7 +98,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     await app.listen({ port: lc.port, host: lc.host });
     apps.push(app);
   }
-  const admin = config.admin ? await startAdmin(config.admin, current, inflight, () => draining) : undefined;
+  const admin = config.admin ? await startAdmin(config.admin, current, inflight, discovery, () => draining) : undefined;
   const ports = listeners.map((l) => (l.server.address() as { port: number }).port);
 
   let closing: Promise<void> | undefined;
@@ -107,6 +111,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       for (const l of listeners) l.destroyAll();
       await Promise.all(apps.map((a) => a.close()));
       await admin?.close();
+      await discovery.close();
       await clusters.close();
     })());
   return {
@@ -115,6 +120,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     current,
     reconfigure: (next) => snapshots.swap(next),
     clusters,
+    discovery,
     inflight,
     ports,
     adminPort: admin ? (admin.server.address() as { port: number }).port : undefined,
@@ -122,12 +128,19 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   };
 }
 
-async function startAdmin(cfg: { port: number; host: string }, current: () => Snapshot, inflight: InFlight, draining: () => boolean): Promise<FastifyInstance> {
+async function startAdmin(
+  cfg: { port: number; host: string },
+  current: () => Snapshot,
+  inflight: InFlight,
+  discovery: DiscoveryManager,
+  draining: () => boolean,
+): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/ready", async (_req, reply) => {
     if (draining()) return reply.code(503).send({ status: "draining" });
-    return { status: "ready", clusters: [...current().upstreams.keys()], inflight: inflight.size };
+    // Ready while serving: a failing discovery keeps its last good endpoints, and says so here.
+    return { status: "ready", clusters: [...current().upstreams.keys()], inflight: inflight.size, discovery: discovery.status() };
   });
   await app.listen({ port: cfg.port, host: cfg.host });
   return app;

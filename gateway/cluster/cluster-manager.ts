@@ -1,6 +1,6 @@
 import type { ClusterConfig } from "../config/types.js";
 import { Cluster } from "./cluster.js";
-import { type ClusterEvent, EndpointSet } from "./endpoint-set.js";
+import { type ClusterEvent, EndpointSet, STATIC } from "./endpoint-set.js";
 
 /**
  * Owns every cluster's endpoint set across config snapshots (Envoy's
@@ -23,9 +23,12 @@ export class ClusterManager {
         retired.push(set);
         set = undefined;
       }
-      if (set) set.reconcile(config.endpoints);
+      if (set) set.update(STATIC, config.endpoints);
       else {
+        const previous = retired.find((r) => r.clusterName === name);
         set = new EndpointSet(config, this.onEvent);
+        // A rebuilt set keeps what other sources (discovery) had found.
+        for (const [source, list] of previous?.otherSources() ?? []) set.update(source, list);
         set.start();
         this.sets.set(name, set);
       }

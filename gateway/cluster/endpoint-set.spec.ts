@@ -85,3 +85,17 @@ describe("EndpointSet.reconcile", () => {
     expect(set.fits(clusterConfig([ep(1)], { http: "1.1" }))).toBe(false);
   });
 });
+
+describe("EndpointSet.update (sources)", () => {
+  it("merges every source's list, the config's first, an address once", () => {
+    const set = setOf([ep(1)]);
+    set.update("discovery", [ep(2), ep(1, 9)]);
+    expect(set.list.map((e) => [e.address, e.weight])).toEqual([
+      ["127.0.0.1:1", 1],
+      ["127.0.0.1:2", 1],
+    ]);
+    set.update("discovery", []);
+    expect(set.list.map((e) => e.address)).toEqual(["127.0.0.1:1"]);
+    expect(set.otherSources()).toEqual([["discovery", []]]);
+  });
+});

@@ -4,6 +4,9 @@ import { OutlierDetector } from "./outlier.js";
 
 export type ClusterEvent = (message: string) => void;
 
+/** The source name of the endpoints the config lists. */
+export const STATIC = "static";
+
 /**
  * A cluster's endpoints, keyed by address, changeable while calls run
  * (docs/DESIGN.md, "Snapshots and endpoint sets"). Whatever produces the
@@ -14,6 +17,8 @@ export type ClusterEvent = (message: string) => void;
  */
 export class EndpointSet {
   private readonly byAddress = new Map<string, Endpoint>();
+  /** The desired lists by source ("static" from the config, "discovery" from a provider), merged in this order. */
+  private readonly sources = new Map<string, readonly EndpointConfig[]>();
   /** The endpoints in service, in desired-list order; replaced, never mutated, so a reader's copy stays valid. */
   list: readonly Endpoint[] = [];
   readonly outliers: OutlierDetector;
@@ -30,7 +35,34 @@ export class EndpointSet {
       undefined,
       (host, reason) => onEvent(`${this.list.find((e) => e.outlier === host)?.label ?? "endpoint"} ejected: ${reason}`),
     );
-    this.reconcile(config.endpoints);
+    this.update(STATIC, config.endpoints);
+  }
+
+  /**
+   * Replaces one source's list and reconciles the set with every source's
+   * (an address listed by several counts once, as the first source lists it).
+   */
+  update(source: string, list: readonly EndpointConfig[]): ReturnType<EndpointSet["reconcile"]> {
+    this.sources.set(source, list);
+    const merged: EndpointConfig[] = [];
+    const seen = new Set<string>();
+    for (const l of this.sources.values()) {
+      for (const e of l) {
+        if (seen.has(e.address)) continue;
+        seen.add(e.address);
+        merged.push(e);
+      }
+    }
+    return this.reconcile(merged);
+  }
+
+  /** The lists of every source but the config's, to hand on to a set that replaces this one. */
+  otherSources(): Array<[string, readonly EndpointConfig[]]> {
+    return [...this.sources].filter(([name]) => name !== STATIC);
+  }
+
+  get clusterName(): string {
+    return this.config.name;
   }
 
   /**

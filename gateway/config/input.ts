@@ -89,7 +89,8 @@ export interface ClusterInput {
   compression?: "identity" | "gzip";
   tls?: UpstreamTlsInput;
   timeout?: DurationInput;
-  endpoints: EndpointInput[];
+  endpoints?: EndpointInput[];
+  discovery?: DiscoveryInput;
   balancer?: BalancerKind;
   slowStart?: DurationInput;
   circuitBreaker?: boolean | CircuitBreakerInput;
@@ -100,6 +101,12 @@ export interface ClusterInput {
   outlierDetection?: boolean | OutlierDetectionInput;
   idempotentMethods?: string[];
 }
+
+export type DiscoveryInput =
+  | { dns: { name: string; port?: number; refresh?: DurationInput; servers?: string[] } }
+  | { etcd: { endpoints: string[]; prefix: string } }
+  | { kubernetes: { namespace?: string; service: string; port: string | number } }
+  | { file: { path: string } };
 
 export interface RouteInput {
   match: { service: string } | { method: string } | { prefix: string };

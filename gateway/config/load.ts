@@ -58,5 +58,5 @@ export async function validateConfigObject(obj: unknown, baseDir: string, readFi
   const files = await readFileRefs(collectFileRefs(input), baseDir, readFile);
   const problems = mergeProblems(mergeProblems(structural, semantic), files.problems);
   if (problems.length > 0) throw new ConfigError(problems.map(formatProblem));
-  return normalizeConfig(input as GatewayConfigInput, files.contents);
+  return normalizeConfig(input as GatewayConfigInput, files.contents, baseDir);
 }

@@ -1,8 +1,9 @@
 import { parseHostPort } from "./address.js";
 import { parseDuration } from "./duration.js";
-import type { ClusterInput, EndpointInput, GatewayConfigInput, ListenerInput, UpstreamTlsInput } from "./input.js";
+import { resolve } from "node:path";
+import type { ClusterInput, DiscoveryInput, EndpointInput, GatewayConfigInput, ListenerInput, UpstreamTlsInput } from "./input.js";
 import { normalizeResilience } from "./resilience.js";
-import type { ClusterConfig, EndpointConfig, GatewayConfig, ListenerConfig, RouteConfig, UpstreamTlsConfig } from "./types.js";
+import type { ClusterConfig, DiscoveryConfig, EndpointConfig, GatewayConfig, ListenerConfig, RouteConfig, UpstreamTlsConfig } from "./types.js";
 
 // Defaults live here, in one place, rather than in the schema: the schema's
 // `default`s are documentation for editors, this is what the gateway gets.
@@ -19,13 +20,15 @@ export const DEFAULTS = {
   codec: "proto",
   compression: "identity",
   weight: 1,
+  dnsRefresh: "5s",
+  kubernetesNamespace: "default",
 } as const;
 
 /**
  * Input -> GatewayConfig. Only call this with input that passed the schema
  * and semantic checks and whose files were all read: it trusts both.
  */
-export function normalizeConfig(input: GatewayConfigInput, files: ReadonlyMap<string, Uint8Array>): GatewayConfig {
+export function normalizeConfig(input: GatewayConfigInput, files: ReadonlyMap<string, Uint8Array>, baseDir = process.cwd()): GatewayConfig {
   const text = (file: string) => new TextDecoder().decode(bytesOf(files, file));
   const pem = (file: string | undefined) => (file === undefined ? undefined : text(file));
   const config: GatewayConfig = {
@@ -37,7 +40,7 @@ export function normalizeConfig(input: GatewayConfigInput, files: ReadonlyMap<st
       allowedOrigins: [...(input.cors?.allowedOrigins ?? DEFAULTS.allowedOrigins)],
       allowCredentials: input.cors?.allowCredentials ?? DEFAULTS.allowCredentials,
     },
-    clusters: new Map(Object.entries(input.clusters).map(([name, c]) => [name, normalizeCluster(name, c, pem)])),
+    clusters: new Map(Object.entries(input.clusters).map(([name, c]) => [name, normalizeCluster(name, c, pem, baseDir)])),
     routes: input.routes.map(normalizeRoute),
   };
   if (input.admin) config.admin = { port: input.admin.port, host: input.admin.host ?? DEFAULTS.adminHost };
@@ -59,19 +62,33 @@ function normalizeListener(l: ListenerInput, text: (file: string) => string): Li
   return out;
 }
 
-function normalizeCluster(name: string, c: ClusterInput, pem: (file: string | undefined) => string | undefined): ClusterConfig {
+function normalizeCluster(name: string, c: ClusterInput, pem: (file: string | undefined) => string | undefined, baseDir: string): ClusterConfig {
   const out: ClusterConfig = {
     name,
     protocol: c.protocol,
     http: c.http === undefined ? DEFAULTS.http : (String(c.http) as "2" | "1.1"),
     codec: c.codec ?? DEFAULTS.codec,
     compression: c.compression ?? DEFAULTS.compression,
-    endpoints: c.endpoints.map(normalizeEndpoint),
+    endpoints: (c.endpoints ?? []).map(normalizeEndpoint),
     resilience: normalizeResilience(c),
   };
+  if (c.discovery) out.discovery = normalizeDiscovery(c.discovery, baseDir);
   if (c.tls) out.tls = normalizeUpstreamTls(c.tls, pem);
   if (c.timeout !== undefined) out.timeoutMs = parseDuration(c.timeout);
   return out;
+}
+
+function normalizeDiscovery(d: DiscoveryInput, baseDir: string): DiscoveryConfig {
+  if ("dns" in d) {
+    const { name, port, refresh, servers } = d.dns;
+    return { kind: "dns", name, port, refreshMs: parseDuration(refresh ?? DEFAULTS.dnsRefresh), servers };
+  }
+  if ("etcd" in d) return { kind: "etcd", endpoints: [...d.etcd.endpoints], prefix: d.etcd.prefix };
+  if ("kubernetes" in d) {
+    const { namespace, service, port } = d.kubernetes;
+    return { kind: "kubernetes", namespace: namespace ?? DEFAULTS.kubernetesNamespace, service, port };
+  }
+  return { kind: "file", path: resolve(baseDir, d.file.path) };
 }
 
 function normalizeUpstreamTls(tls: UpstreamTlsInput, pem: (file: string | undefined) => string | undefined): UpstreamTlsConfig {
@@ -87,7 +104,8 @@ function normalizeUpstreamTls(tls: UpstreamTlsInput, pem: (file: string | undefi
   return out;
 }
 
-function normalizeEndpoint(e: EndpointInput): EndpointConfig {
+/** An endpoint as written in the config or in a discovery file, normalized. */
+export function normalizeEndpoint(e: EndpointInput): EndpointConfig {
   const { address, weight, priority } = typeof e === "string" ? { address: e, weight: undefined, priority: undefined } : e;
   const hp = parseHostPort(address);
   if (!hp) throw new Error(`internal: endpoint ${JSON.stringify(address)} was not validated before normalizing`);

@@ -75,12 +75,28 @@ function checkListenerTls(listeners: unknown): Problem[] {
   });
 }
 
+/** Discovery providers the schema knows whose code has not landed yet. */
+const NOT_YET_BUILT = ["dns", "etcd", "kubernetes"];
+
 function checkCluster(name: string, cluster: unknown): Problem[] {
   if (!isObj(cluster)) return [];
   const at = ["clusters", name];
   const problems: Problem[] = [];
   if (cluster.protocol === "grpc" && (cluster.http === "1.1" || cluster.http === 1.1)) {
     problems.push(problemAt([...at, "http"], '"1.1" is not allowed with protocol grpc (gRPC needs HTTP/2; use connect or grpc-web over HTTP/1.1)'));
+  }
+  if (cluster.endpoints === undefined && cluster.discovery === undefined) {
+    problems.push(problemAt(at, "has no endpoints: list them under endpoints, or say where to find them under discovery"));
+  }
+  const dns = isObj(cluster.discovery) && isObj(cluster.discovery.dns) ? cluster.discovery.dns : undefined;
+  if (dns && typeof dns.name === "string" && !dns.name.startsWith("_") && dns.port === undefined) {
+    problems.push(problemAt([...at, "discovery", "dns"], `needs port: ${formatValue(dns.name)} is an A/AAAA name (SRV names start with "_" and carry their ports)`));
+  }
+  problems.push(...checkDuration([...at, "discovery", "dns", "refresh"], dns?.refresh, { allowZero: false }));
+  for (const kind of NOT_YET_BUILT) {
+    if (isObj(cluster.discovery) && cluster.discovery[kind] !== undefined) {
+      problems.push(problemAt([...at, "discovery", kind], "is not available in this build yet: use file, or endpoints"));
+    }
   }
   const seen = new Map<string, number>();
   list(cluster.endpoints).forEach((e, i) => {

@@ -50,10 +50,20 @@ export interface ClusterConfig {
   compression: UpstreamCompression;
   tls?: UpstreamTlsConfig;
   timeoutMs?: number;
+  /** Static endpoints: always in the set. */
   endpoints: EndpointConfig[];
+  /** Where more endpoints come from, followed live; undefined: static only. */
+  discovery?: DiscoveryConfig;
   /** Balancing, breakers, retries, hedging, health: every default filled in (see resilience.ts). */
   resilience: ResilienceConfig;
 }
+
+/** One discovery provider's settings; durations in ms, file paths absolute. */
+export type DiscoveryConfig =
+  | { kind: "dns"; name: string; port: number | undefined; refreshMs: number; servers: string[] | undefined }
+  | { kind: "etcd"; endpoints: string[]; prefix: string }
+  | { kind: "kubernetes"; namespace: string; service: string; port: string | number }
+  | { kind: "file"; path: string };
 
 // Resilience settings per cluster. Status codes are gRPC numbers (Code),
 // durations milliseconds. Sections that can be switched off keep their other

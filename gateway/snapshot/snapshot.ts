@@ -1,6 +1,7 @@
 import type { DescFile } from "@bufbuild/protobuf";
 import type { GatewayConfig } from "../config/types.js";
 import type { ClusterManager } from "../cluster/cluster-manager.js";
+import type { DiscoveryManager } from "../discovery/discovery-manager.js";
 import { ClusterPolicy } from "../policy/cluster-policy.js";
 import { RouteTable } from "../route/route-table.js";
 import { MethodCatalogue } from "../route/method-catalogue.js";
@@ -23,6 +24,8 @@ export interface Snapshot extends RoutingView {
 export interface SnapshotInputs {
   /** Owns the endpoint sets that outlive snapshots. */
   clusters: ClusterManager;
+  /** Runs the clusters' discovery providers, which outlive snapshots too. */
+  discovery?: DiscoveryManager;
   /** Descriptor files the embedding program knows (the demo's, from demo.ts). */
   descriptors?: readonly DescFile[];
 }
@@ -30,6 +33,7 @@ export interface SnapshotInputs {
 /** Builds the snapshot for `config`, carrying the previous one's per-cluster policy state over. */
 export function buildSnapshot(config: GatewayConfig, inputs: SnapshotInputs, previous?: Snapshot): Snapshot {
   const clusters = inputs.clusters.apply(config.clusters);
+  inputs.discovery?.apply(config.clusters);
   const upstreams = new Map<string, Upstream>();
   for (const [name, cluster] of clusters) {
     upstreams.set(name, { cluster, policy: new ClusterPolicy(cluster.config.resilience, previous?.upstreams.get(name)?.policy) });

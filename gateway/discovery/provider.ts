@@ -1,0 +1,23 @@
+import type { EndpointConfig } from "../config/types.js";
+
+/**
+ * Where a provider reports. Every successful answer goes to `list`, an
+ * empty one included (an empty answer is the operator's intent); a failure
+ * goes to `error`, and the endpoints found before stay in service.
+ */
+export interface ProviderSink {
+  list(endpoints: EndpointConfig[]): void;
+  error(err: Error): void;
+}
+
+/**
+ * A source of a cluster's endpoints that follows changes (docs/DESIGN.md,
+ * "Snapshots and endpoint sets"). It only ever produces the desired list; the
+ * endpoint set does the rest. It retries failures itself, with backoff.
+ */
+export interface EndpointProvider {
+  /** e.g. `file /etc/echo.yaml`, for logs and the admin view. */
+  readonly description: string;
+  start(sink: ProviderSink): void;
+  stop(): Promise<void>;
+}
