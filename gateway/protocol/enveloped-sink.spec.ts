@@ -1,5 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { FakeResponse } from "../../test/helpers/fake-response.js";
 import { encodeEnvelope } from "../call/envelope.js";
 import type { ServerRequest, ServerResponseLike } from "./contract.js";
 import { grpcInbound } from "./grpc/inbound.js";
@@ -9,42 +10,6 @@ import { connectInbound } from "./connect/inbound.js";
 // EnvelopedSink is abstract; its behaviour is what the gRPC, gRPC-Web and
 // Connect streaming sinks share, seen here through their sink().
 
-/** The part of a server response the sinks use, recording what they do. */
-class FakeResponse {
-  status: number | undefined;
-  head: Record<string, unknown> | undefined;
-  writeHeads = 0;
-  readonly body: Uint8Array[] = [];
-  headersSent = false;
-  destroyed = false;
-  writableEnded = false;
-  writeHead(status: number, headers: Record<string, unknown>) {
-    this.writeHeads++;
-    this.status = status;
-    this.head = headers;
-    this.headersSent = true;
-    return this;
-  }
-  write(chunk: Uint8Array) {
-    if (!this.headersSent) this.writeHead(200, {});
-    this.body.push(chunk);
-    return true;
-  }
-  end(chunk?: Uint8Array) {
-    if (chunk) this.write(chunk);
-    this.writableEnded = true;
-  }
-  addTrailers() {}
-  getHeaders() {
-    return {};
-  }
-  on() {
-    return this;
-  }
-  off() {
-    return this;
-  }
-}
 
 function sinkFor(protocol: typeof grpcInbound, headers: Record<string, string>) {
   const req = {
@@ -69,6 +34,7 @@ describe("EnvelopedSink headers", () => {
     expect(res.writeHeads).toBe(1);
     expect(res.status).toBe(200);
     expect(res.head).toEqual({
+      ":status": 200,
       "x-upstream": "1",
       "content-type": "application/grpc+proto",
       "grpc-accept-encoding": "identity, gzip",

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { thrownCallError } from "../../test/helpers/thrown.js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { EchoRequestSchema, EchoResponseSchema, file_acme_echo_v1_echo } from "../../gen/acme/echo/v1/echo_pb.js";
 import type { Codec, MethodKind } from "../call/call.js";
-import { CallError, Code } from "../call/status.js";
+import { Code } from "../call/status.js";
 import { ClusterManager } from "../cluster/cluster-manager.js";
 import { defaultResilience } from "../config/resilience.js";
 import type { ClusterConfig, GatewayConfig, RouteConfig } from "../config/types.js";
@@ -82,27 +83,18 @@ function plan(v: ReturnType<typeof view>, path: string, s: CallSettings = {}): C
   return planCall(v, s.protocol ?? grpcInbound, req, call);
 }
 
-function refusal(fn: () => unknown): CallError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CallError) return err;
-    throw err;
-  }
-  throw new Error("expected a CallError");
-}
 
 describe("planCall: where the call goes", () => {
   it("answers a path no route covers with UNIMPLEMENTED", () => {
     const v = view({}, [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "up" }]);
-    const err = refusal(() => plan(v, UNKNOWN));
+    const err = thrownCallError(() => plan(v, UNKNOWN));
     expect(err.code).toBe(Code.UNIMPLEMENTED);
     expect(err.message).toBe(`no route for ${UNKNOWN}: add a route whose match covers it`);
   });
 
   it("answers a route naming a cluster the snapshot lacks with INTERNAL, naming it", () => {
     const v = view({}, [{ match: { prefix: "/" }, cluster: "gone" }]);
-    const err = refusal(() => plan(v, ECHO));
+    const err = thrownCallError(() => plan(v, ECHO));
     expect(err.code).toBe(Code.INTERNAL);
     expect(err.message).toContain('unknown cluster "gone"');
   });
@@ -119,7 +111,7 @@ describe("planCall: where the call goes", () => {
 
 describe("planCall: GET", () => {
   it("refuses GET for a method not marked NO_SIDE_EFFECTS", () => {
-    const err = refusal(() => plan(view(), WRITE, { method: "GET", protocol: connectInbound }));
+    const err = thrownCallError(() => plan(view(), WRITE, { method: "GET", protocol: connectInbound }));
     expect(err.code).toBe(Code.UNIMPLEMENTED);
     expect(err.message).toMatch(/not marked NO_SIDE_EFFECTS.*use POST/);
   });
@@ -132,13 +124,13 @@ describe("planCall: GET", () => {
 
 describe("planCall: bidi streaming needs HTTP/2 on both sides", () => {
   it("refuses a Connect bidi call that came over HTTP/1.1", () => {
-    const err = refusal(() => plan(view(), CHAT, { protocol: connectInbound, httpVersionMajor: 1 }));
+    const err = thrownCallError(() => plan(view(), CHAT, { protocol: connectInbound, httpVersionMajor: 1 }));
     expect(err.code).toBe(Code.UNIMPLEMENTED);
     expect(err.message).toMatch(/needs HTTP\/2/);
   });
 
   it("refuses a bidi call to a cluster that speaks HTTP/1.1 upstream, saying what to set", () => {
-    const err = refusal(() => plan(view({ http: "1.1" }), CHAT));
+    const err = thrownCallError(() => plan(view({ http: "1.1" }), CHAT));
     expect(err.code).toBe(Code.UNIMPLEMENTED);
     expect(err.message).toContain('set http: "2" on the cluster');
     expect(plan(view({ http: "1.1" }), ECHO).upstreamHead.kind).toBe("unary");
@@ -169,7 +161,7 @@ describe("planCall: codecs", () => {
   });
 
   it("answers a translation it has no descriptor for with UNIMPLEMENTED naming both fixes", () => {
-    const err = refusal(() => plan(view({ codec: "json" }), UNKNOWN, { codec: "proto" }));
+    const err = thrownCallError(() => plan(view({ codec: "json" }), UNKNOWN, { codec: "proto" }));
     expect(err.code).toBe(Code.UNIMPLEMENTED);
     expect(err.message).toContain(`cannot translate proto to json for ${UNKNOWN}`);
     expect(err.message).toContain("descriptorSets");

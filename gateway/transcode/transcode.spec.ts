@@ -1,21 +1,13 @@
 import { create, createRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { thrownCallError } from "../../test/helpers/thrown.js";
 import { EchoRequestSchema, file_acme_echo_v1_echo } from "../../gen/acme/echo/v1/echo_pb.js";
-import { CallError, Code } from "../call/status.js";
+import { Code } from "../call/status.js";
 import { transcoder } from "./transcode.js";
 
 const registry = createRegistry(file_acme_echo_v1_echo);
 const binary = toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "héllo ✓" }));
 
-function failure(fn: () => unknown): CallError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CallError) return err;
-    throw err;
-  }
-  throw new Error("expected a CallError");
-}
 
 describe("transcoder", () => {
   it("is undefined when both sides use the same codec: the bytes pass untouched", () => {
@@ -43,27 +35,27 @@ describe("transcoder", () => {
 
   it("blames the client for a bad request: INVALID_ARGUMENT", () => {
     const fromJson = transcoder("json", "proto", EchoRequestSchema, registry, "request")!;
-    const utf8 = failure(() => fromJson(new Uint8Array([0x7b, 0xff, 0x7d])));
+    const utf8 = thrownCallError(() => fromJson(new Uint8Array([0x7b, 0xff, 0x7d])));
     expect(utf8.code).toBe(Code.INVALID_ARGUMENT);
     expect(utf8.message).toBe("request message is not valid UTF-8 JSON");
-    const json = failure(() => fromJson(Buffer.from('{"message":')));
+    const json = thrownCallError(() => fromJson(Buffer.from('{"message":')));
     expect(json.code).toBe(Code.INVALID_ARGUMENT);
     expect(json.message).toContain("cannot decode request message as JSON acme.echo.v1.EchoRequest");
-    expect(failure(() => fromJson(Buffer.from('{"nope":1}'))).code).toBe(Code.INVALID_ARGUMENT);
-    expect(failure(() => fromJson(Buffer.from('{"message":42}'))).code).toBe(Code.INVALID_ARGUMENT);
+    expect(thrownCallError(() => fromJson(Buffer.from('{"nope":1}'))).code).toBe(Code.INVALID_ARGUMENT);
+    expect(thrownCallError(() => fromJson(Buffer.from('{"message":42}'))).code).toBe(Code.INVALID_ARGUMENT);
     const fromProto = transcoder("proto", "json", EchoRequestSchema, registry, "request")!;
-    const bin = failure(() => fromProto(new Uint8Array([0x0a, 0x05, 0x61])));
+    const bin = thrownCallError(() => fromProto(new Uint8Array([0x0a, 0x05, 0x61])));
     expect(bin.code).toBe(Code.INVALID_ARGUMENT);
     expect(bin.message).toContain("cannot decode request message as binary acme.echo.v1.EchoRequest");
   });
 
   it("blames the upstream for a bad response: INTERNAL", () => {
     const fromJson = transcoder("json", "proto", EchoRequestSchema, registry, "response")!;
-    const utf8 = failure(() => fromJson(new Uint8Array([0xc3, 0x28])));
+    const utf8 = thrownCallError(() => fromJson(new Uint8Array([0xc3, 0x28])));
     expect(utf8.code).toBe(Code.INTERNAL);
     expect(utf8.message).toBe("response message is not valid UTF-8 JSON");
-    expect(failure(() => fromJson(Buffer.from("not json"))).code).toBe(Code.INTERNAL);
+    expect(thrownCallError(() => fromJson(Buffer.from("not json"))).code).toBe(Code.INTERNAL);
     const fromProto = transcoder("proto", "json", EchoRequestSchema, registry, "response")!;
-    expect(failure(() => fromProto(new Uint8Array([0x0a, 0x05, 0x61]))).code).toBe(Code.INTERNAL);
+    expect(thrownCallError(() => fromProto(new Uint8Array([0x0a, 0x05, 0x61]))).code).toBe(Code.INTERNAL);
   });
 });

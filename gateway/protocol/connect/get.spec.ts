@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { CallError, Code } from "../../call/status.js";
+import { thrownCallError } from "../../../test/helpers/thrown.js";
+import { Code } from "../../call/status.js";
 import { parseGetQuery } from "./get.js";
 
-function thrown(fn: () => unknown): CallError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CallError) return err;
-    throw err;
-  }
-  throw new Error("expected a CallError");
-}
 
 const path = "/acme.echo.v1.EchoService/Echo";
 const text = (b: Uint8Array) => Buffer.from(b).toString();
@@ -45,28 +37,28 @@ describe("parseGetQuery", () => {
   });
 
   it("refuses a connect parameter other than v1", () => {
-    const err = thrown(() => parseGetQuery(`${path}?connect=v2&encoding=json`));
+    const err = thrownCallError(() => parseGetQuery(`${path}?connect=v2&encoding=json`));
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.message).toContain('"v2"');
   });
 
   it("requires encoding to be proto or json", () => {
-    const none = thrown(() => parseGetQuery(`${path}?message=x`));
+    const none = thrownCallError(() => parseGetQuery(`${path}?message=x`));
     expect(none.code).toBe(Code.INVALID_ARGUMENT);
     expect(none.message).toMatch(/got nothing/);
-    const xml = thrown(() => parseGetQuery(`${path}?encoding=xml`));
+    const xml = thrownCallError(() => parseGetQuery(`${path}?encoding=xml`));
     expect(xml.code).toBe(Code.INVALID_ARGUMENT);
     expect(xml.message).toMatch(/got "xml"/);
-    expect(thrown(() => parseGetQuery(path)).code).toBe(Code.INVALID_ARGUMENT);
+    expect(thrownCallError(() => parseGetQuery(path)).code).toBe(Code.INVALID_ARGUMENT);
   });
 
   it("refuses a message that is not base64 when base64=1", () => {
-    const err = thrown(() => parseGetQuery(`${path}?encoding=proto&base64=1&message=${encodeURIComponent("no!pe")}`));
+    const err = thrownCallError(() => parseGetQuery(`${path}?encoding=proto&base64=1&message=${encodeURIComponent("no!pe")}`));
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.message).toMatch(/not valid base64/);
   });
 
   it("answers a compression it does not speak with UNIMPLEMENTED", () => {
-    expect(thrown(() => parseGetQuery(`${path}?encoding=proto&compression=br`)).code).toBe(Code.UNIMPLEMENTED);
+    expect(thrownCallError(() => parseGetQuery(`${path}?encoding=proto&compression=br`)).code).toBe(Code.UNIMPLEMENTED);
   });
 });

@@ -1,5 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { FakeResponse } from "../../../test/helpers/fake-response.js";
 import { Code, status } from "../../call/status.js";
 import type { ServerRequest, ServerResponseLike } from "../contract.js";
 import { connectForm, connectInbound } from "./inbound.js";
@@ -59,37 +60,6 @@ describe("connectForm", () => {
   });
 });
 
-/** The part of a server response the Connect sinks use, recording what they do. */
-class FakeResponse {
-  statusCode: number | undefined;
-  head: Record<string, unknown> | undefined;
-  writeHeads = 0;
-  readonly body: Uint8Array[] = [];
-  headersSent = false;
-  destroyed = false;
-  writableEnded = false;
-  writeHead(status: number, headers: Record<string, unknown>) {
-    this.writeHeads++;
-    this.statusCode = status;
-    this.head = headers;
-    this.headersSent = true;
-    return this;
-  }
-  write(chunk: Uint8Array) {
-    this.body.push(chunk);
-    return true;
-  }
-  end(chunk?: Uint8Array | string) {
-    if (chunk !== undefined) this.body.push(Buffer.from(chunk));
-    this.writableEnded = true;
-  }
-  on() {
-    return this;
-  }
-  off() {
-    return this;
-  }
-}
 
 function sinkFor(headers: Record<string, string>) {
   const res = new FakeResponse();
@@ -128,7 +98,7 @@ describe("Connect unary response", () => {
     sink.message(Buffer.from("payload"));
     sink.end(status(Code.OK, ""), { "x-t": "v" });
     expect(res.statusCode).toBe(200);
-    expect(res.head).toEqual({ "x-h": "1", "trailer-x-t": "v", "content-type": "application/proto" });
+    expect(res.head).toEqual({ ":status": 200, "x-h": "1", "trailer-x-t": "v", "content-type": "application/proto" });
     expect(Buffer.concat(res.body).toString()).toBe("payload");
   });
 

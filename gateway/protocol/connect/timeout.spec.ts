@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { CallError, Code } from "../../call/status.js";
+import { thrownCallError } from "../../../test/helpers/thrown.js";
+import { Code } from "../../call/status.js";
 import { encodeConnectTimeout, parseConnectTimeout } from "./timeout.js";
 
-function thrown(fn: () => unknown): CallError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CallError) return err;
-    throw err;
-  }
-  throw new Error("expected a CallError");
-}
 
 describe("parseConnectTimeout", () => {
   it("reads whole milliseconds, up to 10 digits", () => {
@@ -24,7 +16,7 @@ describe("parseConnectTimeout", () => {
 
   it("answers anything but 1-10 digits with INVALID_ARGUMENT naming the value", () => {
     for (const bad of ["", "12345678901", "-1", "1.5", "250ms", " 250", "abc", "1e3"]) {
-      const err = thrown(() => parseConnectTimeout(bad));
+      const err = thrownCallError(() => parseConnectTimeout(bad));
       expect(err.code, bad).toBe(Code.INVALID_ARGUMENT);
       expect(err.message).toContain(`invalid connect-timeout-ms "${bad}"`);
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { FakeResponse } from "../../../test/helpers/fake-response.js";
 import { Code, status } from "../../call/status.js";
 import { FLAG_GRPC_WEB_TRAILER } from "../../call/envelope.js";
 import type { ServerRequest, ServerResponseLike } from "../contract.js";
@@ -15,37 +16,6 @@ describe("grpcWebType", () => {
   });
 });
 
-/** The part of a server response GrpcWebSink uses, recording what it does. */
-class FakeResponse {
-  head: Record<string, unknown> | undefined;
-  writeHeads = 0;
-  readonly body: Uint8Array[] = [];
-  ends = 0;
-  headersSent = false;
-  destroyed = false;
-  writableEnded = false;
-  writeHead(status: number, headers: Record<string, unknown>) {
-    this.writeHeads++;
-    this.head = { ":status": status, ...headers };
-    this.headersSent = true;
-    return this;
-  }
-  write(chunk: Uint8Array) {
-    this.body.push(chunk);
-    return true;
-  }
-  end(chunk?: Uint8Array) {
-    if (chunk) this.body.push(chunk);
-    this.ends++;
-    this.writableEnded = true;
-  }
-  on() {
-    return this;
-  }
-  off() {
-    return this;
-  }
-}
 
 function webSink(contentType: string) {
   const req = {

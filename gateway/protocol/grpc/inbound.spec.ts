@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { CallError, Code, status } from "../../call/status.js";
+import { FakeResponse } from "../../../test/helpers/fake-response.js";
+import { thrownCallError } from "../../../test/helpers/thrown.js";
+import { Code, status } from "../../call/status.js";
 import type { ServerRequest, ServerResponseLike } from "../contract.js";
 import { grpcCodec, grpcInbound } from "./inbound.js";
 
@@ -41,15 +43,6 @@ function request(
   return { method: "POST", url, httpVersionMajor, headers } as unknown as ServerRequest;
 }
 
-function thrown(fn: () => unknown): CallError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CallError) return err;
-    throw err;
-  }
-  throw new Error("expected a CallError");
-}
 
 describe("grpcInbound.parse", () => {
   const opts = { maxBytes: 1 << 20 };
@@ -82,75 +75,25 @@ describe("grpcInbound.parse", () => {
 
   it("refuses HTTP/1.1, an unknown content type, a path that is not a method and a bad grpc-timeout", () => {
     expect(
-      thrown(() => grpcInbound.parse(request({ "content-type": "application/grpc" }, undefined, 1), opts)).message,
+      thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc" }, undefined, 1), opts)).message,
     ).toMatch(/requires HTTP\/2/);
-    expect(thrown(() => grpcInbound.parse(request({ "content-type": "application/grpc+thrift" }), opts)).code).toBe(
+    expect(thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc+thrift" }), opts)).code).toBe(
       Code.INTERNAL,
     );
-    expect(thrown(() => grpcInbound.parse(request({ "content-type": "application/grpc" }, "/nope"), opts)).code).toBe(
+    expect(thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc" }, "/nope"), opts)).code).toBe(
       Code.UNIMPLEMENTED,
     );
     expect(
-      thrown(() => grpcInbound.parse(request({ "content-type": "application/grpc", "grpc-timeout": "soon" }), opts))
+      thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc", "grpc-timeout": "soon" }), opts))
         .code,
     ).toBe(Code.INVALID_ARGUMENT);
     expect(
-      thrown(() => grpcInbound.parse(request({ "content-type": "application/grpc", "grpc-encoding": "br" }), opts))
+      thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc", "grpc-encoding": "br" }), opts))
         .code,
     ).toBe(Code.UNIMPLEMENTED);
   });
 });
 
-/** The part of an HTTP/2 compat response GrpcSink uses, recording what it does. */
-class FakeResponse {
-  head: Record<string, unknown> | undefined;
-  readonly body: Uint8Array[] = [];
-  trailers: Record<string, unknown> | undefined;
-  responded: Array<{ headers: Record<string, unknown>; endStream: boolean }> = [];
-  ends = 0;
-  headersSent = false;
-  destroyed = false;
-  writableEnded = false;
-  private readonly preset: Record<string, unknown> = {};
-  stream: { destroyed: boolean; respond(h: Record<string, unknown>, o: { endStream: boolean }): void } | undefined;
-  constructor(withStream: boolean) {
-    this.stream = withStream
-      ? { destroyed: false, respond: (headers, o) => this.responded.push({ headers, endStream: o.endStream }) }
-      : undefined;
-  }
-  setHeader(k: string, v: unknown) {
-    this.preset[k] = v;
-  }
-  getHeaders() {
-    return { ...this.preset };
-  }
-  writeHead(_status: number, headers: Record<string, unknown>) {
-    this.head = { ...this.preset, ":status": _status, ...headers };
-    this.headersSent = true;
-    return this;
-  }
-  write(chunk: Uint8Array) {
-    this.body.push(chunk);
-    return true;
-  }
-  end(chunk?: Uint8Array) {
-    if (chunk) this.body.push(chunk);
-    this.ends++;
-    this.writableEnded = true;
-  }
-  addTrailers(t: Record<string, unknown>) {
-    this.trailers = t;
-  }
-  cork() {}
-  uncork() {}
-  writableCorked = 0;
-  on() {
-    return this;
-  }
-  off() {
-    return this;
-  }
-}
 
 function grpcSink(withStream = true, headers: Record<string, string> = {}) {
   const res = new FakeResponse(withStream);

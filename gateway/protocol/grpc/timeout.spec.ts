@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { CallError, Code } from "../../call/status.js";
+import { thrownCallError } from "../../../test/helpers/thrown.js";
+import { Code } from "../../call/status.js";
 import { encodeGrpcTimeout, parseGrpcTimeout } from "./timeout.js";
 
-function thrown(fn: () => unknown): CallError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CallError) return err;
-    throw err;
-  }
-  throw new Error("expected a CallError");
-}
 
 describe("parseGrpcTimeout", () => {
   it("reads every unit of the gRPC spec as milliseconds", () => {
@@ -30,12 +22,12 @@ describe("parseGrpcTimeout", () => {
   it("takes up to 8 digits and refuses 9", () => {
     expect(parseGrpcTimeout("99999999m")).toBe(99_999_999);
     expect(parseGrpcTimeout("00000001S")).toBe(1000);
-    expect(thrown(() => parseGrpcTimeout("123456789m")).code).toBe(Code.INVALID_ARGUMENT);
+    expect(thrownCallError(() => parseGrpcTimeout("123456789m")).code).toBe(Code.INVALID_ARGUMENT);
   });
 
   it("answers malformed values with INVALID_ARGUMENT naming the value and the form expected", () => {
     for (const bad of ["", "10", "m", "1.5S", "-1S", "10s", "10 S", " 10S", "10SS", "1e3m", "ten m"]) {
-      const err = thrown(() => parseGrpcTimeout(bad));
+      const err = thrownCallError(() => parseGrpcTimeout(bad));
       expect(err.code, bad).toBe(Code.INVALID_ARGUMENT);
       expect(err.message).toContain(`invalid grpc-timeout "${bad}"`);
       expect(err.message).toMatch(/1-8 digits and a unit/);
