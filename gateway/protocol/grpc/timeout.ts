@@ -15,11 +15,16 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
   return Number(m[1]) * UNIT_MS[m[2]];
 }
 
-/** Encodes ms as grpc-timeout, choosing the finest unit that fits 8 digits. */
+/**
+ * Encodes ms as grpc-timeout, choosing the finest unit that fits 8 digits.
+ * Coarse units round down: rounding up could tell an upstream more than the
+ * 2^31 - 1 ms a Node timer holds (the gateway's own ceiling,
+ * call/deadline.ts), and a Node upstream's timer given more fires at once.
+ */
 export function encodeGrpcTimeout(ms: number): string {
   const t = Math.max(0, ms);
   if (t < 1) return `${Math.max(1, Math.round(t * 1000))}u`;
   if (t < 1e8) return `${Math.ceil(t)}m`;
-  if (t / 1000 < 1e8) return `${Math.ceil(t / 1000)}S`;
-  return `${Math.min(99_999_999, Math.ceil(t / 60_000))}M`;
+  if (t / 1000 < 1e8) return `${Math.floor(t / 1000)}S`;
+  return `${Math.min(99_999_999, Math.floor(t / 60_000))}M`;
 }
