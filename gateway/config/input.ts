@@ -88,6 +88,7 @@ export interface ClusterInput {
   codec?: "proto" | "json" | "same";
   tls?: UpstreamTlsInput;
   timeout?: DurationInput;
+  connectTimeout?: DurationInput;
   endpoints: EndpointInput[];
   balancer?: BalancerKind;
   slowStart?: DurationInput;

@@ -16,6 +16,8 @@ export const DEFAULTS = {
   allowedOrigins: ["*"],
   http: "2",
   codec: "proto",
+  // Envoy's connect_timeout default.
+  connectTimeout: "5s",
   weight: 1,
 } as const;
 
@@ -60,6 +62,7 @@ function normalizeCluster(name: string, c: ClusterInput, pem: (file: string | un
     protocol: c.protocol,
     http: c.http === undefined ? DEFAULTS.http : (String(c.http) as "2" | "1.1"),
     codec: c.codec ?? DEFAULTS.codec,
+    connectTimeoutMs: parseDuration(c.connectTimeout ?? DEFAULTS.connectTimeout),
     endpoints: c.endpoints.map(normalizeEndpoint),
     resilience: normalizeResilience(c),
   };

@@ -45,6 +45,12 @@ export interface ClusterConfig {
   codec: "proto" | "json" | "same";
   tls?: UpstreamTlsConfig;
   timeoutMs?: number;
+  /**
+   * How long a new upstream connection may take to become usable (TCP, TLS,
+   * and for HTTP/2 the server's SETTINGS); past it the attempt fails as
+   * UNAVAILABLE and never left, so it can be retried elsewhere.
+   */
+  connectTimeoutMs: number;
   endpoints: EndpointConfig[];
   /** Balancing, breakers, retries, hedging, health: every default filled in (see resilience.ts). */
   resilience: ResilienceConfig;

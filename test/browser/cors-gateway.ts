@@ -23,6 +23,7 @@ export async function gatewayWithOrigins(replica: Replica, allowedOrigins: strin
           protocol: "grpc",
           http: "2",
           codec: "proto",
+          connectTimeoutMs: 5000,
           timeoutMs: undefined,
           endpoints: [{ address: replica.address, host: "127.0.0.1", port: replica.port, weight: 1, priority: 0 }],
           resilience: defaultResilience(),
