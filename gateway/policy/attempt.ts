@@ -101,13 +101,14 @@ export class Attempt {
       const r = await Promise.race([events.next(), stopped]);
       this.markAnswered();
       if (r.done) return this.fail({ code: Code.INTERNAL, message: `${this.endpoint.label} ended the call without a status`, details: [] }, {}, false);
-      const ev = r.value;
+      let ev = r.value;
       if (ev.type === "headers") {
         // Headers alone do not commit: a replica that dies before its first
         // message can still be retried (issue 3, scenario 8).
         held.push(ev);
         continue;
       }
+      if (ev.type === "end" && ev.status.code === Code.OK && answersOnce(this.input.head)) ev = this.noAnswer(ev);
       if (ev.type === "end" && ev.status.code !== Code.OK && this.input.retryable(ev.status.code)) {
         return this.fail(ev.status, ev.trailers, false);
       }
@@ -132,6 +133,17 @@ export class Attempt {
    */
   private timedOut(): boolean {
     return !this.answered && this.input.deadline?.expired() === true;
+  }
+
+  /**
+   * OK without a message, where the method answers exactly one: the
+   * upstream broke the protocol (gRPC clients report it as INTERNAL too).
+   * Passed on as OK it would be a success without an answer, an empty 200
+   * to a Connect client.
+   */
+  private noAnswer(ev: ResponseEvent & { type: "end" }): ResponseEvent {
+    const message = `${this.endpoint.label} answered OK without a response message to a ${this.input.head.kind} call (protocol error)`;
+    return { type: "end", status: { code: Code.INTERNAL, message, details: [] }, trailers: ev.trailers };
   }
 
   private markAnswered(): void {
@@ -265,6 +277,11 @@ function countsAsFailure(la: Lookahead): boolean {
 }
 
 function noop(): void {}
+
+/** Unary and client-streaming methods answer with exactly one message. */
+function answersOnce(head: CallHead): boolean {
+  return head.kind === "unary" || head.kind === "client_streaming";
+}
 
 function firstAnswer(events: ResponseEvent[]): ResponseEvent | undefined {
   for (const ev of events) if (ev.type !== "headers") return ev;
