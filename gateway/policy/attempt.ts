@@ -86,11 +86,14 @@ export class Attempt {
     // the attempt, and free its place in the endpoint's books, on time.
     let off: () => void = noop;
     const stopped = new Promise<never>((_, reject) => {
-      off = this.stop.on(() => reject(this.stoppedError()));
+      off = this.stop.on(() => reject(STOPPED));
     });
     stopped.catch(noop);
     try {
       return await this.commitPoint(events, held, stopped);
+    } catch (err) {
+      // The error is made only here: fail() stops every failed attempt too.
+      throw err === STOPPED ? this.stoppedError() : err;
     } finally {
       off();
     }
@@ -277,6 +280,9 @@ function countsAsFailure(la: Lookahead): boolean {
 }
 
 function noop(): void {}
+
+/** What the stop rejects a wait with, before readToCommit says why. */
+const STOPPED = Symbol("attempt stopped");
 
 /** Unary and client-streaming methods answer with exactly one message. */
 function answersOnce(head: CallHead): boolean {

@@ -257,7 +257,7 @@ export class H2Transport implements HttpTransport {
         return new UpstreamError(Code.UNAVAILABLE, `${label} went away (GOAWAY) before this call started`, true);
       }
       if (!this.settingsKnown.has(session)) {
-        // The connection never came up: the request cannot have left.
+        // The connection never came up (no SETTINGS from the peer yet): the request cannot have been processed.
         return new UpstreamError(Code.UNAVAILABLE, `${label} unreachable: ${(sessionError ?? (err as Error)).message}`, true);
       }
       if (sessionError) {
