@@ -17,6 +17,8 @@ export class Deadline {
   /** performance.now() at which the gateway gives up: a little before the client would. */
   private readonly at: number;
   private timer: NodeJS.Timeout | undefined;
+  /** The timer fired: the deadline has passed, even where the clock reads a hair short of `at`. */
+  private fired = false;
 
   private constructor(timeoutMs: number, now: number) {
     this.timeoutMs = Math.min(Math.max(0, timeoutMs), Deadline.MAX_MS);
@@ -34,12 +36,15 @@ export class Deadline {
   }
 
   expired(now = performance.now()): boolean {
-    return now >= this.at;
+    return this.fired || now >= this.at;
   }
 
   /** Calls `onExpire` once, when the time is up; disarm() stops it. */
   arm(onExpire: () => void): void {
-    this.timer = setTimeout(onExpire, this.remaining());
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      onExpire();
+    }, this.remaining());
   }
 
   disarm(): void {

@@ -134,5 +134,5 @@ export class EndpointSet {
 /** What an Endpoint bakes in when it is made: transport, breaker, health checks, slow start, outlier rules. */
 function endpointSettings(c: ClusterConfig): string {
   const r = c.resilience;
-  return JSON.stringify([c.name, c.protocol, c.http, c.tls, r.circuitBreaker, r.healthCheck, r.outlierDetection, r.slowStartMs]);
+  return JSON.stringify([c.name, c.protocol, c.http, c.tls, c.connectTimeoutMs, r.circuitBreaker, r.healthCheck, r.outlierDetection, r.slowStartMs]);
 }

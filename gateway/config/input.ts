@@ -89,6 +89,7 @@ export interface ClusterInput {
   compression?: "identity" | "gzip";
   tls?: UpstreamTlsInput;
   timeout?: DurationInput;
+  connectTimeout?: DurationInput;
   endpoints?: EndpointInput[];
   discovery?: DiscoveryInput;
   balancer?: BalancerKind;

@@ -29,6 +29,7 @@ describe("normalizeConfig", () => {
             http: "2",
             codec: "proto",
             compression: "identity",
+            connectTimeoutMs: 5000,
             endpoints: [{ address: "127.0.0.1:50051", host: "127.0.0.1", port: 50051, weight: 1, priority: 0 }],
             resilience: defaultResilience(),
           },
@@ -60,6 +61,7 @@ describe("normalizeConfig", () => {
             codec: "same",
             compression: "gzip",
             timeout: "1.5s",
+            connectTimeout: "250ms",
             tls: { ca: "ca.pem", serverName: "web.internal" },
             endpoints: [{ address: "[::1]:9000", weight: 5 }],
           },
@@ -73,7 +75,7 @@ describe("normalizeConfig", () => {
     expect(config.drainTimeoutMs).toBe(2500);
     expect(config.descriptorSets).toEqual([bytes("\x0a\x00")]);
     const web = config.clusters.get("web")!;
-    expect(web).toMatchObject({ http: "1.1", codec: "same", compression: "gzip", timeoutMs: 1500 });
+    expect(web).toMatchObject({ http: "1.1", codec: "same", compression: "gzip", timeoutMs: 1500, connectTimeoutMs: 250 });
     expect(web.tls).toEqual({ ca: "CA", serverName: "web.internal", insecureSkipVerify: false });
     expect(web.endpoints).toEqual([{ address: "[::1]:9000", host: "::1", port: 9000, weight: 5, priority: 0 }]);
     expect(config.routes).toEqual([{ match: { method: "/a.B/C" }, cluster: "web", timeoutMs: 2000 }]);

@@ -19,6 +19,8 @@ export const DEFAULTS = {
   http: "2",
   codec: "proto",
   compression: "identity",
+  // Envoy's connect_timeout default.
+  connectTimeout: "5s",
   weight: 1,
   dnsRefresh: "5s",
   kubernetesNamespace: "default",
@@ -69,6 +71,7 @@ function normalizeCluster(name: string, c: ClusterInput, pem: (file: string | un
     http: c.http === undefined ? DEFAULTS.http : (String(c.http) as "2" | "1.1"),
     codec: c.codec ?? DEFAULTS.codec,
     compression: c.compression ?? DEFAULTS.compression,
+    connectTimeoutMs: parseDuration(c.connectTimeout ?? DEFAULTS.connectTimeout),
     endpoints: (c.endpoints ?? []).map(normalizeEndpoint),
     resilience: normalizeResilience(c),
   };

@@ -80,7 +80,7 @@ describe("schema defaults", () => {
   it("match the defaults the gateway applies", () => {
     type Node = { default?: unknown; properties?: Record<string, Node> };
     const cluster = (readGatewaySchema() as { definitions: { cluster: Node } }).definitions.cluster.properties!;
-    const resilienceKeys = Object.keys(cluster).filter((k) => !["protocol", "http", "codec", "tls", "timeout", "endpoints", "discovery"].includes(k));
+    const resilienceKeys = Object.keys(cluster).filter((k) => !["protocol", "http", "codec", "tls", "timeout", "connectTimeout", "endpoints", "discovery"].includes(k));
     const fromSchema: Record<string, unknown> = {};
     for (const key of resilienceKeys) {
       const node = cluster[key]!;

@@ -28,6 +28,7 @@ describe("gateway schema", () => {
       compression: "gzip",
       tls: { ca: "ca.pem", cert: "c.pem", key: "k.pem", serverName: "echo", insecureSkipVerify: false },
       timeout: 250,
+      connectTimeout: "2s",
       endpoints: [{ address: "[::1]:50051", weight: 1000 }, "echo:50052"],
       balancer: "p2c_ewma",
       slowStart: "10s",

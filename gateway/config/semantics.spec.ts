@@ -60,10 +60,12 @@ describe("checkSemantics", () => {
       problems((c) => {
         c.drainTimeout = "0s";
         c.clusters.echo.timeout = "0s";
+        c.clusters.echo.connectTimeout = 0;
         c.routes[0].timeout = "900h";
       }),
     ).toEqual([
       'clusters.echo.timeout: "0s" must be greater than 0',
+      "clusters.echo.connectTimeout: 0 must be greater than 0",
       'routes[0].timeout: "900h" is longer than the maximum of 2147483647ms (about 24.8 days)',
     ]);
   });

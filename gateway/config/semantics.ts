@@ -113,6 +113,8 @@ function checkCluster(name: string, cluster: unknown): Problem[] {
   });
   // A zero deadline would fail every call before it starts.
   problems.push(...checkDuration([...at, "timeout"], cluster.timeout, { allowZero: false }));
+  // Zero would fail every new connection at once.
+  problems.push(...checkDuration([...at, "connectTimeout"], cluster.connectTimeout, { allowZero: false }));
   problems.push(...checkResilience(at, cluster));
   return problems;
 }

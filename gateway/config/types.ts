@@ -50,6 +50,12 @@ export interface ClusterConfig {
   compression: UpstreamCompression;
   tls?: UpstreamTlsConfig;
   timeoutMs?: number;
+  /**
+   * How long a new upstream connection may take to become usable (TCP, TLS,
+   * and for HTTP/2 the server's SETTINGS); past it the attempt fails as
+   * UNAVAILABLE and never left, so it can be retried elsewhere.
+   */
+  connectTimeoutMs: number;
   /** Static endpoints: always in the set. */
   endpoints: EndpointConfig[];
   /** Where more endpoints come from, followed live; undefined: static only. */

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Attempt, HUNG_AFTER_MS, type AttemptInput } from "./attempt.js";
 import { Cancel } from "../call/cancel.js";
+import { Deadline } from "../call/deadline.js";
 import { Code } from "../call/status.js";
 import { Endpoint } from "../cluster/endpoint.js";
 import { OutlierDetector } from "../cluster/outlier.js";
@@ -67,7 +68,9 @@ describe("Attempt.abandon (a lost hedge race)", () => {
   function switchable() {
     const s = { hung: true };
     const exchange = (req: { cancel: Cancel }) => {
-      if (!s.hung) return Promise.resolve({ status: 200, headers: { "content-type": "application/grpc" }, chunks: [], trailers: { "grpc-status": "0" } });
+      // One empty message: a unary OK without one is a protocol error.
+      const chunks = [Buffer.from([0, 0, 0, 0, 0])];
+      if (!s.hung) return Promise.resolve({ status: 200, headers: { "content-type": "application/grpc" }, chunks, trailers: { "grpc-status": "0" } });
       return new Promise((_, reject) => req.cancel.on(() => reject(new UpstreamError(Code.CANCELLED, "cancelled", false))));
     };
     return { s, ep: endpointWith({ exchange } as unknown as Partial<HttpTransport>) };
@@ -100,5 +103,40 @@ describe("Attempt.abandon (a lost hedge race)", () => {
     vi.advanceTimersByTime(HUNG_AFTER_MS / 2);
     await lose();
     expect(ep.outlier.failures).toBe(2);
+  });
+});
+
+describe("Attempt against a wedged transport", () => {
+  /** A transport whose exchanges never settle, whatever happens to the call: a session nghttp2 gave up on. */
+  const wedged = { request: () => new Promise<never>(() => {}), exchange: () => new Promise<never>(() => {}), close: async () => {} } as HttpTransport;
+
+  function tracked() {
+    const left: Array<{ success: boolean; counts: boolean }> = [];
+    const ep = endpointWith(wedged);
+    ep.leave = (success: boolean, counts: boolean) => void left.push({ success, counts });
+    return { ep, left };
+  }
+
+  it("ends at the call's deadline as DEADLINE_EXCEEDED, counted against the endpoint", async () => {
+    const { ep, left } = tracked();
+    const input = unaryInput();
+    const deadline = Deadline.after(100)!;
+    input.deadline = deadline;
+    deadline.arm(() => input.callCancel.cancel());
+    const t0 = performance.now();
+    const la = await new Attempt(ep, input).lookahead;
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(la).toMatchObject({ kind: "failed", status: { code: Code.DEADLINE_EXCEEDED } });
+    expect(left).toEqual([{ success: false, counts: true }]);
+  });
+
+  it("ends at once when the client cancels, and the endpoint is not blamed", async () => {
+    const { ep, left } = tracked();
+    const input = unaryInput();
+    const attempt = new Attempt(ep, input);
+    setTimeout(() => input.callCancel.cancel(), 20);
+    const la = await attempt.lookahead;
+    expect(la).toMatchObject({ kind: "failed", status: { code: Code.CANCELLED } });
+    expect(left).toEqual([{ success: true, counts: false }]);
   });
 });

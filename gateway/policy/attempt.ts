@@ -1,6 +1,6 @@
 import { DONE } from "../call/iterables.js";
 import type { CallHead, ResponseEvent } from "../call/call.js";
-import { Code, type Status, toStatus } from "../call/status.js";
+import { Code, CallError, type Status, toStatus } from "../call/status.js";
 import { type Metadata, copyMetadata } from "../call/metadata.js";
 import type { Cancel } from "../call/cancel.js";
 import type { Deadline } from "../call/deadline.js";
@@ -92,17 +92,38 @@ export class Attempt {
   private async readToCommit(): Promise<Lookahead> {
     const events = (this.events = callUpstream(this.input.protocol, this.call));
     const held: ResponseEvent[] = [];
+    // Every wait races the attempt's stop: an upstream whose connection is
+    // wedged (a handshake that never ends, a session nghttp2 gave up on)
+    // never settles its stream, and the call's deadline must still end
+    // the attempt, and free its place in the endpoint's books, on time.
+    let off: () => void = noop;
+    const stopped = new Promise<never>((_, reject) => {
+      off = this.stop.on(() => reject(STOPPED));
+    });
+    stopped.catch(noop);
+    try {
+      return await this.commitPoint(events, held, stopped);
+    } catch (err) {
+      // The error is made only here: fail() stops every failed attempt too.
+      throw err === STOPPED ? this.stoppedError() : err;
+    } finally {
+      off();
+    }
+  }
+
+  private async commitPoint(events: ResponseEvents, held: ResponseEvent[], stopped: Promise<never>): Promise<Lookahead> {
     for (;;) {
-      const r = await events.next();
+      const r = await Promise.race([events.next(), stopped]);
       this.markAnswered();
       if (r.done) return this.fail({ code: Code.INTERNAL, message: `${this.endpoint.label} ended the call without a status`, details: [] }, {}, false);
-      const ev = r.value;
+      let ev = r.value;
       if (ev.type === "headers") {
         // Headers alone do not commit: a replica that dies before its first
         // message can still be retried (issue 3, scenario 8).
         held.push(ev);
         continue;
       }
+      if (ev.type === "end" && ev.status.code === Code.OK && answersOnce(this.input.head)) ev = this.noAnswer(ev);
       if (ev.type === "end" && ev.status.code !== Code.OK && this.input.retryable(ev.status.code)) {
         return this.fail(ev.status, ev.trailers, false);
       }
@@ -110,6 +131,34 @@ export class Attempt {
       if (ev.type === "end") this.finish(ev.status.code);
       return { kind: "commit", events: held };
     }
+  }
+
+  /** Why the attempt was stopped before its commit point: the call's deadline (the endpoint's doing, if it never said a word) or a cancel. */
+  private stoppedError(): CallError {
+    const d = this.input.deadline;
+    if (d?.expired()) return new CallError(Code.DEADLINE_EXCEEDED, `${this.endpoint.label} did not answer within the deadline`);
+    return new CallError(Code.CANCELLED, `call to ${this.endpoint.label} cancelled`);
+  }
+
+  /**
+   * Stopped by the call's deadline before the endpoint said a word: a
+   * timeout, which counts against the endpoint as a per-try timeout does
+   * in Envoy. Without this a wedged endpoint would look like a run of
+   * harmless cancels and keep its share of calls.
+   */
+  private timedOut(): boolean {
+    return !this.answered && this.input.deadline?.expired() === true;
+  }
+
+  /**
+   * OK without a message, where the method answers exactly one: the
+   * upstream broke the protocol (gRPC clients report it as INTERNAL too).
+   * Passed on as OK it would be a success without an answer, an empty 200
+   * to a Connect client.
+   */
+  private noAnswer(ev: ResponseEvent & { type: "end" }): ResponseEvent {
+    const message = `${this.endpoint.label} answered OK without a response message to a ${this.input.head.kind} call (protocol error)`;
+    return { type: "end", status: { code: Code.INTERNAL, message, details: [] }, trailers: ev.trailers };
   }
 
   private markAnswered(): void {
@@ -166,8 +215,9 @@ export class Attempt {
     if (this.settled) return;
     this.settled = true;
     // Whatever status a call we cancelled ended with (a reset looks like
-    // INTERNAL from some paths), the endpoint did nothing wrong.
-    if (this.stop.cancelled) code = Code.CANCELLED;
+    // INTERNAL from some paths), the endpoint did nothing wrong, unless the
+    // deadline stopped it while the endpoint kept silent.
+    if (this.stop.cancelled) code = this.timedOut() ? Code.DEADLINE_EXCEEDED : Code.CANCELLED;
     this.finalCode = code;
     // Cancels are the gateway's or the client's doing, not the endpoint's.
     this.endpoint.leave(!isTransportFailure(code), code !== Code.CANCELLED);
@@ -240,6 +290,16 @@ function countsAsFailure(la: Lookahead): boolean {
     code = first?.type === "end" ? first.status.code : undefined;
   }
   return code !== undefined && isTransportFailure(code);
+}
+
+function noop(): void {}
+
+/** What the stop rejects a wait with, before readToCommit says why. */
+const STOPPED = Symbol("attempt stopped");
+
+/** Unary and client-streaming methods answer with exactly one message. */
+function answersOnce(head: CallHead): boolean {
+  return head.kind === "unary" || head.kind === "client_streaming";
 }
 
 function firstAnswer(events: ResponseEvent[]): ResponseEvent | undefined {

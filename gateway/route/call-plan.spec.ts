@@ -41,6 +41,7 @@ function view(settings: ClusterSettings = {}, routes: RouteConfig[] = [{ match: 
     http: "2",
     codec: "same",
     compression: "identity",
+    connectTimeoutMs: 5000,
     endpoints: [{ address: "127.0.0.1:1", host: "127.0.0.1", port: 1, weight: 1, priority: 0 }],
     resilience,
     ...over,

@@ -43,6 +43,11 @@ export interface CallPlan {
 /** Route, method facts, codecs, deadline and lane for one call; throws a CallError the client should see. */
 export function planCall(view: RoutingView, protocol: InboundProtocol, req: ServerRequest, call: InboundCall): CallPlan {
   const head = call.head;
+  // GET carries a request only in Connect's form (the message in the query);
+  // a gRPC one would go upstream with no request at all.
+  if (req.method === "GET" && protocol.name !== "connect") {
+    throw new CallError(Code.UNIMPLEMENTED, `${protocol.name} calls must use POST; only Connect unary calls may use GET`);
+  }
   const info = view.methods.lookup(head.path);
   if (info) head.kind = info.kind;
   const route = view.routes.match(head.path);

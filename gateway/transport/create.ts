@@ -7,7 +7,8 @@ import { H2Transport } from "./h2.js";
 export function createTransport(cluster: ClusterConfig, ep: EndpointConfig, label: string): HttpTransport {
   const t = cluster.tls;
   const tls = t && { ca: t.ca, cert: t.cert, key: t.key, servername: t.serverName, rejectUnauthorized: !t.insecureSkipVerify };
-  if (cluster.http === "1.1") return new H1Transport({ host: ep.host, port: ep.port, label, tls });
+  const connectTimeoutMs = cluster.connectTimeoutMs;
+  if (cluster.http === "1.1") return new H1Transport({ host: ep.host, port: ep.port, label, tls, connectTimeoutMs });
   const host = ep.host.includes(":") ? `[${ep.host}]` : ep.host;
-  return new H2Transport({ origin: `${t ? "https" : "http"}://${host}:${ep.port}`, label, tls });
+  return new H2Transport({ origin: `${t ? "https" : "http"}://${host}:${ep.port}`, label, tls, connectTimeoutMs });
 }

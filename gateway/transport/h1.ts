@@ -18,6 +18,8 @@ export interface H1Options {
   port: number;
   tls?: https.AgentOptions;
   label: string;
+  /** A new socket must be connected (and through TLS) by then. */
+  connectTimeoutMs: number;
 }
 
 /** HTTP/1.1 keep-alive pool, for Connect and gRPC-Web upstreams that want it. */
@@ -46,8 +48,21 @@ export class H1Transport implements HttpTransport {
       });
       const offCancel = req.cancel.on(() => r.destroy(new Error("call cancelled")));
       r.once("close", offCancel);
+      let connectTimedOut = false;
+      r.once("socket", (socket) => {
+        // A reused keep-alive socket is connected already.
+        if (!socket.connecting) return;
+        const ms = this.opts.connectTimeoutMs;
+        const t = setTimeout(() => {
+          connectTimedOut = true;
+          r.destroy(new Error(`no connection within ${ms} ms (connectTimeout)`));
+        }, ms);
+        socket.once(this.opts.tls ? "secureConnect" : "connect", () => clearTimeout(t));
+        r.once("close", () => clearTimeout(t));
+      });
       r.on("error", (err) => {
-        reject(new UpstreamError(req.cancel.cancelled ? Code.CANCELLED : Code.UNAVAILABLE, `${label} unreachable: ${err.message}`, !sent && isConnectError(err)));
+        const neverLeft = connectTimedOut || (!sent && isConnectError(err));
+        reject(new UpstreamError(req.cancel.cancelled ? Code.CANCELLED : Code.UNAVAILABLE, `${label} unreachable: ${err.message}`, neverLeft));
       });
       r.on("finish", () => (sent = true));
       r.on("response", (res) => {

@@ -32,6 +32,8 @@ export interface H2Options {
   tls?: SecureClientSessionOptions;
   /** Name used in error messages, e.g. `cluster "echo" endpoint 127.0.0.1:50051`. */
   label: string;
+  /** A new session must have the peer's SETTINGS by then (TCP, TLS and HTTP/2 handshake), or it is torn down. */
+  connectTimeoutMs: number;
 }
 
 // Streams a session may carry before its peer's SETTINGS arrive (RFC 9113
@@ -57,8 +59,11 @@ export class H2Transport implements HttpTransport {
   private closed = false;
   /** Why a session died; its streams only report a generic reset. */
   private readonly sessionErrors = new WeakMap<ClientHttp2Session, Error>();
-  private readonly everConnected = new WeakSet<ClientHttp2Session>();
-  /** Sessions whose peer's SETTINGS arrived ('connect' comes before them). */
+  /**
+   * Sessions whose peer's SETTINGS arrived: the handshake is done. 'connect'
+   * comes before them, as soon as TCP (and TLS) is up; a request on a
+   * session that never got this far cannot have been processed.
+   */
   private readonly settingsKnown = new WeakSet<ClientHttp2Session>();
   private readonly goawayLastStream = new WeakMap<ClientHttp2Session, number>();
 
@@ -86,10 +91,21 @@ export class H2Transport implements HttpTransport {
       this.goawayLastStream.set(session, lastStreamID);
       if (code !== 0) this.sessionErrors.set(session, new Error(`upstream sent GOAWAY with HTTP/2 error code ${code}`));
     });
-    session.on("close", () => this.forget(session));
-    session.once("remoteSettings", () => this.settingsKnown.add(session));
+    // A peer that accepts the connection but never completes the handshake
+    // (garbage for SETTINGS, or nothing) would hold every stream on the
+    // session, unanswered, until each call's deadline.
+    const ms = this.opts.connectTimeoutMs;
+    const handshake = setTimeout(() => this.kill(session, new Error(`no HTTP/2 handshake within ${ms} ms (connectTimeout)`)), ms);
+    handshake.unref();
+    session.on("close", () => {
+      clearTimeout(handshake);
+      this.forget(session);
+    });
+    session.once("remoteSettings", () => {
+      clearTimeout(handshake);
+      this.settingsKnown.add(session);
+    });
     session.once("connect", () => {
-      this.everConnected.add(session);
       try {
         session.setLocalWindowSize(SESSION_WINDOW);
       } catch {
@@ -110,6 +126,30 @@ export class H2Transport implements HttpTransport {
       return socket.setNoDelay(true);
     }
     return net.connect({ host, port, noDelay: true });
+  }
+
+  /** Tears a session down for `why`, which its streams then report. */
+  private kill(session: ClientHttp2Session, why: Error): void {
+    if (session.destroyed) return;
+    this.forget(session);
+    this.sessionErrors.set(session, why);
+    session.destroy(why);
+  }
+
+  /**
+   * After we reset a stream, its close must follow once nghttp2 sends the
+   * RST_STREAM. When it does not, the session itself is stuck: nghttp2 gave
+   * up on it without telling Node (an upstream header block it could not
+   * decode does that) and nothing queued on it will ever be sent. Tear it
+   * down so later calls get a fresh connection instead of the same silence.
+   */
+  private watchReset(session: ClientHttp2Session, stream: ClientHttp2Stream): void {
+    const ms = this.opts.connectTimeoutMs;
+    const t = setTimeout(() => {
+      if (!stream.destroyed) this.kill(session, new Error(`session stuck: a reset stream did not close within ${ms} ms`));
+    }, ms);
+    t.unref();
+    stream.once("close", () => clearTimeout(t));
   }
 
   private forget(session: ClientHttp2Session): void {
@@ -197,7 +237,10 @@ export class H2Transport implements HttpTransport {
       // A stream both sides have finished needs no RST_STREAM; sending one
       // anyway counts as an invalid frame at the peer, and Node servers drop
       // the whole session (GOAWAY INTERNAL_ERROR) after 1000 of them.
-      if (!stream.closed && !(stream.readableEnded && stream.writableFinished)) stream.close(NGHTTP2_CANCEL);
+      if (!stream.closed && !(stream.readableEnded && stream.writableFinished)) {
+        stream.close(NGHTTP2_CANCEL);
+        this.watchReset(session, stream);
+      }
     };
     const offCancel = req.cancel.on(stop);
     stream.on("close", () => {
@@ -213,8 +256,8 @@ export class H2Transport implements HttpTransport {
         // GOAWAY promises that streams above its last id were never processed.
         return new UpstreamError(Code.UNAVAILABLE, `${label} went away (GOAWAY) before this call started`, true);
       }
-      if (!this.everConnected.has(session)) {
-        // The connection never came up: the request cannot have left.
+      if (!this.settingsKnown.has(session)) {
+        // The connection never came up (no SETTINGS from the peer yet): the request cannot have been processed.
         return new UpstreamError(Code.UNAVAILABLE, `${label} unreachable: ${(sessionError ?? (err as Error)).message}`, true);
       }
       if (sessionError) {

@@ -30,6 +30,7 @@ export async function gatewayWithOrigins(
           http: "2",
           codec: "proto",
           compression: "identity",
+          connectTimeoutMs: 5000,
           timeoutMs: undefined,
           endpoints: [{ address: upstream.address, host, port: Number(port), weight: 1, priority: 0 }],
           resilience: defaultResilience(),

@@ -28,7 +28,7 @@ async function setup(protocol: HealthTarget["protocol"], over: Partial<HealthChe
   const replica: Replica = await startReplica({ name: `hc-${protocol}` });
   cleanups.push(() => replica.close());
   const label = `cluster "hc" endpoint ${replica.address}`;
-  const transport = new H2Transport({ origin: `http://${replica.address}`, label });
+  const transport = new H2Transport({ origin: `http://${replica.address}`, label, connectTimeoutMs: 5000 });
   cleanups.push(() => transport.close());
   const changes: Array<{ healthy: boolean; reason: string; at: number }> = [];
   const checker = new HealthChecker({ transport, protocol, label }, config(over), (healthy, reason) =>

@@ -105,6 +105,7 @@ describe("the unary lane with an upstream answering too much", () => {
             http: "2",
             codec: "proto",
             compression: "identity",
+            connectTimeoutMs: 5000,
             timeoutMs: undefined,
             endpoints: [{ address: `127.0.0.1:${port}`, host: "127.0.0.1", port, weight: 1, priority: 0 }],
             resilience: { ...defaultResilience(), healthCheck: { ...defaultResilience().healthCheck, enabled: false } },

@@ -46,6 +46,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     codec: opts.codec ?? "proto",
     compression: opts.compression ?? "identity",
     timeoutMs: opts.timeoutMs,
+    connectTimeoutMs: 5000,
     endpoints,
     // Health checks off unless a test asks: a test that hangs its only replica
     // wants to see the call's deadline, not the endpoint declared unhealthy.

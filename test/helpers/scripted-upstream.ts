@@ -11,7 +11,18 @@ export interface SeenAttempt {
 }
 
 /** What the upstream does with attempt number n (0-based, across all calls). */
-export type Script = (n: number, seen: SeenAttempt) => { status: number; message?: string; pushbackMs?: string; reply?: Buffer; delayMs?: number };
+export type Script = (
+  n: number,
+  seen: SeenAttempt,
+) => {
+  status: number;
+  message?: string;
+  pushbackMs?: string;
+  reply?: Buffer;
+  delayMs?: number;
+  /** Put the status in the response headers and still send `reply` as a body (a protocol error). */
+  statusInHeaders?: boolean;
+};
 
 /**
  * A raw HTTP/2 gRPC upstream that answers by script and records every
@@ -48,8 +59,11 @@ export async function startScriptedUpstream(script: Script): Promise<{ address: 
         stream.respond({ ":status": 200, "content-type": "application/grpc", ...trailers }, { endStream: true });
         return;
       }
-      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-      stream.on("wantTrailers", () => stream.sendTrailers(trailers));
+      if (a.statusInHeaders) stream.respond({ ":status": 200, "content-type": "application/grpc", ...trailers });
+      else {
+        stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+        stream.on("wantTrailers", () => stream.sendTrailers(trailers));
+      }
       const env = Buffer.alloc(5 + a.reply.length);
       env.writeUInt32BE(a.reply.length, 1);
       a.reply.copy(env, 5);

@@ -21,7 +21,7 @@ describe("H2Transport session pool", () => {
     server.on("session", (s) => sessions.add(s));
     server.on("stream", (stream) => held.push(stream));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const transport = new H2Transport({ origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, label: "test upstream" });
+    const transport = new H2Transport({ origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, label: "test upstream", connectTimeoutMs: 5000 });
     cleanups.push(async () => {
       for (const s of sessions) s.destroy();
       await transport.close();

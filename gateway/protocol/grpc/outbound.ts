@@ -41,10 +41,14 @@ async function* streamed(call: OutboundCall, messages: AsyncIterable<Uint8Array>
     body: mapIterable(messages, call.compression === "identity" ? plainEnvelope : gzipEnvelope),
     cancel: call.cancel,
   });
-  const early = earlyEnd(res.status, res.headers, flavor.contentType, label);
-  if (early) {
+  const refused = notGrpc(res.status, res.headers, flavor.contentType, label);
+  if (refused) {
     await drain(res.body);
-    yield early;
+    yield refused;
+    return;
+  }
+  if (res.headers["grpc-status"] !== undefined) {
+    yield trailersOnly(res.headers, label, await anyBytes(res.body));
     return;
   }
   yield { type: "headers", metadata: forwardableResponseMetadata(res.headers) };
@@ -73,8 +77,9 @@ async function exchangeWhole(call: OutboundCall, request: readonly Message[], fl
     { method: "POST", path: head.path, headers: requestHeaders(call, flavor), body: unaryBody(request, call.compression), cancel: call.cancel },
     call.maxBytes + UNARY_BODY_ROOM,
   );
-  const early = earlyEnd(res.status, res.headers, flavor.contentType, label);
-  if (early) return [early];
+  const refused = notGrpc(res.status, res.headers, flavor.contentType, label);
+  if (refused) return [refused];
+  if (res.headers["grpc-status"] !== undefined) return [trailersOnly(res.headers, label, res.chunks.some((c) => c.byteLength > 0))];
   const events: ResponseEvent[] = [{ type: "headers", metadata: forwardableResponseMetadata(res.headers) }];
   const frames = new ResponseFrames(res.headers, flavor, call.maxBytes);
   for (const chunk of res.chunks) {
@@ -129,16 +134,38 @@ function envelopeOf(m: Message, compression: Encoding): Uint8Array {
   return m.frame ?? encodeEnvelope(0, m.data);
 }
 
-/** The call's end when the response carries no messages: not 200, not gRPC, or trailers-only. */
-function earlyEnd(httpStatus: number, headers: IncomingHttpHeaders, base: string, label: string): ResponseEvent | undefined {
+/** The call's end when the response is not a gRPC one at all: not 200, or another content type. */
+function notGrpc(httpStatus: number, headers: IncomingHttpHeaders, base: string, label: string): ResponseEvent | undefined {
   if (httpStatus !== 200) return endFromHttp(httpStatus, headers, label);
   const ct = firstValue(headers["content-type"]) ?? "";
   if (!ct.startsWith(base)) {
     return { type: "end", status: { code: Code.UNKNOWN, message: `${label} answered with content-type "${ct}", not ${base}`, details: [] }, trailers: {} };
   }
-  // Trailers-only: the status came with the headers.
-  if (headers["grpc-status"] !== undefined) return { type: "end", status: statusFromGrpcHeaders(headers, label), trailers: forwardableResponseMetadata(headers) };
   return undefined;
+}
+
+/**
+ * The status came with the headers: a Trailers-Only response, which by the
+ * gRPC spec is all there is (HEADERS with END_STREAM). A body after it is a
+ * protocol error, not a success without an answer: INTERNAL, which counts
+ * against the endpoint.
+ */
+function trailersOnly(headers: IncomingHttpHeaders, label: string, bodyFollowed: boolean): ResponseEvent {
+  if (bodyFollowed) {
+    const message = `${label} sent grpc-status ${firstValue(headers["grpc-status"])} in its response headers and then a body: a Trailers-Only response has none (protocol error)`;
+    return { type: "end", status: { code: Code.INTERNAL, message, details: [] }, trailers: {} };
+  }
+  return { type: "end", status: statusFromGrpcHeaders(headers, label), trailers: forwardableResponseMetadata(headers) };
+}
+
+/** Whether a body has any bytes; it stops reading (and resets the stream) at the first. */
+async function anyBytes(body: AsyncIterable<Buffer>): Promise<boolean> {
+  try {
+    for await (const chunk of body) if (chunk.byteLength > 0) return true;
+  } catch {
+    // the body was going away anyway
+  }
+  return false;
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { thrownCallError } from "../../../test/helpers/thrown.js";
 import { Code } from "../../call/status.js";
 import { encodeGrpcTimeout, parseGrpcTimeout } from "./timeout.js";
+import { Deadline } from "../../call/deadline.js";
 
 
 describe("parseGrpcTimeout", () => {
@@ -50,20 +51,20 @@ describe("encodeGrpcTimeout", () => {
 
   it("moves to seconds, then minutes, for longer timeouts, and caps at 8 digits of minutes", () => {
     expect(encodeGrpcTimeout(1e8)).toBe("100000S");
-    expect(encodeGrpcTimeout(2 ** 31 - 1)).toBe("2147484S");
-    expect(encodeGrpcTimeout(1e11 + 1)).toBe("1666667M");
+    expect(encodeGrpcTimeout(2 ** 31 - 1)).toBe("2147483S");
+    expect(encodeGrpcTimeout(1e11 + 1)).toBe("1666666M");
     expect(encodeGrpcTimeout(1e14)).toBe("99999999M");
   });
 
-  it("always encodes something parseGrpcTimeout accepts, never shorter than asked (up to the cap)", () => {
+  it("always encodes something parseGrpcTimeout accepts: never shorter than asked in milliseconds, within one unit below in the coarse ones", () => {
     for (const ms of [0.001, 0.25, 0.999, 1, 7.5, 250, 1234.5, 99_999_999, 1e8, 2 ** 31 - 1, 1e10, 5e12]) {
       const wire = encodeGrpcTimeout(ms);
       expect(wire, String(ms)).toMatch(/^\d{1,8}[HMSmun]$/);
       const back = parseGrpcTimeout(wire)!;
-      expect(back, wire).toBeGreaterThanOrEqual(ms - 1e-9);
       // Within one unit of the one chosen: rounding, not a different order of magnitude.
       const unit = { u: 0.001, m: 1, S: 1000, M: 60_000 }[wire.slice(-1) as "u" | "m" | "S" | "M"];
-      expect(back - ms, wire).toBeLessThan(unit + 1e-9);
+      if (unit <= 1) expect(back, wire).toBeGreaterThanOrEqual(ms - 1e-9);
+      expect(Math.abs(back - ms), wire).toBeLessThan(unit + 1e-9);
     }
   });
 
@@ -72,5 +73,26 @@ describe("encodeGrpcTimeout", () => {
   it("stays within 8 digits just below a unit boundary", () => {
     expect(encodeGrpcTimeout(99_999_999.5)).toMatch(/^\d{1,8}[HMSmun]$/);
     expect(encodeGrpcTimeout(99_999_999_500)).toMatch(/^\d{1,8}[HMSmun]$/);
+  });
+});
+
+
+describe("grpc-timeout", () => {
+  it("encodes in the finest unit that fits 8 digits", () => {
+    expect(encodeGrpcTimeout(0.25)).toBe("250u");
+    expect(encodeGrpcTimeout(1500.2)).toBe("1501m");
+    expect(encodeGrpcTimeout(1e8 + 999)).toBe("100000S");
+  });
+
+  it("never tells an upstream more than a Node timer holds", () => {
+    // The longest deadline the gateway keeps, as the upstream would read it.
+    const longest = Deadline.after(Number.MAX_SAFE_INTEGER, 0)!.remaining(0);
+    expect(parseGrpcTimeout(encodeGrpcTimeout(longest))).toBeLessThanOrEqual(Deadline.MAX_MS);
+    expect(parseGrpcTimeout(encodeGrpcTimeout(Deadline.MAX_MS))).toBeLessThanOrEqual(Deadline.MAX_MS);
+  });
+
+  it("parses the longest header values without overflow", () => {
+    expect(parseGrpcTimeout("99999999H")).toBe(99_999_999 * 3_600_000);
+    expect(parseGrpcTimeout("720H")).toBe(2_592_000_000);
   });
 });

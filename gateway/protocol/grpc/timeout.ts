@@ -17,11 +17,17 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
 
 const MAX_DIGITS = 99_999_999;
 
-/** Encodes ms as grpc-timeout, choosing the finest unit whose rounded-up value fits 8 digits. */
+/**
+ * Encodes ms as grpc-timeout, choosing the finest unit that fits 8 digits.
+ * Milliseconds round up (never shorter than asked); the coarse units round
+ * down: rounding up could tell an upstream more than the 2^31 - 1 ms a Node
+ * timer holds (the gateway's own ceiling, call/deadline.ts), and a Node
+ * upstream's timer given more fires at once.
+ */
 export function encodeGrpcTimeout(ms: number): string {
   const t = Math.max(0, ms);
   if (t < 1) return `${Math.max(1, Math.round(t * 1000))}u`;
   if (Math.ceil(t) <= MAX_DIGITS) return `${Math.ceil(t)}m`;
-  if (Math.ceil(t / 1000) <= MAX_DIGITS) return `${Math.ceil(t / 1000)}S`;
-  return `${Math.min(MAX_DIGITS, Math.ceil(t / 60_000))}M`;
+  if (Math.floor(t / 1000) <= MAX_DIGITS) return `${Math.floor(t / 1000)}S`;
+  return `${Math.min(MAX_DIGITS, Math.floor(t / 60_000))}M`;
 }
