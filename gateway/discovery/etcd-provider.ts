@@ -196,5 +196,6 @@ function clip(text: string): string {
 
 function describeError(err: unknown): string {
   const e = err as { message?: string; details?: string };
-  return (e?.message ?? String(err)).replace(/\s+/g, " ");
+  // grpc-js ends some messages with an empty "Resolution note:".
+  return (e?.message ?? String(err)).replace(/\s+/g, " ").replace(/\s*Resolution note:\s*$/, "");
 }
