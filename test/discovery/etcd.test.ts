@@ -139,6 +139,22 @@ describe("discovery: etcd", () => {
     expect((await ready(adminUrl)).state).toBe("ok");
   });
 
+  it("etcd down at start is a failure, not an empty answer; the endpoints come once etcd answers", async () => {
+    const {
+      etcd,
+      kv,
+      replicas: [r1],
+    } = await setup(["r1"]);
+    await kv.put(`${PREFIX}r1`).value(registration(r1));
+    await etcd.kill();
+    const { url, adminUrl } = await start();
+    await expect.poll(async () => (await ready(adminUrl)).state, { timeout: 5000 }).toBe("failing");
+    await etcd.restart();
+    await expect
+      .poll(() => repliesFrom(url, 2).catch(() => new Set()), { timeout: 15_000, interval: 250 })
+      .toEqual(new Set(["r1"]));
+  });
+
   it("two gateways on one etcd see the same endpoints", async () => {
     const {
       kv,
@@ -160,5 +176,22 @@ describe("discovery: etcd", () => {
     expect(weights(a.gateway)).toContain(`${r2.address}=3`);
     await kv.delete().key(`${PREFIX}r1`);
     for (const g of [a, b]) await expect.poll(() => repliesFrom(g.url, 8), { timeout: 5000 }).toEqual(new Set(["r2"]));
+  });
+});
+
+describe("test/helpers/etcd.ts", () => {
+  it("fails loudly, never skips, when etcd is not installed (CI=true)", async () => {
+    const saved = { PATH: process.env.PATH, CI: process.env.CI };
+    process.env.PATH = "/nonexistent";
+    process.env.CI = "true";
+    try {
+      await expect(startEtcd()).rejects.toThrow(
+        /etcd is not on PATH on this CI machine.*apt-get install -y etcd-server/,
+      );
+    } finally {
+      process.env.PATH = saved.PATH;
+      if (saved.CI === undefined) delete process.env.CI;
+      else process.env.CI = saved.CI;
+    }
   });
 });
