@@ -32,6 +32,18 @@ describe("parseReplicaArgs", () => {
     expect(parseReplicaArgs(["--tail-latency", "1s"]).faults).toEqual({ tailLatencyMs: 1000, tailRate: 0.01 });
   });
 
+  it("reads --register etcd://host:port/prefix/", () => {
+    expect(parseReplicaArgs(["--register", "etcd://127.0.0.1:2379/services/echo/"]).register).toEqual({
+      endpoints: ["http://127.0.0.1:2379"],
+      prefix: "/services/echo/",
+    });
+    expect(parseReplicaArgs(["--register=etcd://10.0.0.1:2379,etcd-2.internal:2379,[::1]:2379/svc/echo/"]).register).toEqual({
+      endpoints: ["http://10.0.0.1:2379", "http://etcd-2.internal:2379", "http://[::1]:2379"],
+      prefix: "/svc/echo/",
+    });
+    expect(parseReplicaArgs([]).register).toBeUndefined();
+  });
+
   it("accepts --flag=value", () => {
     expect(parseReplicaArgs(["--latency=250ms"]).faults).toEqual({ latencyMs: 250 });
   });
@@ -50,6 +62,14 @@ describe("parseReplicaArgs", () => {
     [["--tail-latency", "later"], /--tail-latency/],
     [["--tail-latency", "300ms", "--tail-rate", "2"], /--tail-rate/],
     [["--tail-rate", "0.1"], /--tail-rate/],
+    [["--register", "http://127.0.0.1:2379/services/echo/"], /--register: .*etcd:\/\/host:port\/prefix/],
+    [["--register", "etcd://127.0.0.1:2379"], /--register/],
+    [["--register", "etcd://127.0.0.1:2379/"], /--register: .*no key prefix/],
+    [["--register", "etcd://127.0.0.1/services/echo/"], /--register: .*not host:port/],
+    [["--register", "etcd://127.0.0.1:0/services/echo/"], /--register: .*not host:port/],
+    [["--register", "etcd://a:2379,/services/echo/"], /--register: .*not host:port/],
+    [["--register"], /register/],
+    [["--register", "etcd://127.0.0.1:2379/services/echo/", "--host", "0.0.0.0"], /--register: --host 0\.0\.0\.0/],
   ])("rejects %j", (argv, message) => {
     expect(() => parseReplicaArgs(argv)).toThrow(UsageError);
     expect(() => parseReplicaArgs(argv)).toThrow(message);

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { parseCode } from "./codes.js";
 import { parseDuration } from "./duration.js";
 import type { Faults } from "./faults.js";
+import { parseEtcdTarget, type EtcdTarget } from "./register-etcd.js";
 
 export const USAGE = `usage: npm run replica -- [options]
 
@@ -16,6 +17,10 @@ export const USAGE = `usage: npm run replica -- [options]
   --error-code CODE   code for injected failures, e.g. unavailable, NOT_FOUND
                       (default unavailable)
   --hang              accept calls but never answer
+  --register URL      register in etcd, e.g. etcd://127.0.0.1:2379/services/echo/:
+                      puts PREFIX<host:port> = {"Addr":"host:port"} on a 5 s
+                      lease kept alive; on SIGTERM deletes it, waits 1 s so
+                      gateways stop sending, then drains
   --help              show this help`;
 
 export interface ReplicaCliOptions {
@@ -24,6 +29,8 @@ export interface ReplicaCliOptions {
   host: string;
   name: string;
   faults: Partial<Faults>;
+  /** --register: where to register this replica's address. */
+  register?: EtcdTarget;
 }
 
 /** A mistake in the command line; the CLI prints it with the usage and exits 2. */
@@ -69,13 +76,26 @@ export function parseReplicaArgs(argv: readonly string[]): ReplicaCliOptions {
     faults.errorCode = code;
   }
   if (values.hang) faults.hang = true;
+  const host = values.host ?? "127.0.0.1";
+
+  let register: EtcdTarget | undefined;
+  if (values.register !== undefined) {
+    const target = parseEtcdTarget(values.register);
+    if (typeof target === "string") throw new UsageError(`--register: ${target}`);
+    // The address registered is the one bound: a wildcard would tell gateways nothing.
+    if (["0.0.0.0", "::", "[::]"].includes(host)) {
+      throw new UsageError(`--register: --host ${host} is not an address others can dial; bind a specific address`);
+    }
+    register = target;
+  }
 
   return {
     help: values.help ?? false,
     port,
-    host: values.host ?? "127.0.0.1",
+    host,
     name: values.name ?? `r-${port}`,
     faults,
+    ...(register ? { register } : {}),
   };
 }
 
@@ -95,6 +115,7 @@ function parseOrExplain(argv: readonly string[]) {
         "error-rate": { type: "string" },
         "error-code": { type: "string" },
         hang: { type: "boolean" },
+        register: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });

@@ -17,6 +17,8 @@ export interface DiscoveryStatus {
   endpoints: number;
   /** The last failure, while failing. */
   error?: string;
+  /** Entries of the last good answer that were not endpoints (e.g. a malformed registration), skipped. */
+  skipped?: string[];
   /** When the state last changed (ISO 8601). */
   since: string;
 }
@@ -63,8 +65,11 @@ export class DiscoveryManager {
     const r: Running = { key: keyOf(d), provider, last: undefined, status: { cluster, provider: provider.description, state: "starting", endpoints: 0, since: now() } };
     this.running.set(cluster, r);
     provider.start({
-      list: (endpoints) => {
+      list: (endpoints, skipped = []) => {
         if (this.running.get(cluster) !== r) return;
+        // One line per entry newly skipped, not one per answer that still holds it.
+        const before = new Set(r.status.skipped);
+        for (const s of skipped) if (!before.has(s)) this.onEvent(`cluster "${cluster}" discovery (${provider.description}) skipped an entry: ${s}`);
         const change = this.clusters.endpointSet(cluster)?.update(DISCOVERY, endpoints);
         r.last = endpoints;
         if (r.status.state !== "ok") {
@@ -72,6 +77,7 @@ export class DiscoveryManager {
           r.status = { ...r.status, state: "ok", error: undefined, since: now() };
         }
         r.status.endpoints = endpoints.length;
+        r.status.skipped = skipped.length > 0 ? skipped : undefined;
         if (change && change.added.length + change.removed.length + change.updated.length > 0) {
           this.onEvent(`cluster "${cluster}" discovery: ${describe(change)} (now ${endpoints.length} from ${provider.description})`);
         }

@@ -20,7 +20,8 @@ export function endpointList(raw: unknown, source: string): EndpointConfig[] {
   return out;
 }
 
-function endpointProblem(e: unknown): string | undefined {
+/** What is wrong with one entry as `endpoints` would take it, or undefined when nothing is. */
+export function endpointProblem(e: unknown): string | undefined {
   const obj = typeof e === "object" && e !== null && !Array.isArray(e) ? (e as Record<string, unknown>) : undefined;
   const address = typeof e === "string" ? e : obj?.address;
   if (typeof address !== "string") return `${JSON.stringify(e)} must be "host:port" or a mapping with address`;

@@ -25,7 +25,8 @@ export async function startChaosGateway(replicas: ReplicaProcess[], cluster: Rec
       clusters: {
         echo: {
           protocol: "grpc",
-          endpoints: replicas.map((r, i) => ({ address: r.address, weight: weights?.[i] ?? 1 })),
+          // None listed when the cluster's discovery finds them.
+          ...(replicas.length > 0 ? { endpoints: replicas.map((r, i) => ({ address: r.address, weight: weights?.[i] ?? 1 })) } : {}),
           healthCheck: { interval: "300ms", timeout: "200ms", unhealthyThreshold: 2, healthyThreshold: 2 },
           ...cluster,
         },

@@ -13,6 +13,8 @@ export interface ReplicaProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** What the process wrote to stderr, for failure messages. */
   stderr(): string;
+  /** What the process wrote to stdout so far (its log lines). */
+  stdout(): string;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function spawnReplica(name: string, flags: string[] = [], port = 0)
       return (await res.json()) as { calls: Record<string, number>; writes: number; cancelled: number };
     },
     stderr: () => err,
+    stdout: () => out,
     async kill(signal = "SIGKILL") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
