@@ -17,6 +17,7 @@ import {
   bodyTooLarge,
   isConnectError,
   rstCodeToCode,
+  watchConnect,
 } from "./contract.js";
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -32,6 +33,8 @@ export interface H2Options {
   tls?: SecureClientSessionOptions;
   /** Name used in error messages, e.g. `cluster "echo" endpoint 127.0.0.1:50051`. */
   label: string;
+  /** A TCP connection to the endpoint could not be made (refused, unreachable, timed out). */
+  onConnectFailure?: (err: Error) => void;
 }
 
 // Streams a session may carry before its peer's SETTINGS arrive (RFC 9113
@@ -62,7 +65,17 @@ export class H2Transport implements HttpTransport {
   private readonly settingsKnown = new WeakSet<ClientHttp2Session>();
   private readonly goawayLastStream = new WeakMap<ClientHttp2Session, number>();
 
-  constructor(private readonly opts: H2Options) {}
+  /**
+   * Node's client writes an IPv6 origin's :authority without brackets
+   * (`::1:50051`), which servers that parse it as a URL reject; set for
+   * IPv6 origins only.
+   */
+  private readonly authority: string | undefined;
+
+  constructor(private readonly opts: H2Options) {
+    const host = new URL(opts.origin).host;
+    this.authority = host.startsWith("[") ? host : undefined;
+  }
 
   private getSession(): Pooled {
     for (const p of this.pool) {
@@ -107,9 +120,9 @@ export class H2Transport implements HttpTransport {
     const port = Number(url.port);
     if (url.protocol === "https:") {
       const socket = tls.connect({ ...this.opts.tls, host, port, ALPNProtocols: ["h2"], servername: this.opts.tls?.servername ?? (net.isIP(host) ? undefined : host) });
-      return socket.setNoDelay(true);
+      return watchConnect(socket.setNoDelay(true), this.opts.onConnectFailure);
     }
-    return net.connect({ host, port, noDelay: true });
+    return watchConnect(net.connect({ host, port, noDelay: true }), this.opts.onConnectFailure);
   }
 
   private forget(session: ClientHttp2Session): void {
@@ -180,10 +193,8 @@ export class H2Transport implements HttpTransport {
     const session = pooled.session;
     let stream: ClientHttp2Stream;
     try {
-      stream = session.request(
-        { ":method": req.method, ":path": req.path, ...req.headers },
-        { endStream: false },
-      );
+      const head = this.authority ? { ":method": req.method, ":path": req.path, ":authority": this.authority, ...req.headers } : { ":method": req.method, ":path": req.path, ...req.headers };
+      stream = session.request(head, { endStream: false });
     } catch (err) {
       this.forget(session);
       throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label}: ${(err as Error).message}`, true);
