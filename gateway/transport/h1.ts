@@ -11,6 +11,7 @@ import {
   UpstreamError,
   bodyTooLarge,
   isConnectError,
+  watchConnect,
 } from "./contract.js";
 
 export interface H1Options {
@@ -18,6 +19,8 @@ export interface H1Options {
   port: number;
   tls?: https.AgentOptions;
   label: string;
+  /** A TCP connection to the endpoint could not be made (refused, unreachable, timed out). */
+  onConnectFailure?: (err: Error) => void;
 }
 
 /** HTTP/1.1 keep-alive pool, for Connect and gRPC-Web upstreams that want it. */
@@ -44,6 +47,9 @@ export class H1Transport implements HttpTransport {
         headers: req.headers,
         agent: this.agent,
       });
+      const report = this.opts.onConnectFailure;
+      // A new socket is still connecting; a reused keep-alive one is not.
+      if (report) r.once("socket", (socket) => watchConnect(socket, report));
       const offCancel = req.cancel.on(() => r.destroy(new Error("call cancelled")));
       r.once("close", offCancel);
       r.on("error", (err) => {
