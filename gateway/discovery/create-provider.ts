@@ -1,10 +1,13 @@
 import type { DiscoveryConfig } from "../config/types.js";
 import type { EndpointProvider } from "./provider.js";
+import { DnsProvider } from "./dns-provider.js";
 import { FileProvider } from "./file-provider.js";
 
 /** The provider a cluster's `discovery` block names. */
 export function createProvider(config: DiscoveryConfig): EndpointProvider {
   switch (config.kind) {
+    case "dns":
+      return new DnsProvider(config);
     case "file":
       return new FileProvider(config.path);
     default:
