@@ -197,7 +197,7 @@ describe("discovery: dns, through the gateway", () => {
       },
       stopWhen: (_, s) => s > 5,
     });
-    console.log(describeLoad("[dns] A records r1,r2 -> r2,r3 under load", result), `replicas answering in the last second: ${[...late].sort()}`);
+    console.log(describeLoad("dns: A records r1,r2 -> r2,r3 under load", result), `replicas answering in the last second: ${[...late].sort()}`);
     expect(result.failed).toBe(0);
     expect(late).toEqual(new Set(["r2", "r3"]));
   });
