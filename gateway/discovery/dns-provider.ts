@@ -65,7 +65,8 @@ export class DnsProvider implements EndpointProvider {
 
   constructor(private readonly opts: DnsProviderOptions) {
     this.srv = opts.name.startsWith("_");
-    if (!this.srv && opts.port === undefined) throw new Error(`discovery.dns: ${opts.name} is an A/AAAA name and needs port`);
+    if (!this.srv && opts.port === undefined)
+      throw new Error(`discovery.dns: ${opts.name} is an A/AAAA name and needs port`);
     this.description = this.srv ? `dns SRV ${opts.name}` : `dns ${opts.name}:${opts.port}`;
     this.resolver = new dns.Resolver({ timeout: opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS, tries: 2 });
     if (opts.servers) this.resolver.setServers(opts.servers);
@@ -100,7 +101,8 @@ export class DnsProvider implements EndpointProvider {
     this.resolving = this.resolveOnce().then((delay) => {
       this.resolving = undefined;
       if (this.stopped) return;
-      if (this.nudged && this.failures === 0) delay = Math.min(delay, Math.max(0, this.lastStart + NUDGE_INTERVAL_MS - performance.now()));
+      if (this.nudged && this.failures === 0)
+        delay = Math.min(delay, Math.max(0, this.lastStart + NUDGE_INTERVAL_MS - performance.now()));
       this.schedule(delay);
     });
   }
@@ -125,7 +127,11 @@ export class DnsProvider implements EndpointProvider {
       if (this.stopped) return refreshMs;
       this.failures++;
       const e = err as NodeJS.ErrnoException;
-      this.sink!.error(new Error(`cannot resolve ${this.opts.name}${this.serversNote()}: ${e.code ?? ""} ${e.message}`.replace(/ +/g, " ")));
+      this.sink!.error(
+        new Error(
+          `cannot resolve ${this.opts.name}${this.serversNote()}: ${e.code ?? ""} ${e.message}`.replace(/ +/g, " "),
+        ),
+      );
       return Math.min(refreshMs, retryDelayMs(this.failures));
     }
   }
@@ -137,7 +143,13 @@ export class DnsProvider implements EndpointProvider {
   private async resolveAddresses(): Promise<Resolved> {
     const { ips, ttlMs } = await this.addresses(this.opts.name);
     const port = this.opts.port!;
-    return { endpoints: endpointList(ips.map((ip) => hostPort(ip, port)), this.description), ttlMs };
+    return {
+      endpoints: endpointList(
+        ips.map((ip) => hostPort(ip, port)),
+        this.description,
+      ),
+      ttlMs,
+    };
   }
 
   private async resolveSrv(): Promise<Resolved> {
@@ -146,11 +158,19 @@ export class DnsProvider implements EndpointProvider {
       .filter((r) => r.name !== "" && r.name !== ".");
     const levels = [...new Set(records.map((r) => r.priority))].sort((a, b) => a - b);
     const targets = [...new Set(records.map((r) => r.name))];
-    const resolved = new Map(await Promise.all(targets.map(async (t) => [t, isIP(t) ? { ips: [t], ttlMs: undefined } : await this.addresses(t)] as const)));
+    const resolved = new Map(
+      await Promise.all(
+        targets.map(async (t) => [t, isIP(t) ? { ips: [t], ttlMs: undefined } : await this.addresses(t)] as const),
+      ),
+    );
     const raw: Array<{ address: string; weight: number; priority: number }> = [];
     for (const r of [...records].sort((a, b) => a.priority - b.priority || b.weight - a.weight)) {
       for (const ip of resolved.get(r.name)!.ips) {
-        raw.push({ address: hostPort(ip, r.port), weight: Math.min(1000, Math.max(1, r.weight)), priority: Math.min(10, levels.indexOf(r.priority)) });
+        raw.push({
+          address: hostPort(ip, r.port),
+          weight: Math.min(1000, Math.max(1, r.weight)),
+          priority: Math.min(10, levels.indexOf(r.priority)),
+        });
       }
     }
     // Two records that lead to one address count once, at the better priority.
@@ -162,7 +182,10 @@ export class DnsProvider implements EndpointProvider {
 
   /** A and AAAA records of `host`, sorted, with the shortest TTL. A failure of either fails the whole. */
   private async addresses(host: string): Promise<{ ips: string[]; ttlMs: number | undefined }> {
-    const [v4, v6] = await Promise.all([noRecordsAsEmpty(this.resolver.resolve4(host, { ttl: true })), noRecordsAsEmpty(this.resolver.resolve6(host, { ttl: true }))]);
+    const [v4, v6] = await Promise.all([
+      noRecordsAsEmpty(this.resolver.resolve4(host, { ttl: true })),
+      noRecordsAsEmpty(this.resolver.resolve6(host, { ttl: true })),
+    ]);
     const all = [...v4, ...v6];
     const ips = [...new Set(all.map((r) => r.address))].sort();
     return { ips, ttlMs: all.length ? Math.min(...all.map((r) => r.ttl)) * 1000 : undefined };

@@ -27,11 +27,14 @@ describe("chaos: DNS discovery", { timeout: 90_000 }, () => {
     dns = undefined;
   });
 
-  const srv = (rs: ReplicaProcess[]): SrvRecord[] => rs.map((r) => ({ priority: 0, weight: 1, port: r.port, target: `${r.name}.echo.chaos.test` }));
+  const srv = (rs: ReplicaProcess[]): SrvRecord[] =>
+    rs.map((r) => ({ priority: 0, weight: 1, port: r.port, target: `${r.name}.echo.chaos.test` }));
 
   async function setUp(names: string[], serving: string[]) {
     replicas = await Promise.all(names.map((n) => spawnReplica(n)));
-    const zone: Record<string, { SRV?: SrvRecord[]; A?: string[]; ttl?: number }> = { [NAME]: { SRV: srv(replicas.filter((r) => serving.includes(r.name))) } };
+    const zone: Record<string, { SRV?: SrvRecord[]; A?: string[]; ttl?: number }> = {
+      [NAME]: { SRV: srv(replicas.filter((r) => serving.includes(r.name))) },
+    };
     for (const r of replicas) zone[`${r.name}.echo.chaos.test`] = { A: ["127.0.0.1"] };
     dns = await TestDnsServer.start(zone);
     const config = await validateConfigObject(
@@ -76,7 +79,8 @@ describe("chaos: DNS discovery", { timeout: 90_000 }, () => {
     let firstR3At = 0;
     let lastR1At = 0;
     const watch = setInterval(() => {
-      if (changedAt && !setFollowedAt && JSON.stringify(addresses()) === JSON.stringify(want(["r2", "r3"]))) setFollowedAt = performance.now();
+      if (changedAt && !setFollowedAt && JSON.stringify(addresses()) === JSON.stringify(want(["r2", "r3"])))
+        setFollowedAt = performance.now();
     }, 10);
     const t0 = performance.now();
     const result = await runLoad({
@@ -111,7 +115,11 @@ describe("chaos: DNS discovery", { timeout: 90_000 }, () => {
 
     // r1 is out of the set: killing it now costs nothing.
     await replicas[0].kill("SIGKILL");
-    const after = await runLoad({ total: 1_000, concurrency: 4, call: (i) => client.echo({ message: `n${i}` }, { timeoutMs: 5000 }) });
+    const after = await runLoad({
+      total: 1_000,
+      concurrency: 4,
+      call: (i) => client.echo({ message: `n${i}` }, { timeoutMs: 5000 }),
+    });
     console.log(describeLoad("after r1, out of the records, is killed", after));
     expect(after.failed).toBe(0);
   });
@@ -130,7 +138,12 @@ describe("chaos: DNS discovery", { timeout: 90_000 }, () => {
       }
     }, 10);
     dns!.mode = "silent";
-    const silent = await runLoad({ total: 200_000, concurrency: 4, call: (i) => client.echo({ message: `m${i}` }, { timeoutMs: 5000 }), stopWhen: (_, s) => s > 8 });
+    const silent = await runLoad({
+      total: 200_000,
+      concurrency: 4,
+      call: (i) => client.echo({ message: `m${i}` }, { timeoutMs: 5000 }),
+      stopWhen: (_, s) => s > 8,
+    });
     const silentSet = addresses();
     console.log(
       describeLoad("DNS server silent (queries time out), 8 s under load", silent),
@@ -142,8 +155,16 @@ describe("chaos: DNS discovery", { timeout: 90_000 }, () => {
     expect(silentSet).toEqual(want(["r1", "r2"]));
 
     await dns!.stop();
-    const closed = await runLoad({ total: 200_000, concurrency: 4, call: (i) => client.echo({ message: `c${i}` }, { timeoutMs: 5000 }), stopWhen: (_, s) => s > 3 });
-    console.log(describeLoad("DNS server gone (port closed), 3 s under load", closed), `| ${status().state}: ${status().error}; endpoints kept: ${status().endpoints}`);
+    const closed = await runLoad({
+      total: 200_000,
+      concurrency: 4,
+      call: (i) => client.echo({ message: `c${i}` }, { timeoutMs: 5000 }),
+      stopWhen: (_, s) => s > 3,
+    });
+    console.log(
+      describeLoad("DNS server gone (port closed), 3 s under load", closed),
+      `| ${status().state}: ${status().error}; endpoints kept: ${status().endpoints}`,
+    );
     expect(closed.failed).toBe(0);
     expect(addresses()).toEqual(want(["r1", "r2"]));
 
@@ -157,7 +178,9 @@ describe("chaos: DNS discovery", { timeout: 90_000 }, () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     const s = (performance.now() - back) / 1000;
-    console.log(`[chaos] DNS server back: ${status().state}, 3 endpoints after ${s.toFixed(2)}s (refresh ${REFRESH_MS / 1000}s)`);
+    console.log(
+      `[chaos] DNS server back: ${status().state}, 3 endpoints after ${s.toFixed(2)}s (refresh ${REFRESH_MS / 1000}s)`,
+    );
     expect(status().state).toBe("ok");
     expect(s).toBeLessThan(REFRESH_MS / 1000 + 1);
     clearInterval(watch);

@@ -29,12 +29,23 @@ afterEach(async () => {
   dnsServer = undefined;
 });
 
-async function start(dns: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<{ url: string; adminUrl: string }> {
+async function start(
+  dns: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Promise<{ url: string; adminUrl: string }> {
   const config = await validateConfigObject(
     {
       listeners: [{ port: 0, host: "127.0.0.1" }],
       admin: { port: 0 },
-      clusters: { echo: { protocol: "grpc", healthCheck: false, slowStart: "0s", discovery: { dns: { servers: [dnsServer!.address], ...dns } }, ...extra } },
+      clusters: {
+        echo: {
+          protocol: "grpc",
+          healthCheck: false,
+          slowStart: "0s",
+          discovery: { dns: { servers: [dnsServer!.address], ...dns } },
+          ...extra,
+        },
+      },
       routes: [{ match: { prefix: "/" }, cluster: "echo" }],
     },
     process.cwd(),
@@ -94,7 +105,11 @@ describe("discovery: dns, through the gateway", () => {
     const s = await secondsUntil(async () => sameSet(await repliesFrom(url, 12), ["r1", "r2", "r3"]), 5000);
     console.log(`[dns] A/AAAA change followed in ${s.toFixed(2)}s (refresh 1s)`);
     expect(s).toBeLessThan(2.5);
-    expect(gateway!.discovery.status()[0]).toMatchObject({ state: "ok", endpoints: 3, provider: `dns echo.test:${port}` });
+    expect(gateway!.discovery.status()[0]).toMatchObject({
+      state: "ok",
+      endpoints: 3,
+      provider: `dns echo.test:${port}`,
+    });
   });
 
   it("SRV records: targets, ports and weights from the records; SRV priority becomes the endpoint's priority level", async () => {
@@ -113,7 +128,9 @@ describe("discovery: dns, through the gateway", () => {
       "c.echo.test": { A: ["127.0.0.1"] },
     });
     const { url } = await start({ name: "_grpc._tcp.echo.test", refresh: "1s" });
-    await expect.poll(() => repliesFrom(url, 8).catch(() => new Set()), { timeout: 5000 }).toEqual(new Set(["r1", "r2"]));
+    await expect
+      .poll(() => repliesFrom(url, 8).catch(() => new Set()), { timeout: 5000 })
+      .toEqual(new Set(["r1", "r2"]));
     const set = gateway!.clusters.endpointSet("echo")!;
     expect(set.list.map((e) => [e.address, e.weight, e.priority])).toEqual([
       [r1.address, 3, 0],
@@ -156,17 +173,27 @@ describe("discovery: dns, through the gateway", () => {
     const [, r2] = replicas;
     dnsServer = await TestDnsServer.start({ "echo.test": { A: ["127.0.0.2", "127.0.0.3"], ttl: 300 } });
     const { url } = await start({ name: "echo.test", port: replicas[0].port, refresh: "60s" });
-    await expect.poll(() => repliesFrom(url, 8).catch(() => new Set()), { timeout: 5000 }).toEqual(new Set(["r1", "r2"]));
+    await expect
+      .poll(() => repliesFrom(url, 8).catch(() => new Set()), { timeout: 5000 })
+      .toEqual(new Set(["r1", "r2"]));
     const before = dnsServer.count("A", "echo.test");
 
     // The replica goes away and its record with it; the refresh is a minute off.
     dnsServer.zone["echo.test"] = { A: ["127.0.0.2"], ttl: 300 };
     await r2.close();
     replicas = [replicas[0]];
-    const load = runLoad({ total: 100_000, concurrency: 4, call: () => echoClient(grpc, url).echo({ message: "x" }), stopWhen: (_, s) => s > 3 });
+    const load = runLoad({
+      total: 100_000,
+      concurrency: 4,
+      call: () => echoClient(grpc, url).echo({ message: "x" }),
+      stopWhen: (_, s) => s > 3,
+    });
     const s = await secondsUntil(async () => gateway!.clusters.endpointSet("echo")!.list.length === 1, 5000);
     const result = await load;
-    console.log(`[dns] connection refused -> re-resolved and dropped in ${s.toFixed(2)}s (refresh 60s, TTL 300s);`, describeLoad("load meanwhile", result));
+    console.log(
+      `[dns] connection refused -> re-resolved and dropped in ${s.toFixed(2)}s (refresh 60s, TTL 300s);`,
+      describeLoad("load meanwhile", result),
+    );
     expect(s).toBeLessThan(2);
     expect(dnsServer.count("A", "echo.test")).toBeGreaterThan(before);
     expect(result.failed).toBe(0);
@@ -180,7 +207,9 @@ describe("discovery: dns, through the gateway", () => {
     ]);
     dnsServer = await TestDnsServer.start({ "echo.test": { A: ["127.0.0.2", "127.0.0.3"], ttl: 1 } });
     const { url } = await start({ name: "echo.test", port: replicas[0].port, refresh: "1s" });
-    await expect.poll(() => repliesFrom(url, 8).catch(() => new Set()), { timeout: 5000 }).toEqual(new Set(["r1", "r2"]));
+    await expect
+      .poll(() => repliesFrom(url, 8).catch(() => new Set()), { timeout: 5000 })
+      .toEqual(new Set(["r1", "r2"]));
     const client = echoClient(grpc, url);
     const late = new Set<string>();
     const t0 = performance.now();
@@ -197,7 +226,10 @@ describe("discovery: dns, through the gateway", () => {
       },
       stopWhen: (_, s) => s > 5,
     });
-    console.log(describeLoad("dns: A records r1,r2 -> r2,r3 under load", result), `replicas answering in the last second: ${[...late].sort()}`);
+    console.log(
+      describeLoad("dns: A records r1,r2 -> r2,r3 under load", result),
+      `replicas answering in the last second: ${[...late].sort()}`,
+    );
     expect(result.failed).toBe(0);
     expect(late).toEqual(new Set(["r2", "r3"]));
   });
@@ -223,7 +255,10 @@ describe("discovery: dns, through the gateway", () => {
     // Back, with a change: followed within about one refresh (the retry backoff is capped at refresh).
     dnsServer.zone["echo.test"] = { A: ["127.0.0.2", "127.0.0.3"], ttl: 1 };
     await dnsServer.start();
-    const s = await secondsUntil(async () => (await discoveryState(adminUrl)).state === "ok" && sameSet(await repliesFrom(url, 8), ["r1", "r2"]), 5000);
+    const s = await secondsUntil(
+      async () => (await discoveryState(adminUrl)).state === "ok" && sameSet(await repliesFrom(url, 8), ["r1", "r2"]),
+      5000,
+    );
     console.log(`[dns] resolver back: recovered in ${s.toFixed(2)}s`);
 
     // Up but silent: queries time out (about 2 × 2 s), the set stays.
@@ -248,7 +283,16 @@ describe("discovery: dns, through the gateway", () => {
 
     dnsServer.mode = "answer";
     delete dnsServer.zone["echo.test"];
-    await expect.poll(() => callError(echoClient(grpc, url).echo({ message: "x" })).then((e) => e.rawMessage, () => ""), { timeout: 5000 }).toContain('cluster "echo" has no endpoints');
+    await expect
+      .poll(
+        () =>
+          callError(echoClient(grpc, url).echo({ message: "x" })).then(
+            (e) => e.rawMessage,
+            () => "",
+          ),
+        { timeout: 5000 },
+      )
+      .toContain('cluster "echo" has no endpoints');
     expect(await discoveryState(adminUrl)).toMatchObject({ state: "ok", endpoints: 0 });
   });
 });

@@ -58,12 +58,15 @@ export class TestDnsServer {
       res.header.aa = 1;
       const records = this.zone[q.name.toLowerCase().replace(/\.$/, "")];
       if (this.mode === "servfail") res.header.rcode = 2;
-      else if (!records) res.header.rcode = 3; // NXDOMAIN
+      else if (!records)
+        res.header.rcode = 3; // NXDOMAIN
       else {
         const base = { name: q.name, class: Packet.CLASS.IN, ttl: records.ttl ?? 30 };
-        const add = (fields: object) => res.answers.push({ ...base, ...fields } as unknown as (typeof res.answers)[number]);
+        const add = (fields: object) =>
+          res.answers.push({ ...base, ...fields } as unknown as (typeof res.answers)[number]);
         if (q.type === Packet.TYPE.A) for (const address of records.A ?? []) add({ type: Packet.TYPE.A, address });
-        if (q.type === Packet.TYPE.AAAA) for (const address of records.AAAA ?? []) add({ type: Packet.TYPE.AAAA, address });
+        if (q.type === Packet.TYPE.AAAA)
+          for (const address of records.AAAA ?? []) add({ type: Packet.TYPE.AAAA, address });
         if (q.type === Packet.TYPE.SRV) for (const r of records.SRV ?? []) add({ type: Packet.TYPE.SRV, ...r });
       }
       void send(res).catch(() => {});
