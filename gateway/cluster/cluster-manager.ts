@@ -1,6 +1,6 @@
 import type { ClusterConfig } from "../config/types.js";
 import { Cluster } from "./cluster.js";
-import { type ClusterEvent, EndpointSet, STATIC } from "./endpoint-set.js";
+import { type ClusterEvent, type ConnectFailure, EndpointSet, STATIC } from "./endpoint-set.js";
 
 /**
  * Owns every cluster's endpoint set across config snapshots (Envoy's
@@ -11,6 +11,7 @@ import { type ClusterEvent, EndpointSet, STATIC } from "./endpoint-set.js";
  */
 export class ClusterManager {
   private readonly sets = new Map<string, EndpointSet>();
+  private readonly connectFailureListeners: ConnectFailure[] = [];
 
   constructor(private readonly onEvent: ClusterEvent = () => {}) {}
 
@@ -26,7 +27,7 @@ export class ClusterManager {
       if (set) set.update(STATIC, config.endpoints);
       else {
         const previous = retired.find((r) => r.clusterName === name);
-        set = new EndpointSet(config, this.onEvent);
+        set = new EndpointSet(config, this.onEvent, this.connectFailed);
         // A rebuilt set keeps what other sources (discovery) had found.
         for (const [source, list] of previous?.otherSources() ?? []) set.update(source, list);
         set.start();
@@ -43,6 +44,15 @@ export class ClusterManager {
     for (const set of retired) void set.retire();
     return clusters;
   }
+
+  /** Tells `listener` whenever a TCP connection to an endpoint cannot be made (discovery re-resolves on it). */
+  onConnectFailure(listener: ConnectFailure): void {
+    this.connectFailureListeners.push(listener);
+  }
+
+  private readonly connectFailed: ConnectFailure = (cluster, address) => {
+    for (const l of this.connectFailureListeners) l(cluster, address);
+  };
 
   /** The live endpoint set of a cluster, for discovery, drains and the admin view. */
   endpointSet(name: string): EndpointSet | undefined {

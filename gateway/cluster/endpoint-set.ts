@@ -4,6 +4,9 @@ import { OutlierDetector } from "./outlier.js";
 
 export type ClusterEvent = (message: string) => void;
 
+/** A TCP connection to an endpoint of `cluster` at `address` could not be made. */
+export type ConnectFailure = (cluster: string, address: string) => void;
+
 /** The source name of the endpoints the config lists. */
 export const STATIC = "static";
 
@@ -23,12 +26,15 @@ export class EndpointSet {
   list: readonly Endpoint[] = [];
   readonly outliers: OutlierDetector;
   private started = false;
+  private readonly connectFailed: ((e: Endpoint) => void) | undefined;
 
   constructor(
     /** The settings endpoints are built with; a config that changes them needs a new set. */
     private readonly config: ClusterConfig,
     private readonly onEvent: ClusterEvent = () => {},
+    onConnectFailure?: ConnectFailure,
   ) {
+    this.connectFailed = onConnectFailure && ((e) => onConnectFailure(config.name, e.address));
     this.outliers = new OutlierDetector(
       config.resilience.outlierDetection,
       () => this.list.map((e) => e.outlier),
@@ -79,7 +85,7 @@ export class EndpointSet {
       wanted.add(d.address);
       let ep = this.byAddress.get(d.address);
       if (!ep) {
-        ep = new Endpoint(this.config, d, this.outliers, (e, what) => this.onEvent(`${e.label} ${what}`));
+        ep = new Endpoint(this.config, d, this.outliers, (e, what) => this.onEvent(`${e.label} ${what}`), this.connectFailed);
         this.byAddress.set(d.address, ep);
         if (this.started) ep.start();
         added.push(d.address);

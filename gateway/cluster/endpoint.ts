@@ -43,12 +43,14 @@ export class Endpoint {
     ep: EndpointConfig,
     private readonly outliers: OutlierDetector,
     onChange: (ep: Endpoint, what: string) => void,
+    /** A TCP connection to this endpoint could not be made: discovery may want to look again. */
+    onConnectFailure?: (ep: Endpoint, err: Error) => void,
   ) {
     this.address = ep.address;
     this.weight = ep.weight;
     this.priority = ep.priority;
     this.label = `cluster "${cluster.name}" endpoint ${ep.address}`;
-    this.transport = createTransport(cluster, ep, this.label);
+    this.transport = createTransport(cluster, ep, this.label, onConnectFailure && ((err) => onConnectFailure(this, err)));
     const r = cluster.resilience;
     this.maxInFlight = r.circuitBreaker.maxInFlight;
     this.slowStartMs = r.slowStartMs;

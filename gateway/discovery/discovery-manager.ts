@@ -44,7 +44,13 @@ export class DiscoveryManager {
   constructor(
     private readonly clusters: ClusterManager,
     private readonly onEvent: ClusterEvent = () => {},
-  ) {}
+  ) {
+    // A connection to a discovered address failed: the fleet may have moved.
+    clusters.onConnectFailure((cluster, address) => {
+      const r = this.running.get(cluster);
+      if (r?.last?.some((e) => e.address === address)) r.provider.nudge?.();
+    });
+  }
 
   apply(configs: ReadonlyMap<string, ClusterConfig>): void {
     for (const [name, r] of this.running) {

@@ -25,4 +25,9 @@ export interface EndpointProvider {
   readonly description: string;
   start(sink: ProviderSink): void;
   stop(): Promise<void>;
+  /**
+   * Optional: a connection to one of the endpoints this provider found
+   * failed, so the fleet may have moved (DNS re-resolves at once).
+   */
+  nudge?(): void;
 }

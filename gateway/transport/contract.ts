@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { Socket } from "node:net";
 import { Code, CallError } from "../call/status.js";
 import type { Cancel } from "../call/cancel.js";
 
@@ -73,6 +74,15 @@ export function rstCodeToCode(rst: number): Code {
 }
 
 const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "ETIMEDOUT", "EPIPE"]);
+
+/** Calls `report` if `socket` fails before its TCP connection is up (a TLS handshake that fails later does not count). */
+export function watchConnect<S extends Socket>(socket: S, report: ((err: Error) => void) | undefined): S {
+  if (!report || !socket.connecting) return socket;
+  const onError = (err: Error) => report(err);
+  socket.once("error", onError);
+  socket.once("connect", () => socket.off("error", onError));
+  return socket;
+}
 
 export function isConnectError(err: unknown): boolean {
   return CONNECT_ERRORS.has((err as { code?: string })?.code ?? "");

@@ -11,6 +11,7 @@ import {
   UpstreamError,
   bodyTooLarge,
   isConnectError,
+  watchConnect,
 } from "./contract.js";
 
 export interface H1Options {
@@ -20,6 +21,8 @@ export interface H1Options {
   label: string;
   /** A new socket must be connected (and through TLS) by then. */
   connectTimeoutMs: number;
+  /** A TCP connection to the endpoint could not be made (refused, unreachable, timed out). */
+  onConnectFailure?: (err: Error) => void;
 }
 
 /** HTTP/1.1 keep-alive pool, for Connect and gRPC-Web upstreams that want it. */
@@ -46,6 +49,9 @@ export class H1Transport implements HttpTransport {
         headers: req.headers,
         agent: this.agent,
       });
+      const report = this.opts.onConnectFailure;
+      // A new socket is still connecting; a reused keep-alive one is not.
+      if (report) r.once("socket", (socket) => watchConnect(socket, report));
       const offCancel = req.cancel.on(() => r.destroy(new Error("call cancelled")));
       r.once("close", offCancel);
       let connectTimedOut = false;

@@ -17,6 +17,7 @@ import {
   bodyTooLarge,
   isConnectError,
   rstCodeToCode,
+  watchConnect,
 } from "./contract.js";
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -34,6 +35,8 @@ export interface H2Options {
   label: string;
   /** A new session must have the peer's SETTINGS by then (TCP, TLS and HTTP/2 handshake), or it is torn down. */
   connectTimeoutMs: number;
+  /** A TCP connection to the endpoint could not be made (refused, unreachable, timed out). */
+  onConnectFailure?: (err: Error) => void;
 }
 
 // Streams a session may carry before its peer's SETTINGS arrive (RFC 9113
@@ -67,7 +70,17 @@ export class H2Transport implements HttpTransport {
   private readonly settingsKnown = new WeakSet<ClientHttp2Session>();
   private readonly goawayLastStream = new WeakMap<ClientHttp2Session, number>();
 
-  constructor(private readonly opts: H2Options) {}
+  /**
+   * Node's client writes an IPv6 origin's :authority without brackets
+   * (`::1:50051`), which servers that parse it as a URL reject; set for
+   * IPv6 origins only.
+   */
+  private readonly authority: string | undefined;
+
+  constructor(private readonly opts: H2Options) {
+    const host = new URL(opts.origin).host;
+    this.authority = host.startsWith("[") ? host : undefined;
+  }
 
   private getSession(): Pooled {
     for (const p of this.pool) {
@@ -123,9 +136,9 @@ export class H2Transport implements HttpTransport {
     const port = Number(url.port);
     if (url.protocol === "https:") {
       const socket = tls.connect({ ...this.opts.tls, host, port, ALPNProtocols: ["h2"], servername: this.opts.tls?.servername ?? (net.isIP(host) ? undefined : host) });
-      return socket.setNoDelay(true);
+      return watchConnect(socket.setNoDelay(true), this.opts.onConnectFailure);
     }
-    return net.connect({ host, port, noDelay: true });
+    return watchConnect(net.connect({ host, port, noDelay: true }), this.opts.onConnectFailure);
   }
 
   /** Tears a session down for `why`, which its streams then report. */
@@ -220,10 +233,8 @@ export class H2Transport implements HttpTransport {
     const session = pooled.session;
     let stream: ClientHttp2Stream;
     try {
-      stream = session.request(
-        { ":method": req.method, ":path": req.path, ...req.headers },
-        { endStream: false },
-      );
+      const head = this.authority ? { ":method": req.method, ":path": req.path, ":authority": this.authority, ...req.headers } : { ":method": req.method, ":path": req.path, ...req.headers };
+      stream = session.request(head, { endStream: false });
     } catch (err) {
       this.forget(session);
       throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label}: ${(err as Error).message}`, true);
