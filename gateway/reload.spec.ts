@@ -1,7 +1,10 @@
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { GatewayConfig, ListenerConfig } from "./config/types.js";
 import { ConfigError } from "./config/config-error.js";
-import { describeChanges, formatReload, planListeners, problemsOf, stableText } from "./reload.js";
+import { configFiles, describeChanges, formatReload, planListeners, problemsOf, stableText, watchConfig } from "./reload.js";
 import { clusterConfig, endpointAt } from "../test/helpers/cluster-config.js";
 
 function config(change: (c: GatewayConfig) => void = () => {}): GatewayConfig {
@@ -97,5 +100,34 @@ describe("formatReload and problemsOf", () => {
     );
     expect(problemsOf(new Error("boom"))).toEqual(["boom"]);
     expect(formatReload({ status: "unchanged", changed: [], problems: [], notes: [] }, "x")).toContain("unchanged");
+  });
+});
+
+describe("watchConfig", () => {
+  it("follows the config file and the files it names, replaced by rename, and one burst of changes is one reload", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-watch-"));
+    const write = (name: string, text: string) => {
+      writeFileSync(join(dir, `${name}.tmp`), text);
+      renameSync(join(dir, `${name}.tmp`), join(dir, name));
+    };
+    write("gateway.yaml", "listeners: [{ port: 1, tls: { cert: tls/a.pem, key: tls/a.key } }]\n");
+    const path = join(dir, "gateway.yaml");
+    expect(await configFiles(path)).toEqual([path, join(dir, "tls/a.pem"), join(dir, "tls/a.key")]);
+    let reloads = 0;
+    const watcher = watchConfig(path, async () => void reloads++, 20);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      write("gateway.yaml", "listeners: [{ port: 1, tls: { cert: b.pem, key: b.key } }]\n");
+      await expect.poll(() => reloads).toBe(1);
+      // Now b.pem and b.key are watched (they need not exist yet).
+      write("b.pem", "cert");
+      write("b.key", "key");
+      await expect.poll(() => reloads).toBe(2);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(reloads).toBe(2);
+    } finally {
+      watcher.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
