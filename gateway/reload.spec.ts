@@ -118,11 +118,11 @@ describe("watchConfig", () => {
     try {
       await new Promise((r) => setTimeout(r, 100));
       write("gateway.yaml", "listeners: [{ port: 1, tls: { cert: b.pem, key: b.key } }]\n");
-      await expect.poll(() => reloads).toBe(1);
+      await expect.poll(() => reloads, { timeout: 5000 }).toBe(1);
       // Now b.pem and b.key are watched (they need not exist yet).
       write("b.pem", "cert");
       write("b.key", "key");
-      await expect.poll(() => reloads).toBe(2);
+      await expect.poll(() => reloads, { timeout: 5000 }).toBe(2);
       await new Promise((r) => setTimeout(r, 400));
       expect(reloads).toBe(2);
     } finally {

@@ -163,8 +163,9 @@ const SETTLE_MS = 200;
 
 /**
  * Watches the config file and the files it names; calls `onChange` once
- * things settle after a change. `onChange` resolves when the reload is done;
- * the watched set is then read again, so a new certificate path is followed.
+ * things settle after a change. The watched set is read again before each
+ * reload, so a new certificate path is followed; a change during a reload
+ * brings one more once it is done.
  */
 export function watchConfig(configPath: string, onChange: () => Promise<unknown>, pollMs = POLL_MS): { close(): void } {
   const watched = new Map<string, (cur: Stats, prev: Stats) => void>();
@@ -199,8 +200,9 @@ export function watchConfig(configPath: string, onChange: () => Promise<unknown>
     running = (async () => {
       do {
         again = false;
-        await onChange().catch(() => {});
+        // Watch first, then reload: a file that changes while the reload reads it triggers another one.
         await follow();
+        await onChange().catch(() => {});
       } while (again && !closed);
     })().finally(() => (running = undefined));
   };
