@@ -197,8 +197,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     if (closing) return rejected(["the gateway is stopping"]);
     const before = current().config;
     // Listeners are compared with what is open, so one that failed to open is tried again.
-    const open_ = served.map((s) => s.config);
-    if (stableText(before) === stableText(next) && stableText(open_) === stableText(next.listeners)) {
+    const openConfigs = served.map((s) => s.config);
+    if (stableText(before) === stableText(next) && stableText(openConfigs) === stableText(next.listeners)) {
       return { status: "unchanged", changed: [], problems: [], notes: [] };
     }
 
@@ -210,7 +210,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       if (why) problems.push(`listeners[${i}].tls: cannot serve with this certificate and key: ${why}`);
     });
     if (problems.length) return rejected(problems);
-    const plan = planListeners(open_, next.listeners);
+    const plan = planListeners(openConfigs, next.listeners);
     const freed = (lc: ListenerConfig) => lc.port !== 0 && plan.removed.some((r) => r.config.port === lc.port);
     const opened = new Map<number, Served>();
     for (const a of plan.added) {
