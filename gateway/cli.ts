@@ -4,17 +4,22 @@ import { loadConfigFile, validateConfigObject } from "./config/load.js";
 import { ConfigError } from "./config/config-error.js";
 import type { GatewayConfig } from "./config/types.js";
 import { startGateway } from "./server.js";
+import { formatReload, watchConfig } from "./reload.js";
 import { tuneRuntime } from "./runtime.js";
 import { demoDescriptors, startDemoReplicas } from "./demo.js";
 
-const USAGE = `usage: switchyard --config gateway.yaml [--port N]
+const USAGE = `usage: switchyard --config gateway.yaml [--port N] [--watch]
        switchyard --demo [--port N]     (three in-process demo replicas, weights 1, 1, 2)
 
   --config FILE   YAML config (see examples/gateway.yaml, schema/gateway.schema.json)
   --port N        override the first listener's port (also: PORT environment variable)
+  --watch         reload when the config file, or a file it names (certificates, descriptor sets), changes
   --demo          run in front of embedded demo replicas (what \`npm start\` does)
   --check         validate the config and exit
-  --help`;
+  --help
+
+Reload the config without a restart: kill -HUP <pid>, --watch, or POST /reload on the admin port.
+An invalid config is refused, with every problem listed, and the running one keeps serving.`;
 
 async function main(): Promise<void> {
   tuneRuntime();
@@ -25,6 +30,7 @@ async function main(): Promise<void> {
         config: { type: "string", short: "c" },
         port: { type: "string", short: "p" },
         demo: { type: "boolean" },
+        watch: { type: "boolean", short: "w" },
         check: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -37,6 +43,7 @@ async function main(): Promise<void> {
     return;
   }
   if (!args.config && !args.demo) fail(`give --config FILE or --demo\n\n${USAGE}`, 2);
+  if (args.watch && !args.config) fail(`--watch needs --config FILE\n\n${USAGE}`, 2);
   const portText = args.port ?? process.env.PORT;
   const port = portText === undefined ? undefined : Number(portText);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
@@ -45,9 +52,18 @@ async function main(): Promise<void> {
 
   let config: GatewayConfig;
   let stopDemo: (() => Promise<void>) | undefined;
+  const configPath = args.config ? resolve(args.config) : undefined;
+  // What a reload reads: the same file, with the same --port override.
+  const loadConfig = configPath
+    ? async () => {
+        const c = await loadConfigFile(configPath);
+        if (port !== undefined) c.listeners[0].port = port;
+        return c;
+      }
+    : undefined;
   try {
-    if (args.config) {
-      config = await loadConfigFile(resolve(args.config));
+    if (loadConfig) {
+      config = await loadConfig();
     } else {
       const demo = await startDemoReplicas();
       stopDemo = demo.close;
@@ -57,30 +73,43 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message, 1);
     throw err;
   }
-  if (port !== undefined) config.listeners[0].port = port;
+  if (!loadConfig && port !== undefined) config.listeners[0].port = port;
   if (args.check) {
     console.log("config is valid");
     return;
   }
 
+  const log = (m: string) => console.log(`[${new Date().toISOString()}] ${m}`);
   const gateway = await startGateway(config, {
-    onClusterEvent: (m) => console.log(`[${new Date().toISOString()}] ${m}`),
+    onClusterEvent: log,
     // The demo API is known out of the box, so `npm run replica` works with any config.
     descriptors: demoDescriptors,
+    loadConfig,
+    onReload: (result, trigger) => {
+      const line = `[${new Date().toISOString()}] ${formatReload(result, trigger)}`;
+      if (result.status === "rejected") console.error(line);
+      else console.log(line);
+    },
   });
   const p = gateway.ports[0];
   console.log(`switchyard listening on port ${gateway.ports.join(", ")} (gRPC, gRPC-Web, Connect; HTTP/1.1 + h2c${config.listeners[0].tls ? " + TLS" : ""})`);
-  if (gateway.adminPort) console.log(`admin on port ${gateway.adminPort} (/healthz, /ready)`);
+  if (gateway.adminPort) console.log(`admin on port ${gateway.adminPort} (/healthz, /ready, POST /reload)`);
   for (const c of config.clusters.values()) {
     console.log(`cluster ${c.name} (${c.protocol}): ${c.endpoints.map((e) => `${e.address} w${e.weight}`).join(", ")}`);
   }
   if (stopDemo) printDemoHelp(p);
 
+  const watcher = configPath && args.watch ? watchConfig(configPath, () => gateway.reload("file change")) : undefined;
+  if (watcher) console.log(`watching ${configPath} and the files it names; a change reloads`);
+  // SIGHUP reloads (a config file is needed; the demo has none and says so).
+  process.on("SIGHUP", () => void gateway.reload("SIGHUP"));
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: draining in-flight calls (up to ${config.drainTimeoutMs} ms)...`);
+    watcher?.close();
+    console.log(`${signal}: draining in-flight calls (up to ${gateway.current().config.drainTimeoutMs} ms)...`);
     gateway
       .close()
       .then(() => stopDemo?.())

@@ -2,8 +2,8 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DescFile } from "@bufbuild/protobuf";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
-import type { GatewayConfig } from "./config/types.js";
-import { Listener } from "./listener/listener.js";
+import type { GatewayConfig, ListenerConfig } from "./config/types.js";
+import { Listener, checkTls } from "./listener/listener.js";
 import { StreamResponse } from "./listener/stream-exchange.js";
 import { ClusterManager } from "./cluster/cluster-manager.js";
 import { DiscoveryManager } from "./discovery/discovery-manager.js";
@@ -13,22 +13,41 @@ import type { Snapshot } from "./snapshot/snapshot.js";
 import { InFlight } from "./proxy/inflight.js";
 import { handleRpc } from "./proxy/call-handler.js";
 import { FASTIFY, answerer } from "./proxy/detect.js";
+import {
+  type ReloadCounts,
+  type ReloadResult,
+  describeChanges,
+  listenerAddress,
+  planListeners,
+  problemsOf,
+  rejected,
+  stableText,
+} from "./reload.js";
 
 export interface Gateway {
-  /** One Fastify app per listener; proxied calls bypass its request lifecycle. */
-  apps: FastifyInstance[];
+  /** One Fastify app per listener, in listener order; proxied calls bypass its request lifecycle. */
+  readonly apps: FastifyInstance[];
   admin: FastifyInstance | undefined;
   /** The config snapshot calls start on now. */
   current(): Snapshot;
-  /** Builds a snapshot of `config` and makes it current; calls in flight keep theirs. */
+  /** Builds a snapshot of `config` and makes it current; calls in flight keep theirs. Listeners stay as they are (see reload). */
   reconfigure(config: GatewayConfig): Snapshot;
+  /**
+   * Hot reload (SIGHUP, --watch, POST /reload): loads the config again
+   * (`load`, else the `loadConfig` option), and when it is valid and differs,
+   * swaps the snapshot and opens, drains or re-keys listeners to match. A
+   * rejected config changes nothing. One reload runs at a time.
+   */
+  reload(trigger?: string, load?: () => Promise<GatewayConfig>): Promise<ReloadResult>;
+  /** How many reloads ended each way. */
+  readonly reloads: ReloadCounts;
   /** Owns each cluster's endpoint set, across snapshots. */
   clusters: ClusterManager;
   /** Runs the clusters' discovery providers. */
   discovery: DiscoveryManager;
   inflight: InFlight;
   /** Bound ports, in listener order (useful with port 0). */
-  ports: number[];
+  readonly ports: number[];
   adminPort: number | undefined;
   /** Graceful stop: refuse new calls, let in-flight ones finish up to drainTimeout, close everything. */
   close(): Promise<void>;
@@ -40,6 +59,19 @@ export interface GatewayOptions {
   onClusterEvent?: (message: string) => void;
   /** Descriptor files the gateway knows without a descriptor set (demo.ts hands in the demo's). */
   descriptors?: readonly DescFile[];
+  /** Where a reload reads the config from (the CLI: the --config file, with --port applied). */
+  loadConfig?: () => Promise<GatewayConfig>;
+  /** Every reload's outcome, whatever triggered it (formatReload makes the log line). */
+  onReload?: (result: ReloadResult, trigger: string) => void;
+}
+
+/** One open listener: its server, the Fastify app around it, and whether a reload is draining it. */
+interface Served {
+  config: ListenerConfig;
+  app: FastifyInstance;
+  listener: Listener;
+  port: number;
+  draining: boolean;
 }
 
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -50,9 +82,9 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const inflight = new InFlight();
   const proxy = { current, inflight };
   let draining = false;
-  const listeners: Listener[] = [];
-  const apps: FastifyInstance[] = [];
-  for (const lc of config.listeners) {
+
+  const open = async (lc: ListenerConfig): Promise<Served> => {
+    const served = { config: lc, draining: false } as Served;
     const app = Fastify({
       logger: opts.logger ?? false,
       serverFactory: (fastifyHandler) => {
@@ -65,7 +97,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
             const who = answerer(req);
             if (who === FASTIFY) fastifyHandler(req, res);
             else {
-              if (draining && req.httpVersionMajor < 2) res.setHeader("connection", "close");
+              if ((draining || served.draining) && req.httpVersionMajor < 2) res.setHeader("connection", "close");
               handleRpc(proxy, req, res, who);
             }
           },
@@ -78,51 +110,166 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
             return true;
           },
         });
-        listeners.push(listener);
+        served.listener = listener;
         return listener.server as unknown as import("node:http").Server;
       },
     });
-    // Services the gateway answers itself (not proxied), on Fastify through
-    // connect-fastify: server reflection, from the current snapshot.
-    await app.register(fastifyConnectPlugin, {
-      routes: (router) =>
-        registerReflection(router, () => {
-          const s = current();
-          return { methods: s.methods, routed: (svc) => s.methods.pathsOf(svc).some((p) => s.routes.match(p) !== undefined) };
-        }),
-    });
-    app.get("/", async (_req, reply) => {
-      reply.type("text/plain; charset=utf-8");
-      return landingText(current().config);
-    });
-    await app.listen({ port: lc.port, host: lc.host });
-    apps.push(app);
-  }
-  const admin = config.admin ? await startAdmin(config.admin, current, inflight, discovery, () => draining) : undefined;
-  const ports = listeners.map((l) => (l.server.address() as { port: number }).port);
+    served.app = app;
+    try {
+      // Services the gateway answers itself (not proxied), on Fastify through
+      // connect-fastify: server reflection, from the current snapshot.
+      await app.register(fastifyConnectPlugin, {
+        routes: (router) =>
+          registerReflection(router, () => {
+            const s = current();
+            return { methods: s.methods, routed: (svc) => s.methods.pathsOf(svc).some((p) => s.routes.match(p) !== undefined) };
+          }),
+      });
+      app.get("/", async (_req, reply) => {
+        reply.type("text/plain; charset=utf-8");
+        return landingText(current().config);
+      });
+      await app.listen({ port: lc.port, host: lc.host });
+    } catch (err) {
+      served.listener.destroyAll();
+      await app.close().catch(() => {});
+      throw err;
+    }
+    served.port = (served.listener.server.address() as { port: number }).port;
+    return served;
+  };
+
+  let served: Served[] = [];
+  for (const lc of config.listeners) served.push(await open(lc));
+  /** Listeners a reload removed, still finishing their calls. */
+  const retiring = new Map<Served, Promise<void>>();
+  const retire = (s: Served) => {
+    s.draining = true;
+    const done = s.listener
+      .drain(current().config.drainTimeoutMs)
+      .then(() => s.app.close())
+      .catch(() => {})
+      .finally(() => retiring.delete(s));
+    retiring.set(s, done);
+  };
+
+  let reloader: (trigger: string) => Promise<ReloadResult> = async () => rejected(["not started"]);
+  const admin = config.admin ? await startAdmin(config.admin, current, inflight, discovery, () => draining, (t) => reloader(t)) : undefined;
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       draining = true;
-      for (const l of listeners) l.beginDrain();
-      const deadline = new Promise((r) => setTimeout(r, config.drainTimeoutMs).unref());
+      for (const s of served) s.listener.beginDrain();
+      const deadline = new Promise((r) => setTimeout(r, current().config.drainTimeoutMs).unref());
       await Promise.race([inflight.idle(), deadline]);
-      for (const l of listeners) l.destroyAll();
-      await Promise.all(apps.map((a) => a.close()));
+      for (const s of [...served, ...retiring.keys()]) s.listener.destroyAll();
+      await Promise.all([...served.map((s) => s.app.close()), ...retiring.values()]);
       await admin?.close();
       await discovery.close();
       await clusters.close();
     })());
+
+  // Reloads, one at a time: each one sees what the one before it left.
+  const reloads: ReloadCounts = { reloaded: 0, unchanged: 0, rejected: 0 };
+  let queue: Promise<unknown> = Promise.resolve();
+  const reload = (trigger = "reload", load = opts.loadConfig): Promise<ReloadResult> => {
+    const run = queue.then(async () => {
+      const result = await reloadOnce(load).catch((err: unknown) => rejected(problemsOf(err)));
+      reloads[result.status]++;
+      opts.onReload?.(result, trigger);
+      return result;
+    });
+    queue = run.catch(() => {});
+    return run;
+  };
+  reloader = (trigger) => reload(trigger);
+
+  const reloadOnce = async (load: (() => Promise<GatewayConfig>) | undefined): Promise<ReloadResult> => {
+    if (closing) return rejected(["the gateway is stopping"]);
+    if (!load) return rejected(["this gateway was started without a config file to reload from"]);
+    let next: GatewayConfig;
+    try {
+      next = await load();
+    } catch (err) {
+      return rejected(problemsOf(err));
+    }
+    if (closing) return rejected(["the gateway is stopping"]);
+    const before = current().config;
+    // Listeners are compared with what is open, so one that failed to open is tried again.
+    const openConfigs = served.map((s) => s.config);
+    if (stableText(before) === stableText(next) && stableText(openConfigs) === stableText(next.listeners)) {
+      return { status: "unchanged", changed: [], problems: [], notes: [] };
+    }
+
+    // What can fail comes first, so a failure leaves everything as it was:
+    // certificates that do not serve, addresses that cannot be bound.
+    const problems: string[] = [];
+    next.listeners.forEach((lc, i) => {
+      const why = lc.tls && checkTls(lc.tls);
+      if (why) problems.push(`listeners[${i}].tls: cannot serve with this certificate and key: ${why}`);
+    });
+    if (problems.length) return rejected(problems);
+    const plan = planListeners(openConfigs, next.listeners);
+    const freed = (lc: ListenerConfig) => lc.port !== 0 && plan.removed.some((r) => r.config.port === lc.port);
+    const opened = new Map<number, Served>();
+    for (const a of plan.added) {
+      if (freed(a.config)) continue; // its address is free once the old listener closes, below
+      try {
+        opened.set(a.index, await open(a.config));
+      } catch (err) {
+        for (const s of opened.values()) retire(s);
+        return rejected([`listeners[${a.index}]: cannot listen on ${listenerAddress(a.config)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+      }
+    }
+
+    if (closing) {
+      for (const s of opened.values()) retire(s);
+      return rejected(["the gateway is stopping"]);
+    }
+
+    // Commit: new calls start on the new snapshot; calls in flight keep theirs.
+    const changed = describeChanges(before, next);
+    const notes: string[] = [];
+    snapshots.swap(next);
+    const nextServed: Array<Served | undefined> = next.listeners.map(() => undefined);
+    for (const k of plan.kept) {
+      const s = served[k.was];
+      if (k.tlsChanged && k.config.tls) s.listener.setTls(k.config.tls);
+      s.config = k.config;
+      nextServed[k.index] = s;
+    }
+    for (const r of plan.removed) retire(served[r.was]);
+    for (const [index, s] of opened) nextServed[index] = s;
+    for (const a of plan.added) {
+      if (!freed(a.config)) continue;
+      try {
+        nextServed[a.index] = await open(a.config);
+      } catch (err) {
+        // The old listener on this address is gone; the next reload tries again.
+        notes.push(`listeners[${a.index}]: cannot listen on ${listenerAddress(a.config)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    served = nextServed.filter((s): s is Served => s !== undefined);
+    if (stableText(before.admin) !== stableText(next.admin)) notes.push("admin: the admin listener stays where it is until a restart");
+    return { status: "reloaded", changed, problems: [], notes };
+  };
+
   return {
-    apps,
+    get apps() {
+      return served.map((s) => s.app);
+    },
     admin,
     current,
     reconfigure: (next) => snapshots.swap(next),
+    reload,
+    reloads,
     clusters,
     discovery,
     inflight,
-    ports,
+    get ports() {
+      return served.map((s) => s.port);
+    },
     adminPort: admin ? (admin.server.address() as { port: number }).port : undefined,
     close,
   };
@@ -134,6 +281,7 @@ async function startAdmin(
   inflight: InFlight,
   discovery: DiscoveryManager,
   draining: () => boolean,
+  reload: (trigger: string) => Promise<ReloadResult>,
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   app.get("/healthz", async () => ({ status: "ok" }));
@@ -142,6 +290,15 @@ async function startAdmin(
     // Ready while serving: a failing discovery keeps its last good endpoints, and says so here.
     return { status: "ready", clusters: [...current().upstreams.keys()], inflight: inflight.size, discovery: discovery.status() };
   });
+  // Reload the config file: 200 reloaded or unchanged, 400 rejected with every problem.
+  app.post("/reload", async (_req, reply) => {
+    if (draining()) return reply.code(503).send({ status: "draining" });
+    const result = await reload("POST /reload");
+    return reply.code(result.status === "rejected" ? 400 : 200).send(result);
+  });
+  for (const method of ["GET", "PUT", "DELETE", "PATCH"] as const) {
+    app.route({ method, url: "/reload", handler: async (_req, reply) => reply.code(405).header("allow", "POST").send({ error: "use POST /reload" }) });
+  }
   await app.listen({ port: cfg.port, host: cfg.host });
   return app;
 }

@@ -6,7 +6,7 @@ import type { GatewayConfigInput } from "./input.js";
 import { normalizeConfig } from "./normalize.js";
 import { withoutUndefined } from "./plain.js";
 import { formatProblem, mergeProblems } from "./problems.js";
-import { createSchemaCheck } from "./schema.js";
+import { createSchemaCheck, type SchemaCheck } from "./schema.js";
 import { checkSemantics } from "./semantics.js";
 import type { GatewayConfig } from "./types.js";
 import { parseYamlText } from "./yaml-text.js";
@@ -44,6 +44,8 @@ export async function parseConfig(yamlText: string, baseDir: string): Promise<Ga
   return validateConfigObject(parsed.value, baseDir);
 }
 
+let schemaCheck: SchemaCheck | undefined;
+
 /**
  * Validates a config built in code (same shape as the YAML; see
  * GatewayConfigInput) and normalizes it. Keys set to `undefined` count as
@@ -52,8 +54,10 @@ export async function parseConfig(yamlText: string, baseDir: string): Promise<Ga
 export async function validateConfigObject(obj: unknown, baseDir: string, readFile: ReadFile = readFromDisk): Promise<GatewayConfig> {
   const input = withoutUndefined(obj);
   // Every stage runs even if an earlier one failed, so one run reports everything.
-  // (A fresh schema check per load: loads are rare and it avoids shared validator state.)
-  const structural = createSchemaCheck()(input);
+  // The schema is compiled once per process: compiling took 100-300 ms, an
+  // event-loop stall each hot reload would put on calls in flight. Sharing is
+  // safe because a check is synchronous (ajv's `errors` are read at once).
+  const structural = (schemaCheck ??= createSchemaCheck())(input);
   const semantic = checkSemantics(input);
   const files = await readFileRefs(collectFileRefs(input), baseDir, readFile);
   const problems = mergeProblems(mergeProblems(structural, semantic), files.problems);

@@ -4,7 +4,7 @@ import * as tls from "node:tls";
 import type { Server, Socket } from "node:net";
 import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ListenerConfig } from "../config/types.js";
+import type { ListenerConfig, TlsServerConfig } from "../config/types.js";
 import { CleartextServer, forwardSubscriptions } from "./cleartext-server.js";
 import { StreamRequest } from "./stream-exchange.js";
 
@@ -51,9 +51,7 @@ export class Listener {
       // requireClientCert); ALPN picks h2 or http/1.1, and a client that
       // offers no ALPN gets HTTP/1.1, as with node:http2's allowHTTP1.
       const server = tls.createServer({
-        cert: config.tls.cert,
-        key: config.tls.key,
-        ca: config.tls.clientCa,
+        ...secureContextOptions(config.tls),
         requestCert: config.tls.clientCa !== undefined || config.tls.requireClientCert,
         rejectUnauthorized: config.tls.requireClientCert,
         ALPNProtocols: ["h2", "http/1.1"],
@@ -107,6 +105,32 @@ export class Listener {
     this.http1.closeIdleConnections();
   }
 
+  /**
+   * Graceful stop of this listener alone (a reload removed it): beginDrain,
+   * then wait until its connections are gone or `timeoutMs` passes, closing
+   * HTTP/1.1 sockets as they fall idle; then end whatever is left.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.beginDrain();
+    const until = performance.now() + timeoutMs;
+    while (this.sockets.size > 0 && performance.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      this.http1.closeIdleConnections();
+    }
+    this.destroyAll();
+  }
+
+  /**
+   * Certificate rotation: new handshakes get the new certificate, key and
+   * client CA; connections already up keep theirs. Whether client
+   * certificates are asked for is fixed when the server is built
+   * (a change there replaces the listener).
+   */
+  setTls(config: TlsServerConfig): void {
+    if (!(this.server instanceof tls.Server)) throw new Error("not a TLS listener");
+    this.server.setSecureContext(secureContextOptions(config));
+  }
+
   /** Ends whatever is still open. */
   destroyAll(): void {
     for (const s of this.sessions) s.destroy();
@@ -115,5 +139,19 @@ export class Listener {
 
   get connectionCount(): number {
     return this.sockets.size;
+  }
+}
+
+function secureContextOptions(config: TlsServerConfig): tls.SecureContextOptions {
+  return { cert: config.cert, key: config.key, ca: config.clientCa };
+}
+
+/** Why these PEMs cannot serve TLS (e.g. the key does not match the certificate), or undefined when they can. */
+export function checkTls(config: TlsServerConfig): string | undefined {
+  try {
+    tls.createSecureContext(secureContextOptions(config));
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
   }
 }

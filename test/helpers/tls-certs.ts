@@ -65,18 +65,25 @@ function makeLeaf(dir: string, ca: string, name: string, cn: string, ext: string
   return { cert: readFileSync(join(dir, `${name}.pem`), "utf8"), key: readFileSync(join(dir, `${name}.key`), "utf8") };
 }
 
+const SERVER_EXT = [
+  "basicConstraints=CA:FALSE",
+  "keyUsage=critical,digitalSignature,keyEncipherment",
+  "extendedKeyUsage=serverAuth",
+  "subjectAltName=DNS:localhost,IP:127.0.0.1",
+];
+
+/** Another server certificate (new key, new serial) from `pki`'s CA, as a rotation would bring. */
+export function issueServerCert(pki: TestPki, name: string): KeyPair {
+  return makeLeaf(pki.dir, "ca", name, "localhost", SERVER_EXT);
+}
+
 /** A throwaway CA, server and client certificates, made with the openssl CLI in a temp dir. */
 export function generateTestPki(): TestPki {
   requireOpenssl();
   const dir = mkdtempSync(join(tmpdir(), "switchyard-tls-"));
   makeCa(dir, "ca");
   makeCa(dir, "other-ca");
-  const server = makeLeaf(dir, "ca", "server", "localhost", [
-    "basicConstraints=CA:FALSE",
-    "keyUsage=critical,digitalSignature,keyEncipherment",
-    "extendedKeyUsage=serverAuth",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ]);
+  const server = makeLeaf(dir, "ca", "server", "localhost", SERVER_EXT);
   const clientExt = ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth"];
   const client = makeLeaf(dir, "ca", "client", "switchyard-test-client", clientExt);
   const strangerClient = makeLeaf(dir, "other-ca", "stranger", "stranger", clientExt);
