@@ -150,7 +150,9 @@ describe.each(["ring_hash", "maglev"] as const)("Cluster: %s", (balancer) => {
     const moved = before.filter((a, i) => a !== after[i]).length;
     expect(moved).toBeLessThan(1000 * (1 / 11 + 0.04));
     set.reconcile([ep(1), ep(2)]);
-    expect(new Set(keys.map((h) => cluster.pick(undefined, h)!.address))).toEqual(new Set(["127.0.0.1:1", "127.0.0.1:2"]));
+    expect(new Set(keys.map((h) => cluster.pick(undefined, h)!.address))).toEqual(
+      new Set(["127.0.0.1:1", "127.0.0.1:2"]),
+    );
   });
 
   it("keeps a key on one level while the primaries are partly down, and spreads keyless calls", () => {
