@@ -95,15 +95,15 @@ export class Cluster {
   ): Endpoint | undefined {
     const levels = this.levels();
     if (levels.length === 0) return undefined;
-    let panic = false;
-    let health = this.health(levels, false);
-    if (health.every((h) => h === 0)) {
-      panic = true;
-      health = this.health(levels, true);
-      if (health.every((h) => h === 0)) return undefined;
-    }
+    let panic: boolean;
     let first = 0;
-    if (levels.length > 1) {
+    if (levels.length === 1) {
+      // One level takes every call: health only decides panic (the common case, kept cheap).
+      panic = !levels[0]!.endpoints.some((e) => e.isHealthy());
+    } else {
+      let health = this.health(levels, false);
+      panic = health.every((h) => h === 0);
+      if (panic) health = this.health(levels, true);
       const load = priorityLoad(health);
       const r = hash === undefined ? Math.floor(this.random() * 100) : fmix32(hash ^ 0x5bd1e995) % 100;
       first = chooseLevel(load, r);
@@ -122,10 +122,10 @@ export class Cluster {
     tried: ReadonlySet<Endpoint> | undefined,
     hash: number | undefined,
   ): Endpoint | undefined {
+    const ok = (e: Endpoint) => e.unavailableReason(panic) === undefined && !tried?.has(e);
     for (let k = -1; k < levels.length; k++) {
       if (k === first) continue;
       const level = levels[k < 0 ? first : k]!;
-      const ok = (e: Endpoint) => e.unavailableReason(panic) === undefined && !tried?.has(e);
       if (level.table && hash !== undefined) {
         const e = level.table.pick(hash, ok);
         if (e) return e;
