@@ -60,7 +60,12 @@ export class Endpoint {
     });
     this.health = r.healthCheck.enabled
       ? new HealthChecker({ transport: this.transport, protocol: cluster.protocol, label: this.label }, r.healthCheck, (healthy, reason) => {
-          if (healthy) this.cameBack();
+          if (healthy) {
+            this.cameBack();
+            // Proven down, then proven back (a restart): the ejection from the
+            // attempts that found it down no longer says anything.
+            this.outliers.uneject(this.outlier);
+          }
           onChange(this, `${healthy ? "healthy" : "unhealthy"}: ${reason}`);
         })
       : undefined;
