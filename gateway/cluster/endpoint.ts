@@ -16,7 +16,7 @@ import { type OutlierDetector, newOutlierHost, type OutlierHost } from "./outlie
 export class Endpoint {
   readonly address: string;
   weight: number;
-  /** 0 is the primary level; higher levels take calls only when lower ones cannot. */
+  /** 0 is the primary level; higher levels take what lower ones cannot (balancer/priority-load.ts). */
   priority: number;
   readonly label: string;
   readonly transport: HttpTransport;
@@ -62,7 +62,12 @@ export class Endpoint {
     });
     this.health = r.healthCheck.enabled
       ? new HealthChecker({ transport: this.transport, protocol: cluster.protocol, label: this.label }, r.healthCheck, (healthy, reason) => {
-          if (healthy) this.cameBack();
+          if (healthy) {
+            this.cameBack();
+            // Proven down, then proven back (a restart): the ejection from the
+            // attempts that found it down no longer says anything.
+            this.outliers.uneject(this.outlier);
+          }
           onChange(this, `${healthy ? "healthy" : "unhealthy"}: ${reason}`);
         })
       : undefined;
@@ -80,6 +85,17 @@ export class Endpoint {
     if (!this.breaker.allowsRequest()) return "circuit breaker open";
     if (this.inflight >= this.maxInFlight) return `at maxInFlight (${this.maxInFlight})`;
     return undefined;
+  }
+
+  /**
+   * Whether it counts toward its priority level's health (Envoy's "healthy"):
+   * passing health checks, not ejected, breaker not open. Draining is out
+   * entirely; an endpoint at its in-flight cap is busy, not unhealthy.
+   */
+  isHealthy(ignoreEjection = false): boolean {
+    if (this.draining || (this.health && !this.health.healthy)) return false;
+    if (!ignoreEjection && this.outliers.isEjected(this.outlier)) return false;
+    return this.breaker.allowsRequest();
   }
 
   effectiveWeight(now: number): number {

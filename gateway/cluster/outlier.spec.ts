@@ -71,6 +71,18 @@ describe("OutlierDetector: consecutive failures", () => {
     expect(d.isEjected(hosts[0])).toBe(false);
   });
 
+  it("uneject() (health checks saw it back) returns a host at once, keeping its multiplier", () => {
+    const { hosts, d } = setup(4);
+    fail(d, hosts[0]!, 3);
+    expect(d.isEjected(hosts[0]!)).toBe(true);
+    d.uneject(hosts[0]!);
+    expect(d.isEjected(hosts[0]!)).toBe(false);
+    expect(hosts[0]!.consecutiveFailures).toBe(0);
+    expect(hosts[0]!.ejectionCount).toBe(1);
+    d.uneject(hosts[1]!);
+    expect(hosts[1]!).toEqual(newOutlierHost());
+  });
+
   it("ejects for longer each time, capped at maxEjectionTime, and the multiplier decays in service", () => {
     const { hosts, clock, d } = setup(4);
     const h = hosts[0];

@@ -103,6 +103,17 @@ export class OutlierDetector {
     });
   }
 
+  /**
+   * Back in service before its time is up: active health checks saw the
+   * host down and now see it back (Envoy's successful_active_health_check_uneject_host).
+   * The multiplier stays, so a host that keeps falling over stays out longer.
+   */
+  uneject(host: OutlierHost): void {
+    if (host.ejectedUntil === 0) return;
+    host.ejectedUntil = 0;
+    host.consecutiveFailures = 0;
+  }
+
   /** Ejects unless that would take out too many hosts. */
   private eject(host: OutlierHost, reason: string): void {
     const hosts = this.hosts();

@@ -93,6 +93,8 @@ export interface ClusterInput {
   endpoints?: EndpointInput[];
   discovery?: DiscoveryInput;
   balancer?: BalancerKind;
+  hashOn?: { header: string };
+  overprovisioningFactor?: number;
   slowStart?: DurationInput;
   circuitBreaker?: boolean | CircuitBreakerInput;
   retryPolicy?: boolean | RetryPolicyInput;

@@ -62,6 +62,14 @@ describe("checkResilience", () => {
     expect(check({ retryPolicy: { maxBackoff: "10ms" }, outlierDetection: { baseEjectionTime: "1h" } })).toEqual([]);
   });
 
+  it("pairs hashOn with ring_hash and maglev, both ways", () => {
+    expect(check({ balancer: "ring_hash", hashOn: { header: "x-user-id" } })).toEqual([]);
+    expect(check({ balancer: "maglev", hashOn: { header: "x-user-id" } })).toEqual([]);
+    expect(check({ balancer: "maglev" })).toEqual(["clusters.echo.balancer: maglev needs hashOn, the key to hash (e.g. hashOn: { header: x-user-id })"]);
+    expect(check({ hashOn: { header: "x-user-id" } })).toEqual(["clusters.echo.hashOn: is only used by balancer ring_hash or maglev, not weighted_round_robin (the default)"]);
+    expect(check({ balancer: "random", hashOn: { header: "x-user-id" } })).toEqual(["clusters.echo.hashOn: is only used by balancer ring_hash or maglev, not random"]);
+  });
+
   it("ignores shapes the schema rejects, without throwing", () => {
     for (const bad of [
       { retryPolicy: "x", hedgingPolicy: 5, circuitBreaker: [] },

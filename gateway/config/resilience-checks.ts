@@ -45,7 +45,21 @@ export function checkResilience(at: readonly PathSegment[], cluster: Obj): Probl
   problems.push(...checkCodes([...at, "hedgingPolicy", "nonFatalStatusCodes"], cluster.hedgingPolicy, "nonFatalStatusCodes"));
   problems.push(...checkOrder([...at, "retryPolicy"], cluster.retryPolicy, "initialBackoff", "maxBackoff"));
   problems.push(...checkOrder([...at, "outlierDetection"], cluster.outlierDetection, "baseEjectionTime", "maxEjectionTime"));
+  problems.push(...checkHashOn(at, cluster));
   return problems;
+}
+
+/** ring_hash and maglev need a key; any other balancer would silently ignore one. */
+function checkHashOn(at: readonly PathSegment[], cluster: Obj): Problem[] {
+  const hashing = cluster.balancer === "ring_hash" || cluster.balancer === "maglev";
+  if (hashing && cluster.hashOn === undefined) {
+    return [problemAt([...at, "balancer"], `${cluster.balancer} needs hashOn, the key to hash (e.g. hashOn: { header: x-user-id })`)];
+  }
+  if (!hashing && cluster.hashOn !== undefined) {
+    const which = typeof cluster.balancer === "string" ? cluster.balancer : "weighted_round_robin (the default)";
+    return [problemAt([...at, "hashOn"], `is only used by balancer ring_hash or maglev, not ${which}`)];
+  }
+  return [];
 }
 
 function checkCodes(at: PathSegment[], section: unknown, key: string): Problem[] {

@@ -66,6 +66,12 @@ describe("normalizeResilience", () => {
     expect(norm({ outlierDetection: { baseEjectionTime: "1s" } }).outlierDetection.maxEjectionTimeMs).toBe(300_000);
   });
 
+  it("reads the hash key's header in lower case, and the overprovisioning factor", () => {
+    const r = norm({ balancer: "maglev", hashOn: { header: "X-User-Id" }, overprovisioningFactor: 2 });
+    expect(r).toMatchObject({ balancer: "maglev", hashOn: { header: "x-user-id" }, overprovisioningFactor: 2 });
+    expect(norm({})).toMatchObject({ hashOn: undefined, overprovisioningFactor: 1.4 });
+  });
+
   it("keeps idempotent methods in order without repeats", () => {
     expect(norm({ idempotentMethods: ["/a.B/C", "/a.B/D", "/a.B/C"] }).idempotentMethods).toEqual(["/a.B/C", "/a.B/D"]);
   });
@@ -80,7 +86,7 @@ describe("schema defaults", () => {
   it("match the defaults the gateway applies", () => {
     type Node = { default?: unknown; properties?: Record<string, Node> };
     const cluster = (readGatewaySchema() as { definitions: { cluster: Node } }).definitions.cluster.properties!;
-    const resilienceKeys = Object.keys(cluster).filter((k) => !["protocol", "http", "codec", "tls", "timeout", "connectTimeout", "endpoints", "discovery"].includes(k));
+    const resilienceKeys = Object.keys(cluster).filter((k) => !["protocol", "http", "codec", "tls", "timeout", "connectTimeout", "endpoints", "discovery", "hashOn"].includes(k));
     const fromSchema: Record<string, unknown> = {};
     for (const key of resilienceKeys) {
       const node = cluster[key]!;

@@ -11,6 +11,8 @@ import type { HedgingPolicyConfig, ResilienceConfig } from "./types.js";
 export function defaultResilience(): ResilienceConfig {
   return {
     balancer: "weighted_round_robin",
+    hashOn: undefined,
+    overprovisioningFactor: 1.4,
     slowStartMs: 10_000,
     circuitBreaker: {
       enabled: true,
@@ -87,6 +89,8 @@ export function normalizeResilience(c: ClusterInput): ResilienceConfig {
   const baseEjectionTimeMs = ms(od.set.baseEjectionTime, d.outlierDetection.baseEjectionTimeMs);
   return {
     balancer: c.balancer ?? d.balancer,
+    hashOn: c.hashOn ? { header: c.hashOn.header.toLowerCase() } : d.hashOn,
+    overprovisioningFactor: c.overprovisioningFactor ?? d.overprovisioningFactor,
     slowStartMs: ms(c.slowStart, d.slowStartMs),
     circuitBreaker: {
       enabled: cb.enabled,

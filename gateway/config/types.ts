@@ -37,7 +37,7 @@ export interface EndpointConfig {
   host: string;
   port: number;
   weight: number;
-  /** 0 is the primary level; see Cluster.available(). */
+  /** 0 is the primary level; see cluster/balancer/priority-load.ts. */
   priority: number;
 }
 
@@ -75,7 +75,19 @@ export type DiscoveryConfig =
 // durations milliseconds. Sections that can be switched off keep their other
 // values when off, so `enabled: false` never leaves a consumer without numbers.
 
-export type BalancerKind = "weighted_round_robin" | "p2c_ewma" | "random";
+export type BalancerKind = "weighted_round_robin" | "p2c_ewma" | "random" | HashBalancerKind;
+
+/** Consistent-hash balancers: a call's key (see HashOnConfig) picks its endpoint. */
+export type HashBalancerKind = "ring_hash" | "maglev";
+
+export function isHashBalancer(kind: BalancerKind): kind is HashBalancerKind {
+  return kind === "ring_hash" || kind === "maglev";
+}
+
+/** Where a call's hash key comes from: a request header (gRPC metadata), lower-case. */
+export interface HashOnConfig {
+  header: string;
+}
 
 export interface CircuitBreakerConfig {
   /** false only turns the breaker off; the maxInFlight cap applies either way. */
@@ -138,6 +150,10 @@ export interface OutlierDetectionConfig {
 
 export interface ResilienceConfig {
   balancer: BalancerKind;
+  /** The key of ring_hash and maglev; undefined for the other balancers. */
+  hashOn: HashOnConfig | undefined;
+  /** Envoy's overprovisioning factor: a priority level keeps all calls while healthy share × this ≥ 1. */
+  overprovisioningFactor: number;
   /** 0 disables slow start. */
   slowStartMs: number;
   circuitBreaker: CircuitBreakerConfig;

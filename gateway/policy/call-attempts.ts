@@ -102,10 +102,11 @@ async function runRetries(input: CallPolicyInput, replay: Replay): Promise<Outco
   const p = input.policy.retry;
   const retryable = (code: Code) => p.enabled && input.safe && p.retryableStatusCodes.includes(code);
   const tried = new Set<Endpoint>();
+  const hash = cluster.callHash(input.head);
   for (let n = 1; ; n++) {
     // No attempt starts once the call is over (deadline, client gone).
     if (input.cancel.cancelled) throw new CallError(Code.CANCELLED, "call ended before the next attempt");
-    const ep = cluster.pick(tried);
+    const ep = cluster.pick(tried, hash);
     if (!ep) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
     tried.add(ep);
     const attempt = new Attempt(ep, attemptInput(input, replay, n, retryable));
@@ -138,6 +139,7 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
   const h = policy.hedging!;
   const nonFatal = (code: Code) => h.nonFatalStatusCodes.includes(code);
   const tried = new Set<Endpoint>();
+  const hash = cluster.callHash(input.head);
   const live = new Map<Attempt, Promise<[Attempt, Lookahead]>>();
   let started = 0;
   let exhausted = false;
@@ -146,7 +148,7 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
   const launch = (first: boolean): boolean => {
     if (started >= h.maxAttempts || !replay.replayable || input.cancel.cancelled) return false;
     // Hedges go to distinct endpoints; a call's first attempt may go anywhere.
-    const ep = first ? cluster.pick() : cluster.pickUntried(tried);
+    const ep = first ? cluster.pick(undefined, hash) : cluster.pickUntried(tried, hash);
     if (!ep) return false;
     if (!first && !policy.budget.tryAcquire()) return false;
     tried.add(ep);

@@ -21,6 +21,8 @@ export interface FixtureOptions {
   codec?: ClusterConfig["codec"];
   compression?: ClusterConfig["compression"];
   weights?: number[];
+  /** Priority level of each replica, in the order of `weights` (default 0 for all). */
+  priorities?: number[];
   maxMessageBytes?: number;
   timeoutMs?: number;
   /** Extra endpoints that are not replicas (e.g. a closed port). */
@@ -34,7 +36,7 @@ export interface FixtureOptions {
 export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> {
   const weights = opts.weights ?? [1];
   const replicas = await Promise.all(weights.map((_, i) => startReplica({ name: `r${i + 1}` })));
-  const endpoints = replicas.map((r, i) => ({ address: r.address, host: "127.0.0.1", port: r.port, weight: weights[i], priority: 0 }));
+  const endpoints = replicas.map((r, i) => ({ address: r.address, host: "127.0.0.1", port: r.port, weight: weights[i], priority: opts.priorities?.[i] ?? 0 }));
   for (const a of opts.extraEndpoints ?? []) {
     const [host, port] = a.split(":");
     endpoints.push({ address: a, host, port: Number(port), weight: 1, priority: 0 });

@@ -22,6 +22,9 @@ export function pickerFor(kind: BalancerKind, random: () => number = Math.random
     case "weighted_round_robin":
       return pickWrr;
     case "random":
+    // Consistent hashing picks by key (Cluster, with ring-hash.ts or maglev.ts); a call without one goes anywhere.
+    case "ring_hash":
+    case "maglev":
       return (candidates, w) => pickWeightedRandom(candidates, weights(candidates, w), random);
     case "p2c_ewma":
       return (candidates, w) => pickP2cEwma(candidates, w, random);
