@@ -25,4 +25,11 @@ export const REQUIREMENTS = [
     build: "test/conformance/install.sh",
     needs: GO,
   },
+  {
+    name: "kube-apiserver",
+    why: "Kubernetes discovery tests",
+    detect: () => scriptSays("test/kubernetes/build-apiserver.sh", ["--check"], ".cache/bin/kube-apiserver"),
+    build: "test/kubernetes/build-apiserver.sh",
+    needs: GO,
+  },
 ];
