@@ -76,7 +76,7 @@ function checkListenerTls(listeners: unknown): Problem[] {
 }
 
 /** Discovery providers the schema knows whose code has not landed yet. */
-const NOT_YET_BUILT = ["dns", "etcd", "kubernetes"];
+const NOT_YET_BUILT = ["dns", "etcd"];
 
 function checkCluster(name: string, cluster: unknown): Problem[] {
   if (!isObj(cluster)) return [];
