@@ -92,9 +92,13 @@ export class KubeApi {
           inner.abort();
           reject(err instanceof Error ? err : new Error(String(err)));
         };
-        res.on("error", fail);
+        const lost = (err?: NodeJS.ErrnoException) =>
+          fail(new Error(`watch ${this.server}: connection lost${err ? ` (${err.code ?? err.message})` : ""}`));
+        res.on("error", lost);
+        // readline re-emits its input's errors: unheard, one would crash the process.
+        lines.on("error", lost);
         res.on("close", () => {
-          if (!res.complete) fail(new Error(`watch ${this.server}: connection lost`));
+          if (!res.complete) lost();
         });
         lines.on("line", (line) => {
           if (line.trim() === "") return;
@@ -110,7 +114,7 @@ export class KubeApi {
             fail(err);
           }
         });
-        lines.on("close", () => (res.complete ? resolve() : fail(new Error(`watch ${this.server}: connection lost`))));
+        lines.on("close", () => (res.complete ? resolve() : lost()));
       });
     } finally {
       signal.removeEventListener("abort", abort);

@@ -147,8 +147,9 @@ export class KubernetesProvider implements EndpointProvider {
           version = undefined;
           continue;
         }
-        // Other refusals (403, 500, ...) may mean the watch's state is off: list again.
-        if (expired || err instanceof KubeApiError) version = undefined;
+        // Anything else (refused, 403 while a restarted server's RBAC warms up, 5xx) is tried
+        // again from the same resourceVersion: the server replays what was missed, or says 410.
+        if (expired) version = undefined;
         failures++;
         failing = true;
         this.trace(`failed: ${(err as Error).message}`);
