@@ -1,4 +1,3 @@
-import type { KubeConfig } from "@kubernetes/client-node";
 import type { EndpointConfig } from "../config/types.js";
 import type { EndpointProvider, ProviderSink } from "./provider.js";
 import { KubeApi, KubeApiError, loadKubeConfig, type WatchEvent } from "./kubernetes-api.js";
@@ -13,8 +12,6 @@ export interface KubernetesDiscovery {
 }
 
 export interface KubernetesProviderOptions {
-  /** Where the API server is; default: loadKubeConfig() (KUBECONFIG, in-cluster, ~/.kube/config). */
-  kubeConfig?: () => Promise<KubeConfig>;
   /** How long the server keeps one watch open (it then ends it and the provider opens the next); default 5 to 6 minutes. */
   watchSeconds?: () => number;
   /** Each step (listed, watch opened, expired, ...), for tests and debugging. */
@@ -100,7 +97,7 @@ export class KubernetesProvider implements EndpointProvider {
 
     while (!signal.aborted) {
       try {
-        api ??= new KubeApi(await (this.options.kubeConfig ?? loadKubeConfig)());
+        api ??= new KubeApi(await loadKubeConfig());
         if (version === undefined) {
           const list = (await api.get(this.path, signal)) as {
             metadata?: { resourceVersion?: string };

@@ -63,6 +63,7 @@ describe("discovery: kubernetes", () => {
 
         // Ready endpoints of the Service's slices (ready left out counts), nothing from other Services.
         expect(saw("created"), context).toEqual(["r1", "r2"]);
+        expect(saw("watchReopened"), context).toBe(true);
         expect(saw("notReady"), context).toEqual(["r1"]);
         expect(saw("secondSlice"), context).toEqual(["r1", "r3"]);
         expect(saw("sliceDeleted"), context).toEqual(["r1"]);

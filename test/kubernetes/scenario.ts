@@ -133,10 +133,14 @@ async function main(dir: string): Promise<void> {
       return { state: d.state, endpoints: d.endpoints };
     };
 
-    // A second provider, on its own, whose steps the test reads (the 410 after a restart).
+    // A second provider, on its own, whose steps the test reads: watches the server ends
+    // every 2 s (and it reopens), and the 410 after a restart.
     provider = new KubernetesProvider(
       { namespace: NAMESPACE, service: "echo", port: "grpc" },
-      { trace: (line) => result.trace.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${line}`) },
+      {
+        watchSeconds: () => 2,
+        trace: (line) => result.trace.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${line}`),
+      },
     );
     provider.start({
       list: (endpoints) => result.sink.push(`list ${endpoints.map((e) => e.address).join(",")}`),
@@ -144,6 +148,17 @@ async function main(dir: string): Promise<void> {
     });
 
     await waitFor("created", replies, same(["r1", "r2"]), 20_000);
+    // The traced provider's watch, ended by the server after 2 s, is open again (changes below reach it).
+    const reopened = async () =>
+      result.trace
+        .slice(result.trace.findIndex((l) => l.endsWith("watch ended")))
+        .some((l) => l.includes("watching from"));
+    await waitFor(
+      "watchReopened",
+      async () => result.trace.some((l) => l.endsWith("watch ended")) && (await reopened()),
+      same(true),
+      15_000,
+    );
 
     await slices.put("echo-a", "echo", GRPC, [
       { ip: REPLICA_IPS.r1, ready: true },
