@@ -17,6 +17,7 @@ export const REQUIREMENTS = [
   { name: "chromium", why: "browser tests", detect: () => onPath("chromium"), apt: "chromium" },
   { name: "etcd", why: "etcd tests", detect: () => onPath("etcd"), apt: "etcd-server" },
   { name: "redis-server", why: "Redis tests", detect: () => onPath("redis-server"), apt: "redis-server" },
+  { name: "ip", why: "Kubernetes discovery tests (network namespace)", detect: () => onPath("ip"), apt: "iproute2" },
   {
     name: "connectconformance",
     why: "conformance suite, npm run test:conformance",
