@@ -88,7 +88,9 @@ export class KubeApi {
       onOpen();
       const lines = createInterface({ input: res, crlfDelay: Infinity });
       await new Promise<void>((resolve, reject) => {
+        let over = false;
         const fail = (err: unknown) => {
+          over = true;
           inner.abort();
           reject(err instanceof Error ? err : new Error(String(err)));
         };
@@ -101,7 +103,8 @@ export class KubeApi {
           if (!res.complete) lost();
         });
         lines.on("line", (line) => {
-          if (line.trim() === "") return;
+          // Lines already read when the watch failed (an ERROR, say) are not applied.
+          if (over || line.trim() === "") return;
           let event: WatchEvent;
           try {
             event = JSON.parse(line) as WatchEvent;
