@@ -75,8 +75,6 @@ function checkListenerTls(listeners: unknown): Problem[] {
   });
 }
 
-/** Discovery providers the schema knows whose code has not landed yet. */
-const NOT_YET_BUILT = ["kubernetes"];
 
 function checkCluster(name: string, cluster: unknown): Problem[] {
   if (!isObj(cluster)) return [];
@@ -93,11 +91,6 @@ function checkCluster(name: string, cluster: unknown): Problem[] {
     problems.push(problemAt([...at, "discovery", "dns"], `needs port: ${formatValue(dns.name)} is an A/AAAA name (SRV names start with "_" and carry their ports)`));
   }
   problems.push(...checkDuration([...at, "discovery", "dns", "refresh"], dns?.refresh, { allowZero: false }));
-  for (const kind of NOT_YET_BUILT) {
-    if (isObj(cluster.discovery) && cluster.discovery[kind] !== undefined) {
-      problems.push(problemAt([...at, "discovery", kind], "is not available in this build yet: use file, or endpoints"));
-    }
-  }
   const seen = new Map<string, number>();
   list(cluster.endpoints).forEach((e, i) => {
     const [address, where] = isObj(e) ? [e.address, [...at, "endpoints", i, "address"]] : [e, [...at, "endpoints", i]];

@@ -3,6 +3,7 @@ import type { EndpointProvider } from "./provider.js";
 import { EtcdProvider } from "./etcd-provider.js";
 import { DnsProvider } from "./dns-provider.js";
 import { FileProvider } from "./file-provider.js";
+import { KubernetesProvider } from "./kubernetes-provider.js";
 
 /** The provider a cluster's `discovery` block names. */
 export function createProvider(config: DiscoveryConfig): EndpointProvider {
@@ -13,7 +14,7 @@ export function createProvider(config: DiscoveryConfig): EndpointProvider {
       return new DnsProvider(config);
     case "file":
       return new FileProvider(config.path);
-    default:
-      throw new Error(`discovery.${config.kind} is not available in this build`);
+    case "kubernetes":
+      return new KubernetesProvider(config);
   }
 }

@@ -17,12 +17,20 @@ export const REQUIREMENTS = [
   { name: "chromium", why: "browser tests", detect: () => onPath("chromium"), apt: "chromium" },
   { name: "etcd", why: "etcd tests", detect: () => onPath("etcd"), apt: "etcd-server" },
   { name: "redis-server", why: "Redis tests", detect: () => onPath("redis-server"), apt: "redis-server" },
+  { name: "ip", why: "Kubernetes discovery tests (network namespace)", detect: () => onPath("ip"), apt: "iproute2" },
   {
     name: "connectconformance",
     why: "conformance suite, npm run test:conformance",
     detect: () =>
       scriptSays("test/conformance/install.sh", ["--check"], ".cache/go/bin/connectconformance, referenceserver"),
     build: "test/conformance/install.sh",
+    needs: GO,
+  },
+  {
+    name: "kube-apiserver",
+    why: "Kubernetes discovery tests",
+    detect: () => scriptSays("test/kubernetes/build-apiserver.sh", ["--check"], ".cache/bin/kube-apiserver"),
+    build: "test/kubernetes/build-apiserver.sh",
     needs: GO,
   },
 ];
