@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { spawnReplica, type ReplicaProcess } from "./replica-process.js";
-import { startChaosGateway, type ChaosGateway } from "./gateway.js";
+import { chaosScene } from "./scene.js";
+import { startChaosGateway } from "./gateway.js";
 import { describeLoad, runLoad } from "./load.js";
 import { startEtcd, type EtcdServer } from "../helpers/etcd.js";
 
@@ -12,27 +13,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("chaos: scale out and in via etcd", { timeout: 120_000 }, () => {
   let etcd: EtcdServer | undefined;
-  let replicas: ReplicaProcess[] = [];
-  let gw: ChaosGateway | undefined;
+  const scene = chaosScene();
   afterEach(async () => {
-    await gw?.close();
-    await Promise.all(replicas.map((r) => r.kill()));
-    replicas = [];
-    gw = undefined;
     await etcd?.stop();
     etcd = undefined;
   });
 
-  it("3 replicas, +3 under load (traffic within 2 s), then SIGTERM 4 one by one: zero failed Echo, no Write twice", async () => {
+  it("3 scene.replicas, +3 under load (traffic within 2 s), then SIGTERM 4 one by one: zero failed Echo, no Write twice", async () => {
     etcd = await startEtcd();
     const register = ["--register", `etcd://${new URL(etcd.url).host}${PREFIX}`];
     const spawn = (name: string) => spawnReplica(name, register);
-    replicas = await Promise.all(["r1", "r2", "r3"].map(spawn));
-    gw = await startChaosGateway([], { discovery: { etcd: { endpoints: [etcd.url], prefix: PREFIX } } });
-    const set = () => gw!.gateway.clusters.endpointSet("echo")!;
+    scene.replicas = await Promise.all(["r1", "r2", "r3"].map(spawn));
+    scene.gw = await startChaosGateway([], { discovery: { etcd: { endpoints: [etcd.url], prefix: PREFIX } } });
+    const set = () => scene.gw!.gateway.clusters.endpointSet("echo")!;
     const inSet = () => set().list.length;
     await expect.poll(inSet, { timeout: 10_000 }).toBe(3);
-    const client = gw.client;
+    const client = scene.gw.client;
 
     const acked = new Map<string, number>();
     let writesSent = 0;
@@ -49,7 +45,7 @@ describe("chaos: scale out and in via etcd", { timeout: 120_000 }, () => {
       const added = await Promise.all(
         ["r4", "r5", "r6"].map(async (name) => {
           const r = await spawn(name);
-          replicas.push(r);
+          scene.replicas.push(r);
           const t0 = performance.now();
           for (;;) {
             if ((await r.stats()).calls.Echo > 0) break;
@@ -63,7 +59,7 @@ describe("chaos: scale out and in via etcd", { timeout: 120_000 }, () => {
       phases.push(`scaled out to ${inSet()} endpoints`);
       await sleep(1500);
       // Scale in: four leave, one at a time, each the graceful way.
-      for (const victim of [replicas[0], replicas[1], replicas[2], added[0]]) {
+      for (const victim of [scene.replicas[0], scene.replicas[1], scene.replicas[2], added[0]]) {
         const exited = victim.kill("SIGTERM");
         const t0 = performance.now();
         while (!victim.stdout().includes("deregistered") && performance.now() - t0 < 5000) await sleep(20);
@@ -100,15 +96,15 @@ describe("chaos: scale out and in via etcd", { timeout: 120_000 }, () => {
     });
     await script;
 
-    const survivors = replicas.filter((r) => !finalStats.has(r.name));
+    const survivors = scene.replicas.filter((r) => !finalStats.has(r.name));
     for (const r of survivors) finalStats.set(r.name, await r.stats());
-    for (const r of replicas) if (r.stderr()) console.error(`replica ${r.name} stderr:`, r.stderr());
+    for (const r of scene.replicas) if (r.stderr()) console.error(`replica ${r.name} stderr:`, r.stderr());
     console.log(
       describeLoad("etcd scale out 3->6, in 6->2", result),
       `writes sent=${writesSent} failed=${writeFailures}`,
     );
     console.log(`[chaos] ${phases.join("; ")}`);
-    for (const r of replicas) {
+    for (const r of scene.replicas) {
       const s = finalStats.get(r.name)!;
       const first = firstTrafficMs.has(r.name)
         ? ` first call ${Math.round(firstTrafficMs.get(r.name)!)} ms after start`
@@ -121,7 +117,7 @@ describe("chaos: scale out and in via etcd", { timeout: 120_000 }, () => {
     expect(result.failed, JSON.stringify([...result.errors])).toBe(0);
     for (const [name, ms] of firstTrafficMs) expect(ms, `${name} got its first call`).toBeLessThan(2000);
     // No Write executed twice, none lost: each replica did exactly the writes it acknowledged.
-    for (const r of replicas) expect(finalStats.get(r.name)!.writes, r.name).toBe(acked.get(r.name) ?? 0);
+    for (const r of scene.replicas) expect(finalStats.get(r.name)!.writes, r.name).toBe(acked.get(r.name) ?? 0);
     const ackedTotal = [...acked.values()].reduce((a, b) => a + b, 0);
     expect(ackedTotal + writeFailures).toBe(writesSent);
     expect(writeFailures).toBe(0);

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { EchoService } from "../../gen/acme/echo/v1/echo_pb.js";
-import { spawnReplica, type ReplicaProcess } from "./replica-process.js";
-import { startChaosGateway, type ChaosGateway } from "./gateway.js";
+import { spawnReplica } from "./replica-process.js";
+import { chaosScene } from "./scene.js";
+import { startChaosGateway } from "./gateway.js";
 import { describeLoad, runLoad, type LoadResult } from "./load.js";
 
 // Issue 11 part 1: a random tail on every replica, the case hedgingDelay:
@@ -14,20 +15,13 @@ const TOTAL = 2500;
 const MEASURED = 2000;
 
 describe("chaos: a random latency tail on every replica", { timeout: 90_000 }, () => {
-  let replicas: ReplicaProcess[] = [];
-  let gw: ChaosGateway | undefined;
-  afterEach(async () => {
-    await gw?.close();
-    await Promise.all(replicas.map((r) => r.kill()));
-    replicas = [];
-    gw = undefined;
-  });
+  const scene = chaosScene();
 
   async function tailRun(hedging: boolean): Promise<LoadResult & { attempts: number; tailP99: number; events: string[] }> {
-    replicas = await Promise.all(["r1", "r2", "r3"].map((n) => spawnReplica(n, ["--tail-latency", "300ms", "--tail-rate", "0.02"])));
-    gw = await startChaosGateway(replicas, hedging ? { hedgingPolicy: { maxAttempts: 2, hedgingDelay: "auto" } } : {});
+    scene.replicas = await Promise.all(["r1", "r2", "r3"].map((n) => spawnReplica(n, ["--tail-latency", "300ms", "--tail-rate", "0.02"])));
+    scene.gw = await startChaosGateway(scene.replicas, hedging ? { hedgingPolicy: { maxAttempts: 2, hedgingDelay: "auto" } } : {});
     // 8 callers over 4 HTTP/2 connections.
-    const url = `http://127.0.0.1:${gw.gateway.ports[0]}`;
+    const url = `http://127.0.0.1:${scene.gw.gateway.ports[0]}`;
     const clients = Array.from({ length: 4 }, () => createClient(EchoService, createGrpcTransport({ baseUrl: url })));
     const inOrder: number[] = [];
     const res = await runLoad({
@@ -39,15 +33,15 @@ describe("chaos: a random latency tail on every replica", { timeout: 90_000 }, (
         inOrder.push(performance.now() - s);
       },
     });
-    const attempts = (await Promise.all(replicas.map((r) => r.stats()))).reduce((n, s) => n + s.calls.Echo, 0);
+    const attempts = (await Promise.all(scene.replicas.map((r) => r.stats()))).reduce((n, s) => n + s.calls.Echo, 0);
     // p99 of the last MEASURED calls: the window has warmed up by then.
     const last = inOrder.slice(-MEASURED).sort((a, b) => a - b);
     const tailP99 = last[Math.floor(0.99 * last.length)] ?? 0;
-    const events = [...gw.events];
-    await gw.close();
-    await Promise.all(replicas.map((r) => r.kill()));
-    gw = undefined;
-    replicas = [];
+    const events = [...scene.gw.events];
+    await scene.gw.close();
+    await Promise.all(scene.replicas.map((r) => r.kill()));
+    scene.gw = undefined;
+    scene.replicas = [];
     return { ...res, attempts, tailP99, events };
   }
 

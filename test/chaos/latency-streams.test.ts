@@ -1,40 +1,34 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { spawnReplica, type ReplicaProcess } from "./replica-process.js";
-import { startChaosGateway, type ChaosGateway } from "./gateway.js";
+import { spawnReplica } from "./replica-process.js";
+import { chaosScene } from "./scene.js";
+import { startChaosGateway } from "./gateway.js";
 import { describeLoad, runLoad } from "./load.js";
 
 // Scenarios 4, 7 and 8 of issue 3.
 describe("chaos: slow replicas, balancing and streams", { timeout: 90_000 }, () => {
-  let replicas: ReplicaProcess[] = [];
-  let gw: ChaosGateway | undefined;
-  afterEach(async () => {
-    await gw?.close();
-    await Promise.all(replicas.map((r) => r.kill()));
-    replicas = [];
-    gw = undefined;
-  });
+  const scene = chaosScene();
 
   async function slowRun(hedging: boolean) {
-    replicas = [await spawnReplica("r1"), await spawnReplica("r2"), await spawnReplica("slow", ["--latency", "200ms"])];
-    gw = await startChaosGateway(replicas, {
+    scene.replicas = [await spawnReplica("r1"), await spawnReplica("r2"), await spawnReplica("slow", ["--latency", "200ms"])];
+    scene.gw = await startChaosGateway(scene.replicas, {
       // Keep the slow replica in rotation so the comparison is about hedging alone.
       outlierDetection: false,
       // A third of the calls land on the slow replica and need a hedge: more
       // than the default 20% budget, which would leave the rest slow.
       ...(hedging ? { hedgingPolicy: { maxAttempts: 3, hedgingDelay: "auto", percentile: 95 }, retryBudget: { percent: 50 } } : {}),
     });
-    const client = gw.client;
+    const client = scene.gw.client;
     const res = await runLoad({ total: 1500, concurrency: 16, call: (i) => client.echo({ message: `m${i}` }) });
-    const attempts = (await Promise.all(replicas.map((r) => r.stats()))).reduce((n, s) => n + s.calls.Echo, 0);
-    await gw.close();
-    await Promise.all(replicas.map((r) => r.kill()));
-    gw = undefined;
-    replicas = [];
+    const attempts = (await Promise.all(scene.replicas.map((r) => r.stats()))).reduce((n, s) => n + s.calls.Echo, 0);
+    await scene.gw.close();
+    await Promise.all(scene.replicas.map((r) => r.kill()));
+    scene.gw = undefined;
+    scene.replicas = [];
     return { ...res, attempts };
   }
 
-  it("a replica adding 200 ms: with hedging p99 stays near the healthy replicas', without it does not", async () => {
+  it("a replica adding 200 ms: with hedging p99 stays near the healthy scene.replicas', without it does not", async () => {
     const plain = await slowRun(false);
     const hedged = await slowRun(true);
     console.log(describeLoad("scenario 4 without hedging", plain, plain.attempts, 1500));
@@ -45,14 +39,14 @@ describe("chaos: slow replicas, balancing and streams", { timeout: 90_000 }, () 
   });
 
   it("weights 1:1:2 under WRR; P2C-EWMA shifts traffic away from a slow replica", async () => {
-    replicas = await Promise.all(["r1", "r2", "r3"].map((n) => spawnReplica(n)));
-    gw = await startChaosGateway(replicas, { slowStart: 0 }, [1, 1, 2]);
+    scene.replicas = await Promise.all(["r1", "r2", "r3"].map((n) => spawnReplica(n)));
+    scene.gw = await startChaosGateway(scene.replicas, { slowStart: 0 }, [1, 1, 2]);
     const counts: Record<string, number> = {};
     await runLoad({
       total: 2000,
       concurrency: 16,
       call: async (i) => {
-        const r = await gw!.client.echo({ message: `m${i}` });
+        const r = await scene.gw!.client.echo({ message: `m${i}` });
         counts[r.replica] = (counts[r.replica] ?? 0) + 1;
       },
     });
@@ -60,17 +54,17 @@ describe("chaos: slow replicas, balancing and streams", { timeout: 90_000 }, () 
     expect(counts.r1 / 2000).toBeCloseTo(0.25, 1);
     expect(counts.r2 / 2000).toBeCloseTo(0.25, 1);
     expect(counts.r3 / 2000).toBeCloseTo(0.5, 1);
-    await gw.close();
-    await Promise.all(replicas.map((r) => r.kill()));
+    await scene.gw.close();
+    await Promise.all(scene.replicas.map((r) => r.kill()));
 
-    replicas = [await spawnReplica("r1"), await spawnReplica("r2"), await spawnReplica("slow", ["--latency", "50ms"])];
-    gw = await startChaosGateway(replicas, { balancer: "p2c_ewma", slowStart: 0, outlierDetection: false });
+    scene.replicas = [await spawnReplica("r1"), await spawnReplica("r2"), await spawnReplica("slow", ["--latency", "50ms"])];
+    scene.gw = await startChaosGateway(scene.replicas, { balancer: "p2c_ewma", slowStart: 0, outlierDetection: false });
     const p2c: Record<string, number> = {};
     await runLoad({
       total: 2000,
       concurrency: 16,
       call: async (i) => {
-        const r = await gw!.client.echo({ message: `m${i}` });
+        const r = await scene.gw!.client.echo({ message: `m${i}` });
         p2c[r.replica] = (p2c[r.replica] ?? 0) + 1;
       },
     });
@@ -80,23 +74,23 @@ describe("chaos: slow replicas, balancing and streams", { timeout: 90_000 }, () 
 
   it("a server stream whose replica dies before the first message is retried elsewhere", async () => {
     const doomed = await spawnReplica("doomed", ["--latency", "1s"]);
-    replicas = [doomed, await spawnReplica("r2")];
+    scene.replicas = [doomed, await spawnReplica("r2")];
     // The first attempt goes to the doomed replica (weight 100, no slow start).
-    gw = await startChaosGateway(replicas, { slowStart: 0, healthCheck: false }, [100, 1]);
+    scene.gw = await startChaosGateway(scene.replicas, { slowStart: 0, healthCheck: false }, [100, 1]);
     setTimeout(() => void doomed.kill("SIGKILL"), 300);
     const got: Array<[number, string]> = [];
-    for await (const m of gw.client.count({ count: 5 })) got.push([m.n, m.replica]);
+    for await (const m of scene.gw.client.count({ count: 5 })) got.push([m.n, m.replica]);
     expect(got).toEqual([1, 2, 3, 4, 5].map((n) => [n, "r2"]));
   });
 
   it("a server stream whose replica dies after messages ends UNAVAILABLE, never with a duplicate", async () => {
     const doomed = await spawnReplica("doomed");
-    replicas = [doomed, await spawnReplica("r2")];
-    gw = await startChaosGateway(replicas, { slowStart: 0, healthCheck: false }, [100, 1]);
+    scene.replicas = [doomed, await spawnReplica("r2")];
+    scene.gw = await startChaosGateway(scene.replicas, { slowStart: 0, healthCheck: false }, [100, 1]);
     const got: number[] = [];
     let err: ConnectError | undefined;
     try {
-      for await (const m of gw.client.count({ count: 10, intervalMs: 150 })) {
+      for await (const m of scene.gw.client.count({ count: 10, intervalMs: 150 })) {
         got.push(m.n);
         if (m.n === 3) void doomed.kill("SIGKILL");
       }

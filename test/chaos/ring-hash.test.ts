@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { spawnReplica, type ReplicaProcess } from "./replica-process.js";
-import { startChaosGateway, type ChaosGateway } from "./gateway.js";
+import { describe, expect, it } from "vitest";
+import { spawnReplica } from "./replica-process.js";
+import { chaosScene } from "./scene.js";
+import { startChaosGateway } from "./gateway.js";
 import { describeLoad, runLoad } from "./load.js";
 
 // Scenario 6 of issue 12: balancer ring_hash on x-user-id over four replica
@@ -8,19 +9,12 @@ import { describeLoad, runLoad } from "./load.js";
 // with SIGKILL under load gives up only its own keys, each to one other
 // replica (the next on the ring), and no call fails.
 describe("chaos: sticky routing with ring_hash", { timeout: 120_000 }, () => {
-  let replicas: ReplicaProcess[] = [];
-  let gw: ChaosGateway | undefined;
-  afterEach(async () => {
-    await gw?.close();
-    await Promise.all(replicas.map((r) => r.kill()));
-    replicas = [];
-    gw = undefined;
-  });
+  const scene = chaosScene();
 
   it("1,000 keys keep their replica; killing one replica moves only its keys", async () => {
-    replicas = await Promise.all(["r1", "r2", "r3", "r4"].map((n) => spawnReplica(n)));
-    gw = await startChaosGateway(replicas, { balancer: "ring_hash", hashOn: { header: "x-user-id" }, slowStart: 0 });
-    const client = gw.client;
+    scene.replicas = await Promise.all(["r1", "r2", "r3", "r4"].map((n) => spawnReplica(n)));
+    scene.gw = await startChaosGateway(scene.replicas, { balancer: "ring_hash", hashOn: { header: "x-user-id" }, slowStart: 0 });
+    const client = scene.gw.client;
     const KEYS = 1000;
     /** Every replica that answered each key, in order. */
     const seen: string[][] = Array.from({ length: KEYS }, () => []);
@@ -35,14 +29,14 @@ describe("chaos: sticky routing with ring_hash", { timeout: 120_000 }, () => {
     expect(steady.failed, JSON.stringify([...steady.errors])).toBe(0);
     const owner = seen.map((s) => s[0]!);
     const unstable = seen.filter((s) => new Set(s).size !== 1).length;
-    const perReplica = replicas.map((r) => `${r.name}=${owner.filter((o) => o === r.name).length}`).join(" ");
+    const perReplica = scene.replicas.map((r) => `${r.name}=${owner.filter((o) => o === r.name).length}`).join(" ");
     console.log(
       `[chaos] ring_hash: ${KEYS - unstable}/${KEYS} keys answered by one replica on all 3 calls; keys per replica: ${perReplica}`,
     );
     expect(unstable).toBe(0);
 
     // Kill r2 a third of the way into three more rounds.
-    const victim = replicas[1]!;
+    const victim = scene.replicas[1]!;
     for (const s of seen) s.length = 0;
     const chaos = await runLoad({
       total: 3 * KEYS,

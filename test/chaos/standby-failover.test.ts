@@ -1,33 +1,27 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { spawnReplica, type ReplicaProcess } from "./replica-process.js";
-import { startChaosGateway, type ChaosGateway } from "./gateway.js";
+import { describe, expect, it } from "vitest";
+import { spawnReplica } from "./replica-process.js";
+import { chaosScene } from "./scene.js";
+import { startChaosGateway } from "./gateway.js";
 import { describeLoad, runLoad } from "./load.js";
 
 // Scenario 5 of issue 12: a primary group of two and a standby group of two
 // (priority 1). Both primaries are killed with SIGKILL under load, then
 // restarted on their ports. Echo is NO_SIDE_EFFECTS, so no call may fail.
 describe("chaos: standby failover", { timeout: 90_000 }, () => {
-  let replicas: ReplicaProcess[] = [];
-  let gw: ChaosGateway | undefined;
-  afterEach(async () => {
-    await gw?.close();
-    await Promise.all(replicas.map((r) => r.kill()));
-    replicas = [];
-    gw = undefined;
-  });
+  const scene = chaosScene();
 
   it("kill both primaries under load: zero failed calls, the standbys take over, and the primaries take back", async () => {
     const [p1, p2, s1, s2] = await Promise.all(["p1", "p2", "s1", "s2"].map((n) => spawnReplica(n)));
-    replicas = [p1!, p2!, s1!, s2!];
-    gw = await startChaosGateway(replicas, {
-      endpoints: replicas.map((r, i) => ({ address: r.address, priority: i < 2 ? 0 : 1 })),
+    scene.replicas = [p1!, p2!, s1!, s2!];
+    scene.gw = await startChaosGateway(scene.replicas, {
+      endpoints: scene.replicas.map((r, i) => ({ address: r.address, priority: i < 2 ? 0 : 1 })),
       // Slow start would only hide the restarted primaries' return behind a ramp; levels do not use it.
       slowStart: 0,
     });
-    const client = gw.client;
+    const client = scene.gw.client;
     const primaries = new Set(["p1", "p2"]);
     const primariesUnhealthy = () =>
-      [p1!, p2!].every((p) => gw!.events.some((e) => e.includes(p.address) && e.includes("unhealthy")));
+      [p1!, p2!].every((p) => scene.gw!.events.some((e) => e.includes(p.address) && e.includes("unhealthy")));
     const t0 = performance.now();
     /** [ms since start, replica] of every answer. */
     const seen: Array<[number, string]> = [];
@@ -62,8 +56,8 @@ describe("chaos: standby failover", { timeout: 90_000 }, () => {
         } else if (phase === "killed" && performance.now() - killedAt > (bothUnhealthyAt ? 3000 : 10_000)) {
           phase = "restarted";
           const [n1, n2] = await Promise.all([spawnReplica("p1", [], p1!.port), spawnReplica("p2", [], p2!.port)]);
-          replicas[0] = n1!;
-          replicas[1] = n2!;
+          scene.replicas[0] = n1!;
+          scene.replicas[1] = n2!;
           restartedAt = performance.now();
         }
       },
@@ -103,15 +97,15 @@ describe("chaos: standby failover", { timeout: 90_000 }, () => {
         `first primary answer ${firstPrimaryAfter ? (firstPrimaryAfter[0] - back).toFixed(0) : "?"} ms after restart, ` +
         `all on primaries from ${allPrimaryFrom ? (allPrimaryFrom - back).toFixed(0) : "?"} ms; ` +
         `standbys took ${stand[0]!.calls.Echo + stand[1]!.calls.Echo} Echo attempts; ` +
-        `primary breakers opened: ${gw.events.filter((e) => e.includes("circuit breaker opened")).length}`,
+        `primary breakers opened: ${scene.gw.events.filter((e) => e.includes("circuit breaker opened")).length}`,
     );
-    if (!bothUnhealthyAt || !allPrimaryFrom) console.log(gw.events.join("\n"));
+    if (!bothUnhealthyAt || !allPrimaryFrom) console.log(scene.gw.events.join("\n"));
     expect(result.failed, JSON.stringify([...result.errors])).toBe(0);
     expect(before.share).toBe(0);
     expect(during.share).toBe(1);
     // Health checks (300 ms x 2) mark both primaries down well within the 4 s the standbys serve alone.
     expect(
-      gw.events.filter((e) => e.includes("unhealthy") && (e.includes(p1!.address) || e.includes(p2!.address))).length,
+      scene.gw.events.filter((e) => e.includes("unhealthy") && (e.includes(p1!.address) || e.includes(p2!.address))).length,
     ).toBeGreaterThanOrEqual(2);
     expect(allPrimaryFrom).toBeDefined();
     // Back within health-check time (healthyThreshold 2 at 300 ms, plus the
