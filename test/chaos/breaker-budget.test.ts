@@ -83,7 +83,7 @@ describe("chaos: failing replicas, breakers and the retry budget", { timeout: 90
     const attempts = (await Promise.all(scene.replicas.map((r) => r.stats()))).reduce((s, x) => s + x.calls.Echo, 0);
     const windows = Math.ceil(res.seconds / 10);
     const bound = calls * 1.2 + 5 * 10 * windows;
-    console.log(describeLoad("scenario 6, all scene.replicas failing", res, attempts, calls), `budget bound ${bound}`);
+    console.log(describeLoad("scenario 6, all replicas failing", res, attempts, calls), `budget bound ${bound}`);
     expect(res.failed).toBe(calls);
     expect([...res.errors.keys()].every((k) => k.startsWith("14:"))).toBe(true);
     expect(attempts).toBeGreaterThan(calls);

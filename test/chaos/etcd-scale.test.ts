@@ -19,7 +19,7 @@ describe("chaos: scale out and in via etcd", { timeout: 120_000 }, () => {
     etcd = undefined;
   });
 
-  it("3 scene.replicas, +3 under load (traffic within 2 s), then SIGTERM 4 one by one: zero failed Echo, no Write twice", async () => {
+  it("3 replicas, +3 under load (traffic within 2 s), then SIGTERM 4 one by one: zero failed Echo, no Write twice", async () => {
     etcd = await startEtcd();
     const register = ["--register", `etcd://${new URL(etcd.url).host}${PREFIX}`];
     const spawn = (name: string) => spawnReplica(name, register);

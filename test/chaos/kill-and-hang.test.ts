@@ -43,7 +43,7 @@ describe("chaos: a replica dies or hangs", { timeout: 90_000 }, () => {
     return { result, survivors, stats, acked, writesSent, writeFailures };
   }
 
-  it("kill -9 of one of three scene.replicas mid-load: zero failed Echo calls, no Write twice", async () => {
+  it("kill -9 of one of three replicas mid-load: zero failed Echo calls, no Write twice", async () => {
     const base = await killMidLoad(false);
     console.log(describeLoad("scenario 1 without retries", base.result));
     await scene.gw!.close();

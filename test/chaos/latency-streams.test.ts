@@ -28,7 +28,7 @@ describe("chaos: slow replicas, balancing and streams", { timeout: 90_000 }, () 
     return { ...res, attempts };
   }
 
-  it("a replica adding 200 ms: with hedging p99 stays near the healthy scene.replicas', without it does not", async () => {
+  it("a replica adding 200 ms: with hedging p99 stays near the healthy replicas', without it does not", async () => {
     const plain = await slowRun(false);
     const hedged = await slowRun(true);
     console.log(describeLoad("scenario 4 without hedging", plain, plain.attempts, 1500));
