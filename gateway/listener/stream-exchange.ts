@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import type { ServerHttp2Stream } from "node:http2";
+import { type ServerHttp2Stream, constants } from "node:http2";
 
 /**
  * An HTTP/2 request read straight off its stream: the part of Node's compat
@@ -46,17 +46,54 @@ export class StreamRequest {
 /**
  * The response side over the same stream: the part of Node's compat
  * Http2ServerResponse the proxy uses, with its wire behaviour (a date
- * header, trailers always requested so addTrailers works after the body).
+ * header; with `trailers`, trailers requested so addTrailers works after the
+ * body).
+ *
+ * Only gRPC carries its status in HTTP trailers. Connect and gRPC-Web end
+ * with the body, and their responses are sent without asking for trailers,
+ * so END_STREAM rides on the last DATA frame: headers, body and END_STREAM
+ * written in one tick leave in one write. Asking for trailers would send
+ * END_STREAM later, as an empty DATA frame after a 'wantTrailers' round trip
+ * through the event loop, and a client that stops its request body when the
+ * response headers arrive (connect-go's unary calls do) could close its side
+ * short of its content-length in between, which nghttp2 answers with
+ * RST_STREAM(PROTOCOL_ERROR), taking the unsent end of the response with it.
  */
 export class StreamResponse {
   private headersOut: OutgoingHttpHeaders | undefined;
   private trailersOut: OutgoingHttpHeaders | undefined;
+  /** Headers went out asking for trailers, and the trailers have not been submitted yet. */
+  private trailersPending = false;
+  private resetAfterTrailers = false;
   statusCode = 200;
 
-  constructor(readonly stream: ServerHttp2Stream) {
-    stream.once("wantTrailers", () => {
-      if (!stream.destroyed) stream.sendTrailers(this.trailersOut ?? {});
-    });
+  constructor(
+    readonly stream: ServerHttp2Stream,
+    private readonly trailers = true,
+  ) {
+    if (trailers) {
+      stream.once("wantTrailers", () => {
+        if (stream.destroyed) return;
+        stream.sendTrailers(this.trailersOut ?? {});
+        this.trailersPending = false;
+        // sendTrailers submits them from a setImmediate of its own; this one runs after it.
+        if (this.resetAfterTrailers) setImmediate(resetNoError, stream);
+      });
+    }
+  }
+
+  /**
+   * Once the response has gone out whole, resets the stream with NO_ERROR:
+   * RFC 9113 section 8.1's way for a server that answered before the request
+   * ended to ask the client to stop sending it, without error. Call it after
+   * end(). Node submits the RST_STREAM only after the stream's writable side
+   * finished, and sends what is queued before it; the trailers, which only
+   * leave after a round trip of their own, are waited for here.
+   */
+  resetWhenSent(): void {
+    if (this.stream.destroyed || this.stream.closed) return;
+    if (this.trailersPending) this.resetAfterTrailers = true;
+    else resetNoError(this.stream);
   }
 
   get headersSent(): boolean {
@@ -102,11 +139,14 @@ export class StreamResponse {
     if (headers) for (const k in headers) out[k] = headers[k];
     // Last, so no header the caller passed can override it.
     out[":status"] = status;
-    this.stream.respond(out, { waitForTrailers: true });
+    this.stream.respond(out, { waitForTrailers: this.trailers });
+    this.trailersPending = this.trailers;
     return this;
   }
 
+  /** Only for a response made with `trailers`; the others have none to send. */
   addTrailers(trailers: OutgoingHttpHeaders): void {
+    if (!this.trailers) throw new Error("StreamResponse: addTrailers on a response made without trailers");
     Object.assign((this.trailersOut ??= {}), trailers);
   }
 
@@ -137,6 +177,10 @@ export class StreamResponse {
     this.stream.off(event, fn as (...args: unknown[]) => void);
     return this;
   }
+}
+
+function resetNoError(stream: ServerHttp2Stream): void {
+  if (!stream.destroyed && !stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
 }
 
 // toUTCString() per response would cost more than the rest of the header;
