@@ -270,6 +270,31 @@ function statusOf(contentType: string, r: { headers: http.IncomingHttpHeaders; b
   return `connect ${JSON.parse(r.body.toString()).code}`;
 }
 
+/** Holds back every HTTP/2 stream's sendTrailers by `ms`; returns the undo. */
+async function delaySendTrailers(ms: number): Promise<() => void> {
+  // Http2Stream's prototype, from a stream of a throwaway server.
+  const server = http2.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const proto = await new Promise<{ sendTrailers: (this: http2.Http2Stream, t: http2.OutgoingHttpHeaders) => void }>((resolve) => {
+    server.once("stream", (s) => {
+      resolve(Object.getPrototypeOf(Object.getPrototypeOf(s)));
+      s.respond({ ":status": 200 }, { endStream: true });
+    });
+    const c = http2.connect(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    const r = c.request({ ":path": "/" });
+    r.resume();
+    r.on("close", () => c.close());
+  });
+  server.close();
+  const orig = proto.sendTrailers;
+  proto.sendTrailers = function (t) {
+    setTimeout(() => {
+      if (!this.destroyed && !this.closed) orig.call(this, t);
+    }, ms);
+  };
+  return () => void (proto.sendTrailers = orig);
+}
+
 const MiB = 1024 * 1024;
 const HOSTILE = 50 * MiB;
 
@@ -318,6 +343,28 @@ describe("early status under load: raw HTTP/2", { timeout: TIMEOUT }, () => {
       expect(ms).toBeLessThan(15_000);
     });
   }
+
+  // The same with the event loop's lag made certain: every sendTrailers
+  // (how Node sends END_STREAM after a response that asked for trailers)
+  // held back 20 ms. Before the fix the gRPC-Web and Connect cases failed
+  // here with RST_STREAM(PROTOCOL_ERROR); the gRPC one (trailers-only, one
+  // HEADERS frame) never did.
+  describe("with sendTrailers held back 20 ms", () => {
+    let restore: () => void;
+    beforeAll(async () => {
+      restore = await delaySendTrailers(20);
+    });
+    afterAll(() => restore());
+    for (const c of OVER_LIMIT.filter((x) => x.path === ECHO)) {
+      it(`${c.ct}: over the limit, client stopping at the response headers: ${c.want}, ${RUNS} at once`, async () => {
+        const { counts } = await batch(async () => {
+          const r = await h2Call(session, { ":path": c.path, "content-type": c.ct, te: "trailers" }, c.first, 64 * LIMIT, { stopAtHeaders: true });
+          return statusOf(c.ct, r);
+        });
+        expect(counts).toEqual({ [c.want]: RUNS });
+      });
+    }
+  });
 
   for (const [what, cases] of [
     ["over the limit", OVER_LIMIT],
