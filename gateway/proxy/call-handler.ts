@@ -69,7 +69,7 @@ async function proxyCall(snapshot: Snapshot, protocol: InboundProtocol, req: Ser
   let plan: ReturnType<typeof planCall> | undefined;
   try {
     const call = protocol.parse(req, { maxBytes: snapshot.maxBytes });
-    plan = planCall(snapshot, protocol, req, call);
+    plan = planCall(snapshot, req, call);
     const { deadline } = plan;
     deadline?.arm(() => abortWith({ code: Code.DEADLINE_EXCEEDED, message: deadline.describe(), details: [] }));
     const t = plan.requestTranscoder;
