@@ -62,9 +62,6 @@ export class StreamRequest {
 export class StreamResponse {
   private headersOut: OutgoingHttpHeaders | undefined;
   private trailersOut: OutgoingHttpHeaders | undefined;
-  /** Headers went out asking for trailers, and the trailers have not been submitted yet. */
-  private trailersPending = false;
-  private resetAfterTrailers = false;
   statusCode = 200;
 
   constructor(
@@ -73,11 +70,7 @@ export class StreamResponse {
   ) {
     if (trailers) {
       stream.once("wantTrailers", () => {
-        if (stream.destroyed) return;
-        stream.sendTrailers(this.trailersOut ?? {});
-        this.trailersPending = false;
-        // sendTrailers submits them from a setImmediate of its own; this one runs after it.
-        if (this.resetAfterTrailers) setImmediate(resetNoError, stream);
+        if (!stream.destroyed) stream.sendTrailers(this.trailersOut ?? {});
       });
     }
   }
@@ -86,14 +79,19 @@ export class StreamResponse {
    * Once the response has gone out whole, resets the stream with NO_ERROR:
    * RFC 9113 section 8.1's way for a server that answered before the request
    * ended to ask the client to stop sending it, without error. Call it after
-   * end(). Node submits the RST_STREAM only after the stream's writable side
-   * finished, and sends what is queued before it; the trailers, which only
-   * leave after a round trip of their own, are waited for here.
+   * end().
+   *
+   * "Gone out" is nghttp2's own record that it sent our END_STREAM (the
+   * stream's localClose), checked once per turn of the event loop, not
+   * Node's 'finish': that fires before the frames are sent, and a reset
+   * submitted then was seen to reach connect-go's gRPC client over TLS
+   * ahead of a trailers-only answer (conformance "gRPC Unexpected
+   * Requests/.../multiple-requests"), and before trailers, which leave only
+   * after a round trip of their own. A client that has sent all of its
+   * request already is not reset: there is nothing to stop.
    */
   resetWhenSent(): void {
-    if (this.stream.destroyed || this.stream.closed) return;
-    if (this.trailersPending) this.resetAfterTrailers = true;
-    else resetNoError(this.stream);
+    resetAfterEndStream(this.stream, 0);
   }
 
   get headersSent(): boolean {
@@ -140,7 +138,6 @@ export class StreamResponse {
     // Last, so no header the caller passed can override it.
     out[":status"] = status;
     this.stream.respond(out, { waitForTrailers: this.trailers });
-    this.trailersPending = this.trailers;
     return this;
   }
 
@@ -179,8 +176,20 @@ export class StreamResponse {
   }
 }
 
-function resetNoError(stream: ServerHttp2Stream): void {
-  if (!stream.destroyed && !stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
+/** How long resetWhenSent waits for the END_STREAM to leave (a client that does not read can hold it back). */
+const RESET_WAIT_MS = 5000;
+
+function resetAfterEndStream(stream: ServerHttp2Stream, waitedMs: number): void {
+  if (stream.destroyed || stream.closed) return;
+  const { localClose, remoteClose } = stream.state;
+  if (remoteClose) return;
+  if (localClose) {
+    stream.close(constants.NGHTTP2_NO_ERROR);
+    return;
+  }
+  // First within this turn's writes, then every few milliseconds.
+  if (waitedMs === 0) setImmediate(resetAfterEndStream, stream, 1);
+  else if (waitedMs < RESET_WAIT_MS) setTimeout(resetAfterEndStream, 5, stream, waitedMs + 5).unref();
 }
 
 // toUTCString() per response would cost more than the rest of the header;
