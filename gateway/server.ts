@@ -106,7 +106,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
           stream: (req, stream) => {
             const who = answerer(req);
             if (who === FASTIFY) return false;
-            handleRpc(proxy, req, new StreamResponse(stream), who);
+            handleRpc(proxy, req, new StreamResponse(stream, who?.httpTrailers ?? false), who);
             return true;
           },
         });

@@ -33,6 +33,8 @@ export interface InboundCall {
 
 export interface InboundProtocol {
   readonly name: "grpc" | "grpc-web" | "connect";
+  /** The status travels in HTTP trailers (gRPC); the others end their response with the body. */
+  readonly httpTrailers: boolean;
   /** The sink exists before the request is parsed, so parse errors are answered in the protocol's form. */
   sink(req: ServerRequest, res: ServerResponseLike): ResponseSink;
   /** Throws a CallError when the request is malformed. */

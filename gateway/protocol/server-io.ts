@@ -1,8 +1,8 @@
-import type { ServerResponse } from "node:http";
-import type { Readable } from "node:stream";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type Readable, finished } from "node:stream";
 import { drained } from "../call/drain.js";
 import { streamChunks } from "../call/stream-chunks.js";
-import { StreamRequest } from "../listener/stream-exchange.js";
+import { StreamRequest, StreamResponse } from "../listener/stream-exchange.js";
 import type { ServerRequest, ServerResponseLike } from "./contract.js";
 
 // Reading requests and writing responses on the server side, for every
@@ -43,6 +43,75 @@ function uncork(w: ServerResponse): void {
  */
 export function requestBody(req: ServerRequest): AsyncIterable<Uint8Array> {
   return streamChunks(bodyStream(req));
+}
+
+// A call can end before its request did: a size limit, a bad frame, a
+// deadline, an upstream that answered early. The answer is written whole,
+// then the rest of the request is dropped the way each HTTP version allows
+// (RFC 9113 section 8.1; RFC 9112 section 9.6) rather than read to its end,
+// which for a hostile client could be any size.
+
+/**
+ * Call just before a response's end is written. An HTTP/1.1 request whose
+ * body has not all arrived will not be read on, so the response, if its
+ * headers have not gone out yet, says `Connection: close`.
+ */
+export function closeIfRequestUnfinished(req: ServerRequest, res: ServerResponseLike): void {
+  if (req.httpVersionMajor < 2 && !(req as IncomingMessage).complete && !res.headersSent) res.setHeader("connection", "close");
+}
+
+/** How long an HTTP/1.1 connection stays half-closed after an early answer (Go's server waits 500 ms). */
+export const LINGER_MS = 1000;
+
+/**
+ * Call once a call is over and its response ended: lets go of what the call
+ * did not read of its request.
+ *
+ * - HTTP/2: the stream is reset with NO_ERROR once the response has gone
+ *   out whole (StreamResponse.resetWhenSent), so the client stops sending,
+ *   as grpc-go's server does.
+ * - HTTP/1.1, body still arriving: after the response (which said
+ *   `Connection: close` when it could), the connection is half-closed and
+ *   no longer read, then destroyed after LINGER_MS. Node would destroy it
+ *   as soon as its FIN is out, and a client still sending would then be
+ *   reset (RST) while the response may still sit unread in its buffers;
+ *   the linger, as in Go's closeWriteAndWait, gives it time to read the
+ *   answer, and bounds what is read of a body nobody wants to a socket
+ *   buffer.
+ * - Otherwise (the body all arrived, only not read): the rest is discarded
+ *   and the connection stays usable.
+ */
+export function dropUnreadRequest(req: ServerRequest, res: ServerResponseLike): void {
+  if (req.readableEnded || req.destroyed) return;
+  if (req instanceof StreamRequest) {
+    if (res instanceof StreamResponse) res.resetWhenSent();
+    req.resume();
+    return;
+  }
+  if (req.httpVersionMajor < 2 && !(req as IncomingMessage).complete) {
+    lingerClose(req as IncomingMessage, res as ServerResponse);
+    return;
+  }
+  req.resume();
+}
+
+function lingerClose(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  let lingering = false;
+  const linger = () => {
+    if (lingering || socket.destroyed) return;
+    lingering = true;
+    socket.end();
+    // Paused, the request stops reading its socket once its buffer is full.
+    req.pause();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
+  // Node ends a `Connection: close` response with this socket's
+  // destroySoon(), which destroys it as soon as its FIN is out.
+  socket.destroySoon = linger;
+  // A response that went out keep-alive (its headers left before the call
+  // ended) gets no destroySoon() from Node.
+  finished(res, linger);
 }
 
 /** The stream a request's body arrives on. */

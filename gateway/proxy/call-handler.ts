@@ -7,6 +7,7 @@ import type { Transcoder } from "../transcode/transcode.js";
 import { runCall } from "../policy/call-attempts.js";
 import { planCall } from "../route/call-plan.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
+import { closeIfRequestUnfinished, dropUnreadRequest } from "../protocol/server-io.js";
 import { ACCEPTED_CONTENT_TYPES } from "./detect.js";
 import type { InFlight } from "./inflight.js";
 
@@ -29,15 +30,17 @@ export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResp
   if (snapshot.cors.preflight(req, res)) return;
   snapshot.cors.decorate(req, res);
   if (req.method !== "POST" && req.method !== "GET") {
+    closeIfRequestUnfinished(req, res);
     res.writeHead(405, { allow: "POST, GET", "content-type": "text/plain; charset=utf-8" });
     res.end(`method ${req.method} is not allowed for RPCs: use POST (or GET for Connect calls to NO_SIDE_EFFECTS methods)\n`);
-    req.resume();
+    dropUnreadRequest(req, res);
     return;
   }
   if (!protocol) {
+    closeIfRequestUnfinished(req, res);
     res.writeHead(415, { "content-type": "text/plain; charset=utf-8", "accept-post": ACCEPTED_CONTENT_TYPES });
     res.end(`unsupported content-type "${req.headers["content-type"] ?? ""}": send gRPC, gRPC-Web or Connect (${ACCEPTED_CONTENT_TYPES})\n`);
-    req.resume();
+    dropUnreadRequest(req, res);
     return;
   }
   // In flight until the call is done and its response flushed and closed,
@@ -66,7 +69,7 @@ async function proxyCall(snapshot: Snapshot, protocol: InboundProtocol, req: Ser
   let plan: ReturnType<typeof planCall> | undefined;
   try {
     const call = protocol.parse(req, { maxBytes: snapshot.maxBytes });
-    plan = planCall(snapshot, protocol, req, call);
+    plan = planCall(snapshot, req, call);
     const { deadline } = plan;
     deadline?.arm(() => abortWith({ code: Code.DEADLINE_EXCEEDED, message: deadline.describe(), details: [] }));
     const t = plan.requestTranscoder;
@@ -92,18 +95,18 @@ async function proxyCall(snapshot: Snapshot, protocol: InboundProtocol, req: Ser
       maxBytes: Math.max(snapshot.maxBytes, MIN_RESPONSE_LIMIT),
       safe: plan.safe,
     });
-    await forward(events, sink, plan.responseTranscoder, cancel);
+    await forward(events, sink, plan.responseTranscoder, cancel, () => closeIfRequestUnfinished(req, res));
   } catch (err) {
+    closeIfRequestUnfinished(req, res);
     sink.end(ending ?? toStatus(err), {});
   } finally {
     done = true;
     plan?.deadline?.disarm();
     // Whatever ended the call, nothing upstream should keep working on it.
     cancel.cancel();
-    // A call can end before its request did (a size limit, an early error):
-    // discard the rest, so the client can finish sending and read the
-    // answer, and an HTTP/1.1 connection stays usable.
-    if (!req.readableEnded && !req.destroyed) req.resume();
+    // A call can end before its request did (a size limit, a bad frame, a
+    // deadline): drop the rest without reading it to its end.
+    dropUnreadRequest(req, res);
   }
 }
 
@@ -115,7 +118,7 @@ const same = (m: Uint8Array) => m;
  * deadline or a client that left ends the call at once, whatever the
  * upstream is doing.
  */
-async function forward(events: ResponseEvents, sink: ResponseSink, t: Transcoder | undefined, cancel: Cancel): Promise<void> {
+async function forward(events: ResponseEvents, sink: ResponseSink, t: Transcoder | undefined, cancel: Cancel, beforeEnd: () => void): Promise<void> {
   let off: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     // Calls end normally far more often than not: no error built for them.
@@ -127,6 +130,7 @@ async function forward(events: ResponseEvents, sink: ResponseSink, t: Transcoder
       const r = await Promise.race([events.next(), aborted]);
       if (r.done) return;
       const ev = r.value;
+      if (ev.type === "end") beforeEnd();
       const w = deliver(ev, sink, t);
       if (w) await Promise.race([w, aborted]);
       if (ev.type === "end") return;

@@ -1,7 +1,7 @@
 import type { CallHead } from "../call/call.js";
 import { Code, CallError } from "../call/status.js";
 import { Deadline } from "../call/deadline.js";
-import type { InboundCall, InboundProtocol, ServerRequest } from "../protocol/contract.js";
+import type { InboundCall, ServerRequest } from "../protocol/contract.js";
 import { takesWholeRequest } from "../protocol/outbound.js";
 import { transcoder, type Transcoder } from "../transcode/transcode.js";
 import type { Cluster } from "../cluster/cluster.js";
@@ -41,7 +41,7 @@ export interface CallPlan {
 }
 
 /** Route, method facts, codecs, deadline and lane for one call; throws a CallError the client should see. */
-export function planCall(view: RoutingView, protocol: InboundProtocol, req: ServerRequest, call: InboundCall): CallPlan {
+export function planCall(view: RoutingView, req: ServerRequest, call: InboundCall): CallPlan {
   const head = call.head;
   // GET carries a request only in Connect's form (the message in the query);
   // a gRPC one would go upstream with no request at all.
@@ -55,9 +55,14 @@ export function planCall(view: RoutingView, protocol: InboundProtocol, req: Serv
   const upstream = view.upstreams.get(route.cluster);
   if (!upstream) throw new CallError(Code.INTERNAL, `route for ${head.path} names unknown cluster "${route.cluster}"`);
   const { cluster, policy } = upstream;
-  if (protocol.name === "connect" && req.httpVersionMajor < 2 && head.kind === "bidi_streaming") {
-    throw new CallError(Code.UNIMPLEMENTED, `${head.path} is a bidi streaming method, which needs HTTP/2; this request came over HTTP/1.1`);
-  }
+  // A bidi call over HTTP/1.1 (Connect or gRPC-Web) is half-duplex: the
+  // client sends its whole request, then reads the whole response, as
+  // connect-go serves it. It streams through like a client stream, with the
+  // same limits. An HTTP/1.1 upstream is another matter: a call that came
+  // over HTTP/2 may be full-duplex, which HTTP/1.1 cannot carry, and even a
+  // half-duplex one is the upstream's to refuse (connect-es answers HTTP 505
+  // to any bidi call over HTTP/1.1; connect-go serves it): refused here, with
+  // a clear message, rather than failed there.
   if (cluster.config.http === "1.1" && head.kind === "bidi_streaming") {
     throw new CallError(Code.UNIMPLEMENTED, `${head.path} is a bidi streaming method, but cluster "${cluster.name}" speaks HTTP/1.1 upstream, which cannot carry it; set http: "2" on the cluster`);
   }

@@ -4,7 +4,7 @@ import { EchoService } from "../../gen/acme/echo/v1/echo_pb.js";
 
 export interface ClientKind {
   name: string;
-  /** Whether this client can run a bidi stream (needs HTTP/2 end to end). */
+  /** Whether this client's bidi streams can be full-duplex (HTTP/2); over HTTP/1.1 they are half-duplex. */
   bidi: boolean;
   transport(baseUrl: string): Transport;
 }

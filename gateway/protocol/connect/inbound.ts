@@ -143,6 +143,7 @@ async function* streamMessages(req: ServerRequest, encoding: ReturnType<typeof p
 
 export const connectInbound: InboundProtocol = {
   name: "connect",
+  httpTrailers: false,
   sink(req, res) {
     const form = connectForm(req) ?? { stream: false, codec: "json" };
     return form.stream ? streamSink(req, res, form.codec) : unarySink(req, res, form.codec);

@@ -48,6 +48,7 @@ function grpcWebSink(req: ServerRequest, res: ServerResponseLike, type: WebType)
 
 export const grpcWebInbound: InboundProtocol = {
   name: "grpc-web",
+  httpTrailers: false,
   sink: (req, res) => grpcWebSink(req, res, grpcWebType(contentType(req)) ?? { codec: "proto", text: false }),
   parse(req, opts) {
     const type = grpcWebType(contentType(req));

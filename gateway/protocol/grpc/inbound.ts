@@ -109,6 +109,7 @@ export function grpcSink(req: ServerRequest, res: ServerResponseLike, codec: Cod
 
 export const grpcInbound: InboundProtocol = {
   name: "grpc",
+  httpTrailers: true,
   sink: (req, res) => grpcSink(req, res, grpcCodec(contentType(req), "application/grpc") ?? "proto"),
   parse(req, opts) {
     const codec = grpcCodec(contentType(req), "application/grpc");
