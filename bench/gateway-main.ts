@@ -18,7 +18,10 @@ async function main(): Promise<void> {
   const path = process.argv[2];
   if (!path) throw new Error("usage: gateway-main.ts <config.json>");
   const config = await validateConfigObject(JSON.parse(await readFile(path, "utf8")), dirname(resolve(path)));
-  const gateway = await startGateway(config, { onClusterEvent: (m) => console.error(`cluster event: ${m}`), descriptors: demoDescriptors });
+  const gateway = await startGateway(config, {
+    onClusterEvent: (m) => console.error(`cluster event: ${m}`),
+    descriptors: demoDescriptors,
+  });
   console.log(`listening on 127.0.0.1:${gateway.ports[0]}`);
   let stopping = false;
   process.on("SIGTERM", () => {

@@ -8,7 +8,19 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ensureTools, machine, SetupError, toolVersions } from "./lib/tools.mjs";
-import { cpuTicks, machineTicks, peakRssKb, processTree, reapedChildrenTicks, resetPeakRss, rssKb, run, selfTicks, stopAll, CLK_TCK } from "./lib/procs.mjs";
+import {
+  cpuTicks,
+  machineTicks,
+  peakRssKb,
+  processTree,
+  reapedChildrenTicks,
+  resetPeakRss,
+  rssKb,
+  run,
+  selfTicks,
+  stopAll,
+  CLK_TCK,
+} from "./lib/procs.mjs";
 import { ghz, h2load, wrk } from "./lib/load.mjs";
 import { makeWires, verify } from "./lib/wire.mjs";
 import { SCENARIOS, STREAM } from "./lib/scenarios.mjs";
@@ -55,7 +67,10 @@ const quick = Boolean(opt.quick);
 const runs = Number(opt.runs ?? (quick ? 1 : 3));
 const seconds = Number(opt.seconds ?? (quick ? 1 : 3));
 const warmupSeconds = quick ? 0.5 : 1;
-const only = opt.only?.split(",").map((s) => s.trim()).filter(Boolean);
+const only = opt.only
+  ?.split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 const scenarios = only ? SCENARIOS.filter((s) => only.some((o) => s.id.includes(o))) : SCENARIOS;
 if (!scenarios.length) {
   console.error(`no scenario matches --only ${opt.only}; ids: ${SCENARIOS.map((s) => s.id).join(", ")}`);
@@ -89,10 +104,14 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
 }
 
 async function main() {
-  console.log(`switchyard bench: ${quick ? "quick" : "full"} run, ${scenarios.length} scenarios, ${runs} run(s) x ${seconds} s per measurement`);
+  console.log(
+    `switchyard bench: ${quick ? "quick" : "full"} run, ${scenarios.length} scenarios, ${runs} run(s) x ${seconds} s per measurement`,
+  );
   const m = machine();
   const load0 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${process.version}; load average ${load0}`);
+  console.log(
+    `machine: ${m.cores} cores, ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${process.version}; load average ${load0}`,
+  );
 
   try {
     paths = await ensureTools({ repo, install: !opt["no-install"], log });
@@ -104,15 +123,23 @@ async function main() {
     throw err;
   }
   const clk = await run("getconf", ["CLK_TCK"]);
-  if (clk.code === 0 && Number(clk.stdout) !== CLK_TCK) throw new Error(`CLK_TCK is ${clk.stdout.trim()}, the harness assumes ${CLK_TCK}`);
+  if (clk.code === 0 && Number(clk.stdout) !== CLK_TCK)
+    throw new Error(`CLK_TCK is ${clk.stdout.trim()}, the harness assumes ${CLK_TCK}`);
   const versions = await toolVersions(paths, repo);
   // What was measured: the gateway's code as on disk when its processes started.
   const head = await run("git", ["rev-parse", "--short", "HEAD"], { cwd: repo }).catch(() => ({ code: 1 }));
-  const dirty = await run("git", ["status", "--porcelain", "--", "gateway", "services"], { cwd: repo }).catch(() => ({ code: 1 }));
-  versions.switchyard = head.code === 0 ? `${head.stdout.trim()}${dirty.code === 0 && dirty.stdout.trim() ? " + uncommitted changes in gateway/ or services/" : ""}` : "?";
+  const dirty = await run("git", ["status", "--porcelain", "--", "gateway", "services"], { cwd: repo }).catch(() => ({
+    code: 1,
+  }));
+  versions.switchyard =
+    head.code === 0
+      ? `${head.stdout.trim()}${dirty.code === 0 && dirty.stdout.trim() ? " + uncommitted changes in gateway/ or services/" : ""}`
+      : "?";
   const wires = makeWires(tmp, { streamCount: STREAM.count, streamPad: STREAM.pad });
 
-  const needed = new Set(scenarios.filter((s) => s.kind !== "idle").flatMap((s) => s.targets.map((t) => `${t}@${s.upstream}`)));
+  const needed = new Set(
+    scenarios.filter((s) => s.kind !== "idle").flatMap((s) => s.targets.map((t) => `${t}@${s.upstream}`)),
+  );
   // The profile and the idle-connection scenario put fresh processes in front of the shared Go upstream.
   needed.add("direct@go");
   const ctx = { repo, paths, tmp };
@@ -135,20 +162,33 @@ async function main() {
     for (const t of sc.kind === "idle" ? [] : sc.targets) {
       const inst = targets.get(`${t}@${sc.upstream}`);
       const problem = await verify(inst.port, wire);
-      if (problem) throw new Error(`${sc.id}: ${t} answers ${sc.wire} wrongly: ${problem} (logs in ${relative(repo, tmp)})`);
+      if (problem)
+        throw new Error(`${sc.id}: ${t} answers ${sc.wire} wrongly: ${problem} (logs in ${relative(repo, tmp)})`);
     }
     for (let r = 0; r < runs; r++) {
       // Rotate the order each run, so no target always goes first after a pause.
       const order = sc.targets.map((_, j) => sc.targets[(j + r) % sc.targets.length]);
       for (const t of order) {
         if (sc.kind === "idle") {
-          records.push({ scenario: sc.id, target: t, run: r + 1, mode: "idle", ...(await measureIdle(sc, t, r + 1, wire, targets, ctx)) });
+          records.push({
+            scenario: sc.id,
+            target: t,
+            run: r + 1,
+            mode: "idle",
+            ...(await measureIdle(sc, t, r + 1, wire, targets, ctx)),
+          });
           continue;
         }
         const inst = targets.get(`${t}@${sc.upstream}`);
         if (r === 0) rates.set(`${sc.id}|${t}`, await warmUp(sc, sc.closed, inst, wire, warmupSeconds));
         await ensureAnswers(sc, t, inst, wire);
-        records.push({ scenario: sc.id, target: t, run: r + 1, mode: "closed", ...(await measure(paths, sc, sc.closed, inst, wire)) });
+        records.push({
+          scenario: sc.id,
+          target: t,
+          run: r + 1,
+          mode: "closed",
+          ...(await measure(paths, sc, sc.closed, inst, wire)),
+        });
         await sleep(100);
       }
     }
@@ -157,14 +197,23 @@ async function main() {
       // this scenario, the same rate for every target, so "added p50" is the
       // hop's cost under real but not saturating load.
       const base = sc.targets.find((t) => t.startsWith("switchyard")) ?? sc.targets[0];
-      const peaks = records.filter((x) => x.scenario === sc.id && x.target === base && x.mode === "closed").map((x) => x.callsPerSec);
+      const peaks = records
+        .filter((x) => x.scenario === sc.id && x.target === base && x.mode === "closed")
+        .map((x) => x.callsPerSec);
       sc.open.rps = Math.max(50, Math.round(median(peaks) * sc.open.peakShare));
       for (let r = 0; r < runs; r++) {
         const order = sc.targets.map((_, j) => sc.targets[(j + r) % sc.targets.length]);
         for (const t of order) {
           const inst = targets.get(`${t}@${sc.upstream}`);
           await ensureAnswers(sc, t, inst, wire);
-          records.push({ scenario: sc.id, target: t, run: r + 1, mode: "open", rps: sc.open.rps, ...(await measure(paths, sc, sc.open, inst, wire)) });
+          records.push({
+            scenario: sc.id,
+            target: t,
+            run: r + 1,
+            mode: "open",
+            rps: sc.open.rps,
+            ...(await measure(paths, sc, sc.open, inst, wire)),
+          });
           await sleep(100);
         }
       }
@@ -177,8 +226,21 @@ async function main() {
   let profile;
   if (!opt["no-profile"]) {
     try {
-      profile = await profileGateway({ repo, paths, tmp, upstreamPort: targets.get("direct@go").port, wire: wires.grpcSmall, seconds: quick ? 3 : 8, log });
-      console.log(`[profile] gateway self time, top 5: ${profile.functions.slice(0, 5).map((x) => `${x.function} ${x.pctBusy.toFixed(1)}%`).join(", ")}  (total ${elapsed()})`);
+      profile = await profileGateway({
+        repo,
+        paths,
+        tmp,
+        upstreamPort: targets.get("direct@go").port,
+        wire: wires.grpcSmall,
+        seconds: quick ? 3 : 8,
+        log,
+      });
+      console.log(
+        `[profile] gateway self time, top 5: ${profile.functions
+          .slice(0, 5)
+          .map((x) => `${x.function} ${x.pctBusy.toFixed(1)}%`)
+          .join(", ")}  (total ${elapsed()})`,
+      );
     } catch (err) {
       console.log(`[profile] failed: ${err.message}`);
     }
@@ -187,12 +249,46 @@ async function main() {
 
   const load1 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   const machineLine = `${m.cores} cores ${m.cpuModel}, Node ${process.version}`;
-  const meta = { stamp, quick, fullRun, runs, seconds, warmupSeconds, incidents, machine: m, versions, loadAverage: { start: load0, end: load1 }, durationSeconds: Math.round((Date.now() - started) / 1000), profile: profile && { ...profile, file: undefined }, machineLine };
+  const meta = {
+    stamp,
+    quick,
+    fullRun,
+    runs,
+    seconds,
+    warmupSeconds,
+    incidents,
+    machine: m,
+    versions,
+    loadAverage: { start: load0, end: load1 },
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    profile: profile && { ...profile, file: undefined },
+    machineLine,
+  };
   const base = join(resultsDir, stamp);
-  writeFileSync(`${base}.json`, JSON.stringify({ meta, scenarios: scenarios.map(({ id, title, targets: t, closed, open }) => ({ id, title, targets: t, closed, open })), summary: aggregate(records, scenarios), records }, null, 2));
+  writeFileSync(
+    `${base}.json`,
+    JSON.stringify(
+      {
+        meta,
+        scenarios: scenarios.map(({ id, title, targets: t, closed, open }) => ({
+          id,
+          title,
+          targets: t,
+          closed,
+          open,
+        })),
+        summary: aggregate(records, scenarios),
+        records,
+      },
+      null,
+      2,
+    ),
+  );
   const png = await writeReports(meta, records, scenarios, base);
   console.log(`\ndone in ${elapsed()}; load average ${load0} -> ${load1}`);
-  console.log(`results: ${relative(repo, base)}.{json,md,svg${png ? ",png" : ""}}${fullRun ? ", bench/RESULTS.md" : " (RESULTS.md is rewritten by full runs only)"}`);
+  console.log(
+    `results: ${relative(repo, base)}.{json,md,svg${png ? ",png" : ""}}${fullRun ? ", bench/RESULTS.md" : " (RESULTS.md is rewritten by full runs only)"}`,
+  );
   const errors = records.reduce((n, r) => n + (r.errors ?? 0), 0);
   if (errors) console.log(`${errors} failed calls in all (see the errors column)`);
   console.log(`process logs, configs and the CPU profile: ${relative(repo, tmp)} (kept until the next run)`);
@@ -206,7 +302,10 @@ async function writeReports(meta, records, scs, base) {
   writeFileSync(`${base}.svg`, svgChart(summary, meta));
   let png;
   const rsvg = paths?.["rsvg-convert"] ?? "rsvg-convert";
-  const r = await run(rsvg, ["-f", "png", "-o", `${base}.png`, `${base}.svg`]).catch((err) => ({ code: -1, stderr: err.message }));
+  const r = await run(rsvg, ["-f", "png", "-o", `${base}.png`, `${base}.svg`]).catch((err) => ({
+    code: -1,
+    stderr: err.message,
+  }));
   if (r.code === 0) png = `${base}.png`;
   else log(`no PNG (rsvg-convert: ${r.stderr.slice(0, 200)}); the SVG is there`);
   if (meta.fullRun) {
@@ -220,8 +319,15 @@ async function writeReports(meta, records, scs, base) {
 async function render(file) {
   const data = JSON.parse(readFileSync(file, "utf8"));
   const base = file.replace(/\.json$/, "");
-  const png = await writeReports(data.meta, data.records, SCENARIOS.filter((s) => data.scenarios.some((x) => x.id === s.id)), base);
-  console.log(`rewrote ${relative(repo, base)}.{md,svg${png ? ",png" : ""}}${data.meta.fullRun ? " and bench/RESULTS.md" : ""}`);
+  const png = await writeReports(
+    data.meta,
+    data.records,
+    SCENARIOS.filter((s) => data.scenarios.some((x) => x.id === s.id)),
+    base,
+  );
+  console.log(
+    `rewrote ${relative(repo, base)}.{md,svg${png ? ",png" : ""}}${data.meta.fullRun ? " and bench/RESULTS.md" : ""}`,
+  );
 }
 
 /**
@@ -242,7 +348,9 @@ async function ensureAnswers(sc, target, inst, wire) {
   const waited = (Date.now() - t0) / 1000;
   const incident = { scenario: sc.id, target, problem: first, waitedSeconds: waited, recovered: !problem };
   incidents.push(incident);
-  console.log(`  ! ${sc.id} ${target}: a check call failed (${first}); ${problem ? "still failing" : "answered again"} after ${waited.toFixed(1)} s`);
+  console.log(
+    `  ! ${sc.id} ${target}: a check call failed (${first}); ${problem ? "still failing" : "answered again"} after ${waited.toFixed(1)} s`,
+  );
 }
 
 function median(xs) {
@@ -302,7 +410,13 @@ function loadRun(sc, cfg, inst, wire, { seconds: secs, count }) {
       logFile: join(tmp, "h2load.log"),
     });
   }
-  if (cfg.tool === "wrk") return wrk(paths, { url: `http://127.0.0.1:${inst.port}${wire.path}`, script: wire.wrkScript, seconds: secs, connections: cfg.connections });
+  if (cfg.tool === "wrk")
+    return wrk(paths, {
+      url: `http://127.0.0.1:${inst.port}${wire.path}`,
+      script: wire.wrkScript,
+      seconds: secs,
+      connections: cfg.connections,
+    });
   throw new Error(`unknown tool ${cfg.tool}`);
 }
 
@@ -314,10 +428,24 @@ async function measure(paths, sc, cfg, inst, wire) {
   const proxyPids = inst.proxy ? processTree(inst.proxy.pid) : [];
   const upPids = processTree(inst.server.pid);
   resetPeakRss(proxyPids);
-  const before = { proxy: cpuTicks(proxyPids), up: cpuTicks(upPids), tool: reapedChildrenTicks(), self: selfTicks(), machine: machineTicks(), at: performance.now() };
+  const before = {
+    proxy: cpuTicks(proxyPids),
+    up: cpuTicks(upPids),
+    tool: reapedChildrenTicks(),
+    self: selfTicks(),
+    machine: machineTicks(),
+    at: performance.now(),
+  };
   const res = await loadRun(sc, cfg, inst, wire, { seconds, count });
   if (!cfg.rps && res.ok) rates.set(key, res.ok / res.seconds);
-  const after = { proxy: cpuTicks(proxyPids), up: cpuTicks(upPids), tool: reapedChildrenTicks(), self: selfTicks(), machine: machineTicks(), at: performance.now() };
+  const after = {
+    proxy: cpuTicks(proxyPids),
+    up: cpuTicks(upPids),
+    tool: reapedChildrenTicks(),
+    self: selfTicks(),
+    machine: machineTicks(),
+    at: performance.now(),
+  };
   const d = (k) => after[k] - before[k];
   const units = res.ok * (sc.msgsPerCall ?? 1);
   const per10k = (ticks) => (units ? (ticks / CLK_TCK / units) * 10_000 : undefined);
@@ -351,8 +479,13 @@ async function measure(paths, sc, cfg, inst, wire) {
  * `sc.connections` idle HTTP/2 connections to it, each after one call.
  */
 async function measureIdle(sc, target, runNo, wire, targets, ctx) {
-  const fresh = { ...ctx, suffix: `-idle${runNo}`, maxInFlight: sc.streamsPerConnection ? 2 * sc.connections * sc.streamsPerConnection : undefined };
-  const server = target === "direct" ? await startUpstream(sc.upstream, fresh) : targets.get(`direct@${sc.upstream}`).server;
+  const fresh = {
+    ...ctx,
+    suffix: `-idle${runNo}`,
+    maxInFlight: sc.streamsPerConnection ? 2 * sc.connections * sc.streamsPerConnection : undefined,
+  };
+  const server =
+    target === "direct" ? await startUpstream(sc.upstream, fresh) : targets.get(`direct@${sc.upstream}`).server;
   const inst = await startTarget(target, sc.upstream, server, fresh);
   const owned = inst.proxy ?? server;
   try {
@@ -361,7 +494,17 @@ async function measureIdle(sc, target, runNo, wire, targets, ctx) {
     const pids = processTree(owned.pid);
     await sleep(quick ? 500 : 1000);
     const before = rssKb(pids);
-    const client = spawn(process.execPath, [join(here, "lib", "idle-client.mjs"), String(inst.port), String(sc.connections), wire.bodyFile, String(sc.streamsPerConnection ?? 0)], { stdio: ["ignore", "pipe", "pipe"] });
+    const client = spawn(
+      process.execPath,
+      [
+        join(here, "lib", "idle-client.mjs"),
+        String(inst.port),
+        String(sc.connections),
+        wire.bodyFile,
+        String(sc.streamsPerConnection ?? 0),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     let out = "";
     let err = "";
     client.stdout.on("data", (c) => (out += c));

@@ -7,7 +7,21 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Bottom to top. Top-level files (server.ts, cli.ts, demo.ts, runtime.ts) sit above every room. */
-export const LAYERS = ["call", "config", "listener", "transport", "protocol", "transcode", "cluster", "discovery", "policy", "route", "local", "snapshot", "proxy"];
+export const LAYERS = [
+  "call",
+  "config",
+  "listener",
+  "transport",
+  "protocol",
+  "transcode",
+  "cluster",
+  "discovery",
+  "policy",
+  "route",
+  "local",
+  "snapshot",
+  "proxy",
+];
 const TOP = LAYERS.length;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -19,12 +33,17 @@ function rank(file) {
   const room = rel.split("/")[0];
   if (!rel.includes("/")) return TOP;
   const i = LAYERS.indexOf(room);
-  if (i < 0) throw new Error(`gateway/${room}/ is not in bin/check-layers.mjs LAYERS: add it where it belongs in docs/DESIGN.md's order`);
+  if (i < 0)
+    throw new Error(
+      `gateway/${room}/ is not in bin/check-layers.mjs LAYERS: add it where it belongs in docs/DESIGN.md's order`,
+    );
   return i;
 }
 
 const problems = [];
-const files = readdirSync(gateway, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts") && !f.endsWith(".spec.ts") && !f.endsWith(".d.ts"));
+const files = readdirSync(gateway, { recursive: true, encoding: "utf8" }).filter(
+  (f) => f.endsWith(".ts") && !f.endsWith(".spec.ts") && !f.endsWith(".d.ts"),
+);
 for (const f of files) {
   const abs = join(gateway, f);
   const src = readFileSync(abs, "utf8");
@@ -32,7 +51,10 @@ for (const f of files) {
     const target = resolve(dirname(abs), m[1]);
     const from = rank(abs);
     const to = rank(target);
-    if (to > from) problems.push(`gateway/${f} imports ${relative(root, target)}: ${nameOf(to)} is above ${nameOf(from)} (docs/DESIGN.md, "Layers")`);
+    if (to > from)
+      problems.push(
+        `gateway/${f} imports ${relative(root, target)}: ${nameOf(to)} is above ${nameOf(from)} (docs/DESIGN.md, "Layers")`,
+      );
   }
 }
 function nameOf(r) {

@@ -92,7 +92,9 @@ async function main(): Promise<void> {
     },
   });
   const p = gateway.ports[0];
-  console.log(`switchyard listening on port ${gateway.ports.join(", ")} (gRPC, gRPC-Web, Connect; HTTP/1.1 + h2c${config.listeners[0].tls ? " + TLS" : ""})`);
+  console.log(
+    `switchyard listening on port ${gateway.ports.join(", ")} (gRPC, gRPC-Web, Connect; HTTP/1.1 + h2c${config.listeners[0].tls ? " + TLS" : ""})`,
+  );
   if (gateway.adminPort) console.log(`admin on port ${gateway.adminPort} (/healthz, /ready, POST /reload)`);
   for (const c of config.clusters.values()) {
     console.log(`cluster ${c.name} (${c.protocol}): ${c.endpoints.map((e) => `${e.address} w${e.weight}`).join(", ")}`);

@@ -10,7 +10,11 @@ import { file_acme_echo_v1_echo } from "../gen/acme/echo/v1/echo_pb.js";
 export const demoDescriptors: readonly DescFile[] = [file_acme_echo_v1_echo];
 
 /** Three in-process demo replicas with weights 1, 1, 2, as `npm start` runs them. */
-export async function startDemoReplicas(): Promise<{ replicas: Replica[]; config(port: number): unknown; close(): Promise<void> }> {
+export async function startDemoReplicas(): Promise<{
+  replicas: Replica[];
+  config(port: number): unknown;
+  close(): Promise<void>;
+}> {
   const replicas = await Promise.all(["r1", "r2", "r3"].map((name) => startReplica({ name })));
   const weights = [1, 1, 2];
   return {

@@ -4,7 +4,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { GatewayConfig, ListenerConfig } from "./config/types.js";
 import { ConfigError } from "./config/config-error.js";
-import { configFiles, describeChanges, formatReload, planListeners, problemsOf, stableText, watchConfig } from "./reload.js";
+import {
+  configFiles,
+  describeChanges,
+  formatReload,
+  planListeners,
+  problemsOf,
+  stableText,
+  watchConfig,
+} from "./reload.js";
 import { clusterConfig, endpointAt } from "../test/helpers/cluster-config.js";
 
 function config(change: (c: GatewayConfig) => void = () => {}): GatewayConfig {
@@ -24,7 +32,12 @@ function config(change: (c: GatewayConfig) => void = () => {}): GatewayConfig {
   return c;
 }
 
-const tls = (cert: string, more: Partial<ListenerConfig["tls"]> = {}) => ({ cert, key: "KEY", requireClientCert: false, ...more });
+const tls = (cert: string, more: Partial<ListenerConfig["tls"]> = {}) => ({
+  cert,
+  key: "KEY",
+  requireClientCert: false,
+  ...more,
+});
 
 describe("stableText", () => {
   it("is the same for configs built apart, whatever the key and Map order, and undefined keys", () => {
@@ -69,7 +82,11 @@ describe("describeChanges", () => {
 });
 
 describe("planListeners", () => {
-  const at = (port: number, extra: Partial<ListenerConfig> = {}): ListenerConfig => ({ port, host: "127.0.0.1", ...extra });
+  const at = (port: number, extra: Partial<ListenerConfig> = {}): ListenerConfig => ({
+    port,
+    host: "127.0.0.1",
+    ...extra,
+  });
 
   it("keeps a listener whose address stays, adds and removes the others; a port change is both", () => {
     const plan = planListeners([at(1), at(2)], [at(2), at(3)]);
@@ -82,7 +99,11 @@ describe("planListeners", () => {
     const rotated = planListeners([at(1, { tls: tls("A") })], [at(1, { tls: tls("B") })]);
     expect(rotated.kept).toMatchObject([{ tlsChanged: true }]);
     expect(rotated.added).toEqual([]);
-    for (const next of [at(1), at(1, { tls: tls("A", { requireClientCert: true }) }), at(1, { tls: tls("A", { clientCa: "CA" }) })]) {
+    for (const next of [
+      at(1),
+      at(1, { tls: tls("A", { requireClientCert: true }) }),
+      at(1, { tls: tls("A", { clientCa: "CA" }) }),
+    ]) {
       const plan = planListeners([at(1, { tls: tls("A") })], [next]);
       expect(plan.kept).toEqual([]);
       expect(plan.added).toHaveLength(1);
@@ -93,7 +114,9 @@ describe("planListeners", () => {
 
 describe("formatReload and problemsOf", () => {
   it("lists every problem of a rejected reload, one a line, as at start", () => {
-    const problems = problemsOf(new ConfigError(["routes[0].cluster: no cluster named \"x\"", "clusters.a.timeout: bad"]));
+    const problems = problemsOf(
+      new ConfigError(['routes[0].cluster: no cluster named "x"', "clusters.a.timeout: bad"]),
+    );
     const text = formatReload({ status: "rejected", changed: [], problems, notes: [] }, "SIGHUP");
     expect(text).toBe(
       'reload (SIGHUP) rejected, the old config keeps serving (2 problems):\n  - routes[0].cluster: no cluster named "x"\n  - clusters.a.timeout: bad',

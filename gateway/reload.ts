@@ -26,7 +26,12 @@ export interface ReloadResult {
 /** How many reloads ended each way, since start. */
 export type ReloadCounts = Record<ReloadResult["status"], number>;
 
-export const rejected = (problems: string[]): ReloadResult => ({ status: "rejected", changed: [], problems, notes: [] });
+export const rejected = (problems: string[]): ReloadResult => ({
+  status: "rejected",
+  changed: [],
+  problems,
+  notes: [],
+});
 
 /** A loader's failure as the problems to report: a ConfigError's list, or the one message. */
 export function problemsOf(err: unknown): string[] {
@@ -44,7 +49,8 @@ export function stableText(value: unknown): string {
 }
 
 function plain(value: unknown): unknown {
-  if (value instanceof Uint8Array) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64") };
+  if (value instanceof Uint8Array)
+    return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64") };
   if (value instanceof Map) return plain(Object.fromEntries([...value.entries()].map(([k, v]) => [String(k), v])));
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : plain(v)));
   if (value !== null && typeof value === "object") {
@@ -58,7 +64,8 @@ function plain(value: unknown): unknown {
   return value;
 }
 
-export const listenerAddress = (l: ListenerConfig): string => `${l.host.includes(":") ? `[${l.host}]` : l.host}:${l.port}`;
+export const listenerAddress = (l: ListenerConfig): string =>
+  `${l.host.includes(":") ? `[${l.host}]` : l.host}:${l.port}`;
 
 /** What differs between two configs, section by section; empty when they configure the gateway the same way. */
 export function describeChanges(before: GatewayConfig, after: GatewayConfig): string[] {
@@ -69,7 +76,8 @@ export function describeChanges(before: GatewayConfig, after: GatewayConfig): st
   for (const a of plan.added) changed.push(`listeners[${a.index}] ${listenerAddress(a.config)} (added)`);
   for (const k of plan.kept) {
     if (k.tlsChanged) changed.push(`listeners[${k.index}] ${listenerAddress(k.config)} tls (certificates)`);
-    else if (k.index !== k.was) changed.push(`listeners[${k.index}] ${listenerAddress(k.config)} (was listeners[${k.was}])`);
+    else if (k.index !== k.was)
+      changed.push(`listeners[${k.index}] ${listenerAddress(k.config)} (was listeners[${k.was}])`);
   }
   if (differ(before.admin, after.admin)) changed.push("admin");
   if (differ(before.limits, after.limits)) changed.push("limits");
@@ -129,7 +137,10 @@ export function planListeners(before: readonly ListenerConfig[], after: readonly
 function sameServer(a: ListenerConfig, b: ListenerConfig): boolean {
   if (a.host !== b.host || a.port !== b.port || !a.tls !== !b.tls) return false;
   if (!a.tls || !b.tls) return true;
-  return a.tls.requireClientCert === b.tls.requireClientCert && (a.tls.clientCa === undefined) === (b.tls.clientCa === undefined);
+  return (
+    a.tls.requireClientCert === b.tls.requireClientCert &&
+    (a.tls.clientCa === undefined) === (b.tls.clientCa === undefined)
+  );
 }
 
 /** One line for the log: what a reload did and why. */

@@ -122,7 +122,10 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         routes: (router) =>
           registerReflection(router, () => {
             const s = current();
-            return { methods: s.methods, routed: (svc) => s.methods.pathsOf(svc).some((p) => s.routes.match(p) !== undefined) };
+            return {
+              methods: s.methods,
+              routed: (svc) => s.methods.pathsOf(svc).some((p) => s.routes.match(p) !== undefined),
+            };
           }),
       });
       app.get("/", async (_req, reply) => {
@@ -154,7 +157,16 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   };
 
   let reloader: (trigger: string) => Promise<ReloadResult> = async () => rejected(["not started"]);
-  const admin = config.admin ? await startAdmin(config.admin, current, inflight, discovery, () => draining, (t) => reloader(t)) : undefined;
+  const admin = config.admin
+    ? await startAdmin(
+        config.admin,
+        current,
+        inflight,
+        discovery,
+        () => draining,
+        (t) => reloader(t),
+      )
+    : undefined;
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -219,7 +231,9 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         opened.set(a.index, await open(a.config));
       } catch (err) {
         for (const s of opened.values()) retire(s);
-        return rejected([`listeners[${a.index}]: cannot listen on ${listenerAddress(a.config)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+        return rejected([
+          `listeners[${a.index}]: cannot listen on ${listenerAddress(a.config)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        ]);
       }
     }
 
@@ -247,11 +261,14 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         nextServed[a.index] = await open(a.config);
       } catch (err) {
         // The old listener on this address is gone; the next reload tries again.
-        notes.push(`listeners[${a.index}]: cannot listen on ${listenerAddress(a.config)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        notes.push(
+          `listeners[${a.index}]: cannot listen on ${listenerAddress(a.config)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
       }
     }
     served = nextServed.filter((s): s is Served => s !== undefined);
-    if (stableText(before.admin) !== stableText(next.admin)) notes.push("admin: the admin listener stays where it is until a restart");
+    if (stableText(before.admin) !== stableText(next.admin))
+      notes.push("admin: the admin listener stays where it is until a restart");
     return { status: "reloaded", changed, problems: [], notes };
   };
 
@@ -288,7 +305,12 @@ async function startAdmin(
   app.get("/ready", async (_req, reply) => {
     if (draining()) return reply.code(503).send({ status: "draining" });
     // Ready while serving: a failing discovery keeps its last good endpoints, and says so here.
-    return { status: "ready", clusters: [...current().upstreams.keys()], inflight: inflight.size, discovery: discovery.status() };
+    return {
+      status: "ready",
+      clusters: [...current().upstreams.keys()],
+      inflight: inflight.size,
+      discovery: discovery.status(),
+    };
   });
   // Reload the config file: 200 reloaded or unchanged, 400 rejected with every problem.
   app.post("/reload", async (_req, reply) => {
@@ -297,7 +319,11 @@ async function startAdmin(
     return reply.code(result.status === "rejected" ? 400 : 200).send(result);
   });
   for (const method of ["GET", "PUT", "DELETE", "PATCH"] as const) {
-    app.route({ method, url: "/reload", handler: async (_req, reply) => reply.code(405).header("allow", "POST").send({ error: "use POST /reload" }) });
+    app.route({
+      method,
+      url: "/reload",
+      handler: async (_req, reply) => reply.code(405).header("allow", "POST").send({ error: "use POST /reload" }),
+    });
   }
   await app.listen({ port: cfg.port, host: cfg.host });
   return app;

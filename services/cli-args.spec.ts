@@ -15,8 +15,19 @@ describe("parseReplicaArgs", () => {
 
   it("reads every flag", () => {
     const options = parseReplicaArgs([
-      "--port", "0", "--name", "r1", "--host", "0.0.0.0",
-      "--latency", "2s", "--error-rate", "0.5", "--error-code", "NOT_FOUND", "--hang",
+      "--port",
+      "0",
+      "--name",
+      "r1",
+      "--host",
+      "0.0.0.0",
+      "--latency",
+      "2s",
+      "--error-rate",
+      "0.5",
+      "--error-code",
+      "NOT_FOUND",
+      "--hang",
     ]);
     expect(options).toEqual({
       help: false,
@@ -28,7 +39,10 @@ describe("parseReplicaArgs", () => {
   });
 
   it("reads a random latency tail", () => {
-    expect(parseReplicaArgs(["--tail-latency", "300ms", "--tail-rate", "0.02"]).faults).toEqual({ tailLatencyMs: 300, tailRate: 0.02 });
+    expect(parseReplicaArgs(["--tail-latency", "300ms", "--tail-rate", "0.02"]).faults).toEqual({
+      tailLatencyMs: 300,
+      tailRate: 0.02,
+    });
     expect(parseReplicaArgs(["--tail-latency", "1s"]).faults).toEqual({ tailLatencyMs: 1000, tailRate: 0.01 });
   });
 
@@ -37,7 +51,9 @@ describe("parseReplicaArgs", () => {
       endpoints: ["http://127.0.0.1:2379"],
       prefix: "/services/echo/",
     });
-    expect(parseReplicaArgs(["--register=etcd://10.0.0.1:2379,etcd-2.internal:2379,[::1]:2379/svc/echo/"]).register).toEqual({
+    expect(
+      parseReplicaArgs(["--register=etcd://10.0.0.1:2379,etcd-2.internal:2379,[::1]:2379/svc/echo/"]).register,
+    ).toEqual({
       endpoints: ["http://10.0.0.1:2379", "http://etcd-2.internal:2379", "http://[::1]:2379"],
       prefix: "/svc/echo/",
     });

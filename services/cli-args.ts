@@ -69,9 +69,7 @@ export function parseReplicaArgs(argv: readonly string[]): ReplicaCliOptions {
   if (values["error-code"] !== undefined) {
     const code = parseCode(values["error-code"]);
     if (code === undefined) {
-      throw new UsageError(
-        `--error-code: "${values["error-code"]}" is not a code name like unavailable or NOT_FOUND`,
-      );
+      throw new UsageError(`--error-code: "${values["error-code"]}" is not a code name like unavailable or NOT_FOUND`);
     }
     faults.errorCode = code;
   }

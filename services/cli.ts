@@ -22,12 +22,12 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 
   const replica = await startReplica(options);
-  console.log(
-    `replica ${replica.name} listening on ${replica.address} (gRPC, gRPC-Web, Connect; h2c + HTTP/1.1)`,
-  );
+  console.log(`replica ${replica.name} listening on ${replica.address} (gRPC, gRPC-Web, Connect; h2c + HTTP/1.1)`);
 
   // Registered only once it is listening: a gateway may send calls at once.
-  const registration = options.register ? registerInEtcd(options.register, replica.address, (line) => console.log(`replica ${replica.name}: ${line}`)) : undefined;
+  const registration = options.register
+    ? registerInEtcd(options.register, replica.address, (line) => console.log(`replica ${replica.name}: ${line}`))
+    : undefined;
 
   // The order that loses no call: leave the registry, let gateways notice and
   // stop picking this replica, then finish what is in flight and close.
@@ -41,13 +41,15 @@ async function main(argv: readonly string[]): Promise<void> {
   const shutdown = () => {
     if (shuttingDown) return;
     shuttingDown = true;
-    leave().then(() => replica.close()).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error("replica: close failed:", err);
-        process.exit(1);
-      },
-    );
+    leave()
+      .then(() => replica.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          console.error("replica: close failed:", err);
+          process.exit(1);
+        },
+      );
   };
   process.once("SIGTERM", shutdown);
   process.once("SIGINT", shutdown);

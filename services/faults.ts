@@ -20,7 +20,15 @@ export interface Faults {
 }
 
 export function createFaults(overrides: Partial<Faults> = {}): Faults {
-  return { latencyMs: 0, tailLatencyMs: 0, tailRate: 0, errorRate: 0, errorCode: Code.Unavailable, hang: false, ...overrides };
+  return {
+    latencyMs: 0,
+    tailLatencyMs: 0,
+    tailRate: 0,
+    errorRate: 0,
+    errorCode: Code.Unavailable,
+    hang: false,
+    ...overrides,
+  };
 }
 
 /**

@@ -21,11 +21,21 @@ function oneConnection() {
     const s = http2.connect(`http://127.0.0.1:${port}`);
     s.on("error", reject);
     sessions.push(s);
-    const st = s.request({ ":method": "POST", ":path": "/acme.echo.v1.EchoService/Echo", "content-type": "application/grpc", te: "trailers" });
+    const st = s.request({
+      ":method": "POST",
+      ":path": "/acme.echo.v1.EchoService/Echo",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
     st.on("error", reject);
-    st.on("response", (h) => h["grpc-status"] && h["grpc-status"] !== "0" && reject(new Error(`grpc-status ${h["grpc-status"]}`)));
+    st.on(
+      "response",
+      (h) => h["grpc-status"] && h["grpc-status"] !== "0" && reject(new Error(`grpc-status ${h["grpc-status"]}`)),
+    );
     st.resume();
-    st.on("trailers", (t) => (t["grpc-status"] === "0" ? resolve(s) : reject(new Error(`grpc-status ${t["grpc-status"]}`))));
+    st.on("trailers", (t) =>
+      t["grpc-status"] === "0" ? resolve(s) : reject(new Error(`grpc-status ${t["grpc-status"]}`)),
+    );
     st.end(body);
   });
 }
@@ -33,12 +43,24 @@ function oneConnection() {
 /** One bidi Chat call left open after one message each way. */
 function openStream(s) {
   return new Promise((resolve, reject) => {
-    const st = s.request({ ":method": "POST", ":path": "/acme.echo.v1.EchoService/Chat", "content-type": "application/grpc", te: "trailers" });
+    const st = s.request({
+      ":method": "POST",
+      ":path": "/acme.echo.v1.EchoService/Chat",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
     open.push(st);
     st.on("error", reject);
-    st.on("response", (h) => h["grpc-status"] && reject(new Error(`Chat ended at once: grpc-status ${h["grpc-status"]} ${h["grpc-message"] ?? ""}`)));
+    st.on(
+      "response",
+      (h) =>
+        h["grpc-status"] &&
+        reject(new Error(`Chat ended at once: grpc-status ${h["grpc-status"]} ${h["grpc-message"] ?? ""}`)),
+    );
     st.once("data", () => resolve());
-    st.on("trailers", (t) => reject(new Error(`Chat ended: grpc-status ${t["grpc-status"]} ${t["grpc-message"] ?? ""}`)));
+    st.on("trailers", (t) =>
+      reject(new Error(`Chat ended: grpc-status ${t["grpc-status"]} ${t["grpc-message"] ?? ""}`)),
+    );
     st.write(body);
   });
 }

@@ -18,23 +18,34 @@ function percentile(sorted, p) {
 
 // ghz ends a duration run by closing its connections, which fails the calls
 // still in flight with these; they are the tool's, not the target's.
-const GHZ_SHUTDOWN = /use of closed network connection|client connection is closing|context canceled|Canceled|transport is closing/i;
+const GHZ_SHUTDOWN =
+  /use of closed network connection|client connection is closing|context canceled|Canceled|transport is closing/i;
 
 /**
  * ghz: closed loop with `concurrency` workers, or open loop at `rps` calls/s
  * (--async: a call is sent on schedule whether or not earlier ones finished).
  */
-export async function ghz(paths, { repo, port, call, dataFile, metadata, seconds, count, concurrency, connections = 1, rps }) {
+export async function ghz(
+  paths,
+  { repo, port, call, dataFile, metadata, seconds, count, concurrency, connections = 1, rps },
+) {
   const args = [
     "--insecure",
-    "--proto", "proto/acme/echo/v1/echo.proto",
-    "--import-paths", "proto",
-    "--call", call,
-    "-D", dataFile,
+    "--proto",
+    "proto/acme/echo/v1/echo.proto",
+    "--import-paths",
+    "proto",
+    "--call",
+    call,
+    "-D",
+    dataFile,
     ...(count ? ["-n", String(count)] : ["-z", `${Math.round(seconds * 1000)}ms`]),
-    "-c", String(Math.min(concurrency, count ?? concurrency)),
-    "--connections", String(connections),
-    "-O", "json",
+    "-c",
+    String(Math.min(concurrency, count ?? concurrency)),
+    "--connections",
+    String(connections),
+    "-O",
+    "json",
   ];
   if (metadata) args.push("-m", JSON.stringify(metadata));
   if (rps) args.push("--rps", String(rps), "--async");
@@ -63,8 +74,20 @@ export async function ghz(paths, { repo, port, call, dataFile, metadata, seconds
  * or open loop with `rps` requests/s spread over the clients. Latency
  * percentiles come from its per-request log. HTTP/1.1 with `h1`.
  */
-export async function h2load(paths, { url, bodyFile, headers = {}, seconds, count, clients, streams, rps, h1, logFile }) {
-  const args = [...(count ? ["-n", String(Math.max(count, clients))] : ["-D", `${Math.round(seconds * 1000)}ms`]), "-c", String(clients), "-m", String(h1 ? 1 : streams), "-d", bodyFile, `--log-file=${logFile}`];
+export async function h2load(
+  paths,
+  { url, bodyFile, headers = {}, seconds, count, clients, streams, rps, h1, logFile },
+) {
+  const args = [
+    ...(count ? ["-n", String(Math.max(count, clients))] : ["-D", `${Math.round(seconds * 1000)}ms`]),
+    "-c",
+    String(clients),
+    "-m",
+    String(h1 ? 1 : streams),
+    "-d",
+    bodyFile,
+    `--log-file=${logFile}`,
+  ];
   for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}: ${v}`);
   if (rps) args.push(`--rps=${(rps / clients).toFixed(3)}`);
   if (h1) args.push("--h1");
@@ -72,9 +95,13 @@ export async function h2load(paths, { url, bodyFile, headers = {}, seconds, coun
   rmSync(logFile, { force: true });
   const r = await run(paths.h2load, args, { timeoutMs: (seconds + 60) * 1000 });
   const out = r.stdout;
-  const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+  const req =
+    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+      out,
+    );
   const fin = /finished in ([\d.]+)(m?s)/.exec(out);
-  if (r.code !== 0 || !req || !fin) throw new Error(`h2load failed (exit ${r.code}): ${(r.stderr + out).slice(0, 800)}`);
+  if (r.code !== 0 || !req || !fin)
+    throw new Error(`h2load failed (exit ${r.code}): ${(r.stderr + out).slice(0, 800)}`);
   const ok = Number(req[4]);
   const errors = Number(req[5]) + Number(req[6]) + Number(req[7]);
   const elapsed = Number(fin[1]) / (fin[2] === "ms" ? 1000 : 1);
@@ -90,14 +117,33 @@ export async function h2load(paths, { url, bodyFile, headers = {}, seconds, coun
   }
   durations.sort((a, b) => a - b);
   rmSync(logFile, { force: true });
-  return { ok, errors, errorKinds: errors ? { "h2load failed/errored/timeout": errors } : {}, seconds: elapsed, p50ms: percentile(durations, 50), p99ms: percentile(durations, 99), bytes: dataBytes };
+  return {
+    ok,
+    errors,
+    errorKinds: errors ? { "h2load failed/errored/timeout": errors } : {},
+    seconds: elapsed,
+    p50ms: percentile(durations, 50),
+    p99ms: percentile(durations, 99),
+    bytes: dataBytes,
+  };
 }
 
 const WRK_UNITS = { us: 0.001, ms: 1, s: 1000, m: 60000 };
 
 /** wrk: HTTP/1.1 keep-alive, closed loop; the Lua script sets method, headers and body. */
 export async function wrk(paths, { url, script, seconds, connections }) {
-  const args = ["-t", "1", "-c", String(connections), "-d", `${Math.max(1, Math.round(seconds))}s`, "--latency", "-s", script, url];
+  const args = [
+    "-t",
+    "1",
+    "-c",
+    String(connections),
+    "-d",
+    `${Math.max(1, Math.round(seconds))}s`,
+    "--latency",
+    "-s",
+    script,
+    url,
+  ];
   const r = await run(paths.wrk, args, { timeoutMs: (seconds + 60) * 1000 });
   const out = r.stdout;
   const total = /(\d+) requests in ([\d.]+)(m?s)/.exec(out);

@@ -56,7 +56,9 @@ export async function startProcess(name, command, args, { cwd, env, logFile, por
     child.stdout.on("data", onData);
     child.stderr.on("data", (chunk) => log.write(chunk));
     child.once("error", reject);
-    exited.then(({ code, signal }) => reject(new Error(`${name} exited (${signal ?? `code ${code}`}) before it was ready; see ${logFile}`)));
+    exited.then(({ code, signal }) =>
+      reject(new Error(`${name} exited (${signal ?? `code ${code}`}) before it was ready; see ${logFile}`)),
+    );
     if (port !== undefined) waitForPort(port, timeoutMs).then(resolve, reject);
   });
   const timer = sleep(timeoutMs, undefined, { ref: false }).then(() => {
@@ -79,7 +81,11 @@ export async function stopAll() {
 /** Runs a command to completion and returns its output (a load tool, a build step). */
 export function run(command, args, { cwd, env, timeoutMs = 600_000, input } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));

@@ -19,7 +19,10 @@ function origin(url, fn) {
 }
 
 function shortUrl(url, repo) {
-  return url.replace(/^file:\/\//, "").replace(`${repo}/`, "").replace(/^.*node_modules\//, "");
+  return url
+    .replace(/^file:\/\//, "")
+    .replace(`${repo}/`, "")
+    .replace(/^.*node_modules\//, "");
 }
 
 /**
@@ -73,7 +76,9 @@ export function summarizeProfile(profile, repo, window, top = 15) {
       const [fn, where] = key.split("\u0000");
       return { function: fn, where, selfMs: Math.round(h * msPerHit), pctBusy: (100 * h) / busyHits };
     });
-  const origins = [...byOrigin].sort((a, b) => b[1] - a[1]).map(([o, h]) => ({ origin: o, pctBusy: (100 * h) / busyHits }));
+  const origins = [...byOrigin]
+    .sort((a, b) => b[1] - a[1])
+    .map(([o, h]) => ({ origin: o, pctBusy: (100 * h) / busyHits }));
   return { seconds: total / 1e6, windowed, busyPct: (100 * busyHits) / hits, functions, origins };
 }
 
@@ -87,11 +92,23 @@ export async function profileGateway({ repo, paths, tmp, upstreamPort, wire, sec
   mkdirSync(dir, { recursive: true });
   const cfg = join(tmp, "switchyard-profile.json");
   writeFileSync(cfg, JSON.stringify(gatewayConfig(`127.0.0.1:${upstreamPort}`)));
-  const gw = await startProcess("switchyard (--cpu-prof)", process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, "dist/bench/gateway-main.js", cfg], {
-    cwd: repo,
-    logFile: join(tmp, "switchyard-profile.log"),
-  });
-  const load = { repo, port: gw.port, call: "acme.echo.v1.EchoService.Echo", dataFile: wire.dataFile, concurrency: 50, connections: 2 };
+  const gw = await startProcess(
+    "switchyard (--cpu-prof)",
+    process.execPath,
+    ["--cpu-prof", `--cpu-prof-dir=${dir}`, "dist/bench/gateway-main.js", cfg],
+    {
+      cwd: repo,
+      logFile: join(tmp, "switchyard-profile.log"),
+    },
+  );
+  const load = {
+    repo,
+    port: gw.port,
+    call: "acme.echo.v1.EchoService.Echo",
+    dataFile: wire.dataFile,
+    concurrency: 50,
+    connections: 2,
+  };
   let result;
   let window;
   try {

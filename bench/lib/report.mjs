@@ -70,7 +70,7 @@ export function aggregate(records, scenarios) {
       kind: sc.kind ?? "load",
       unit: sc.unit ?? "calls",
       // Older result files have a fixed rps and no peakShare; recent ones record the chosen rate.
-      rate: sc.open?.rps ?? (recs.find((r) => r.mode === "open")?.rps),
+      rate: sc.open?.rps ?? recs.find((r) => r.mode === "open")?.rps,
       rateShare: sc.open?.peakShare,
       idleUnit: sc.streamsPerConnection ? "stream" : "connection",
       ratioBase: sc.ratioBase,
@@ -84,8 +84,10 @@ export function aggregate(records, scenarios) {
     for (const r of s.rows) {
       if (s.kind === "idle" || !base) continue;
       r.ratio = r.perSec.median && base.perSec.median ? r.perSec.median / base.perSec.median : undefined;
-      r.addP50 = r.p50.median !== undefined && base.p50.median !== undefined ? r.p50.median - base.p50.median : undefined;
-      r.addP99 = r.p99.median !== undefined && base.p99.median !== undefined ? r.p99.median - base.p99.median : undefined;
+      r.addP50 =
+        r.p50.median !== undefined && base.p50.median !== undefined ? r.p50.median - base.p50.median : undefined;
+      r.addP99 =
+        r.p99.median !== undefined && base.p99.median !== undefined ? r.p99.median - base.p99.median : undefined;
     }
   }
   return out;
@@ -93,14 +95,24 @@ export function aggregate(records, scenarios) {
 
 // ---- formatting
 
-const k = (x) => (x === undefined ? "—" : x >= 10_000 ? `${(x / 1000).toFixed(1)}k` : x >= 1000 ? `${(x / 1000).toFixed(2)}k` : x.toFixed(0));
+const k = (x) =>
+  x === undefined
+    ? "—"
+    : x >= 10_000
+      ? `${(x / 1000).toFixed(1)}k`
+      : x >= 1000
+        ? `${(x / 1000).toFixed(2)}k`
+        : x.toFixed(0);
 const f = (x, d = 2) => (x === undefined ? "—" : x.toFixed(d));
 const sp = (s) => (s.spread === undefined ? "" : ` ±${(s.spread / 2).toFixed(0)}%`);
 const signed = (x, d = 2) => (x === undefined ? "—" : `${x >= 0 ? "+" : ""}${x.toFixed(d)}`);
 
 /** One-line summary of a scenario for the progress output. */
 export function progressLine(s) {
-  if (s.kind === "idle") return s.rows.map((r) => `${r.target} ${f(r.perConnKB.median, 1)} KiB/${s.idleUnit === "stream" ? "stream" : "conn"}`).join(" | ");
+  if (s.kind === "idle")
+    return s.rows
+      .map((r) => `${r.target} ${f(r.perConnKB.median, 1)} KiB/${s.idleUnit === "stream" ? "stream" : "conn"}`)
+      .join(" | ");
   return s.rows
     .map((r) => {
       const parts = [`${k(r.perSec.median)}/s`];
@@ -118,7 +130,10 @@ export function markdown(summary, meta) {
   const lines = [];
   const loadScenarios = summary.filter((s) => s.kind !== "idle");
   const targets = [...new Set(loadScenarios.flatMap((s) => s.rows.map((r) => r.target)))].filter((t) => t !== "direct");
-  lines.push(`Medians of ${meta.runs} run(s) of ${meta.seconds} s each; ±x% is half the min-max spread. Throughput relative to direct:`, "");
+  lines.push(
+    `Medians of ${meta.runs} run(s) of ${meta.seconds} s each; ±x% is half the min-max spread. Throughput relative to direct:`,
+    "",
+  );
   lines.push(`| scenario | ${targets.map((t) => TARGET_LABELS[t]).join(" | ")} |`);
   lines.push(`|---|${targets.map(() => "---:").join("|")}|`);
   for (const s of loadScenarios) {
@@ -133,8 +148,14 @@ export function markdown(summary, meta) {
     lines.push(`### ${s.id}: ${s.title}`, "");
     if (s.kind === "idle") {
       const unit = s.idleUnit ?? "connection";
-      lines.push(`| target | RSS before (MB) | RSS with the ${unit}s open (MB) | KiB per ${unit} |`, "|---|---:|---:|---:|");
-      for (const r of s.rows) lines.push(`| ${r.label} | ${f(r.rssBeforeMB.median, 1)} | ${f(r.rssAfterMB.median, 1)} | ${f(r.perConnKB.median, 1)}${sp(r.perConnKB)} |`);
+      lines.push(
+        `| target | RSS before (MB) | RSS with the ${unit}s open (MB) | KiB per ${unit} |`,
+        "|---|---:|---:|---:|",
+      );
+      for (const r of s.rows)
+        lines.push(
+          `| ${r.label} | ${f(r.rssBeforeMB.median, 1)} | ${f(r.rssAfterMB.median, 1)} | ${f(r.perConnKB.median, 1)}${sp(r.perConnKB)} |`,
+        );
       lines.push(
         "",
         unit === "stream"
@@ -145,8 +166,12 @@ export function markdown(summary, meta) {
       continue;
     }
     const u = s.unit === "msgs" ? "msgs" : "calls";
-    const rate = s.rate ? `p50 / p99 ms at ${s.rate}/s${s.rateShare ? ` (${s.rateShare * 100}% of Switchyard's peak)` : ""}` : "p50 / p99 ms (closed loop)";
-    lines.push(`| target | ${u}/s | x direct | ${rate} | added p50 / p99 ms | proxy CPU s per 10k ${u}: at peak / at the fixed rate | upstream CPU s per 10k | proxy peak RSS MB | errors |`);
+    const rate = s.rate
+      ? `p50 / p99 ms at ${s.rate}/s${s.rateShare ? ` (${s.rateShare * 100}% of Switchyard's peak)` : ""}`
+      : "p50 / p99 ms (closed loop)";
+    lines.push(
+      `| target | ${u}/s | x direct | ${rate} | added p50 / p99 ms | proxy CPU s per 10k ${u}: at peak / at the fixed rate | upstream CPU s per 10k | proxy peak RSS MB | errors |`,
+    );
     lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const r of s.rows) {
       const p = s.rate ? [r.p50, r.p99] : [r.closedP50, r.closedP99];
@@ -159,9 +184,16 @@ export function markdown(summary, meta) {
     const errs = s.rows.filter((r) => r.errors).map((r) => `${r.label}: ${JSON.stringify(r.errorKinds)}`);
     if (errs.length) lines.push("", `Errors: ${errs.join("; ")}`);
     for (const inc of (meta.incidents ?? []).filter((x) => x.scenario === s.id)) {
-      lines.push("", `Incident: before a timed run, ${TARGET_LABELS[inc.target]} failed a check call (${inc.problem}); ${inc.recovered ? "it answered again" : "it still failed"} after ${inc.waitedSeconds.toFixed(1)} s of waiting (not measured).`);
+      lines.push(
+        "",
+        `Incident: before a timed run, ${TARGET_LABELS[inc.target]} failed a check call (${inc.problem}); ${inc.recovered ? "it answered again" : "it still failed"} after ${inc.waitedSeconds.toFixed(1)} s of waiting (not measured).`,
+      );
     }
-    if (s.othersCores !== undefined) lines.push("", `Other processes on the machine used ${f(s.othersCores, 2)} cores (median) during this scenario's measurements.`);
+    if (s.othersCores !== undefined)
+      lines.push(
+        "",
+        `Other processes on the machine used ${f(s.othersCores, 2)} cores (median) during this scenario's measurements.`,
+      );
     lines.push("");
   }
   if (meta.profile) lines.push(profileMarkdown(meta.profile));
@@ -176,7 +208,9 @@ export function profileMarkdown(p) {
     "",
     "| # | function | where | self ms | % |",
     "|---:|---|---|---:|---:|",
-    ...p.functions.map((x, i) => `| ${i + 1} | \`${x.function}\` | ${x.where || "(native)"} | ${x.selfMs} | ${f(x.pctBusy, 1)} |`),
+    ...p.functions.map(
+      (x, i) => `| ${i + 1} | \`${x.function}\` | ${x.where || "(native)"} | ${x.selfMs} | ${f(x.pctBusy, 1)} |`,
+    ),
     "",
     "By origin (% of non-idle samples):",
     "",
@@ -190,12 +224,22 @@ export function profileMarkdown(p) {
 
 // ---- chart
 
-const COLORS = { switchyard: "#d9480f", "switchyard-on": "#c2255c", "switchyard-off": "#fab005", "node-pipe": "#1c7ed6", nginx: "#2b8a3e", vanguard: "#7048e8" };
+const COLORS = {
+  switchyard: "#d9480f",
+  "switchyard-on": "#c2255c",
+  "switchyard-off": "#fab005",
+  "node-pipe": "#1c7ed6",
+  nginx: "#2b8a3e",
+  vanguard: "#7048e8",
+};
 const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
 
 /** Two panels: throughput relative to direct, and proxy CPU per call. */
 export function svgChart(summary, meta) {
-  const groups = summary.filter((s) => s.kind !== "idle").map((s) => ({ id: s.id, rows: s.rows.filter((r) => r.target !== "direct" && r.ratio !== undefined) })).filter((g) => g.rows.length);
+  const groups = summary
+    .filter((s) => s.kind !== "idle")
+    .map((s) => ({ id: s.id, rows: s.rows.filter((r) => r.target !== "direct" && r.ratio !== undefined) }))
+    .filter((g) => g.rows.length);
   const bar = 14;
   const gap = 12;
   const top = 70;
@@ -234,7 +278,9 @@ export function svgChart(summary, meta) {
       lx = left;
       ly += 20;
     }
-    legend.push(`<rect x="${lx}" y="${ly}" width="12" height="12" fill="${c}"/><text x="${lx + 16}" y="${ly + 10}" font-size="12">${esc(TARGET_LABELS[t])}</text>`);
+    legend.push(
+      `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${c}"/><text x="${lx + 16}" y="${ly + 10}" font-size="12">${esc(TARGET_LABELS[t])}</text>`,
+    );
     lx += w;
   }
   const height = ly + 24;

@@ -40,7 +40,8 @@ export const SCENARIOS = [
   },
   {
     id: "open-streams",
-    title: "10,000 open streams (100 HTTP/2 connections x 100 bidi calls, each after one message each way): RSS per stream",
+    title:
+      "10,000 open streams (100 HTTP/2 connections x 100 bidi calls, each after one message each way): RSS per stream",
     kind: "idle",
     upstream: "go",
     // node-pipe-proxy multiplexes everything onto one upstream session and

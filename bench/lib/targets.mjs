@@ -7,7 +7,8 @@ import { freePort, startProcess } from "./procs.mjs";
 /** Switchyard's config (the YAML shape, as JSON) for one gRPC upstream. */
 export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight } = {}) {
   const cluster = { protocol: "grpc", http: "2", codec: "proto", endpoints: [upstreamAddr] };
-  if (!resilience) Object.assign(cluster, { circuitBreaker: false, retryPolicy: false, healthCheck: false, outlierDetection: false });
+  if (!resilience)
+    Object.assign(cluster, { circuitBreaker: false, retryPolicy: false, healthCheck: false, outlierDetection: false });
   // The per-endpoint concurrency cap (default 1000, like Envoy's
   // max_requests) must be raised for a test that holds 10,000 calls open.
   if (maxInFlight) cluster.circuitBreaker = resilience ? { maxInFlight } : false;
@@ -61,7 +62,13 @@ http {
 export function startUpstream(up, { repo, paths, tmp, suffix = "" }) {
   const logFile = join(tmp, `upstream-${up}${suffix}.log`);
   if (up === "go") return startProcess(`upstream (Go)${suffix}`, paths.upstream, ["-addr", "127.0.0.1:0"], { logFile });
-  if (up === "node") return startProcess(`upstream (Node replica)${suffix}`, process.execPath, ["--import", "tsx", "services/cli.ts", "--port", "0", "--name", "node"], { cwd: repo, logFile });
+  if (up === "node")
+    return startProcess(
+      `upstream (Node replica)${suffix}`,
+      process.execPath,
+      ["--import", "tsx", "services/cli.ts", "--port", "0", "--name", "node"],
+      { cwd: repo, logFile },
+    );
   throw new Error(`unknown upstream ${up}`);
 }
 
@@ -78,7 +85,10 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
   let proxy;
   if (target.startsWith("switchyard")) {
     const cfg = join(tmp, `${name}.json`);
-    writeFileSync(cfg, JSON.stringify(gatewayConfig(addr, { resilience: target !== "switchyard-off", maxInFlight }), null, 2));
+    writeFileSync(
+      cfg,
+      JSON.stringify(gatewayConfig(addr, { resilience: target !== "switchyard-off", maxInFlight }), null, 2),
+    );
     proxy = await startProcess(name, node, ["dist/bench/gateway-main.js", cfg], { cwd: repo, logFile });
   } else if (target === "node-pipe") {
     proxy = await startProcess(name, node, ["bench/peers/node-pipe-proxy.mjs", "0", addr], { cwd: repo, logFile });
@@ -87,7 +97,12 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
     mkdirSync(dir, { recursive: true });
     const port = await freePort();
     writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, addr));
-    proxy = await startProcess(name, paths.nginx, ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { logFile, port });
+    proxy = await startProcess(
+      name,
+      paths.nginx,
+      ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")],
+      { logFile, port },
+    );
   } else if (target === "vanguard") {
     proxy = await startProcess(name, paths.vanguard, ["-addr", "127.0.0.1:0", "-upstream", addr], { logFile });
   } else if (target !== "direct") {

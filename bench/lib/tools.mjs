@@ -16,8 +16,18 @@ import { run } from "./procs.mjs";
 
 export const GO_TOOLS = [
   { bin: "ghz", pkg: "github.com/bojand/ghz/cmd/ghz", module: "github.com/bojand/ghz", version: "v0.120.0" },
-  { bin: "protoc-gen-go", pkg: "google.golang.org/protobuf/cmd/protoc-gen-go", module: "google.golang.org/protobuf", version: "v1.36.12" },
-  { bin: "protoc-gen-connect-go", pkg: "connectrpc.com/connect/cmd/protoc-gen-connect-go", module: "connectrpc.com/connect", version: "v1.21.1" },
+  {
+    bin: "protoc-gen-go",
+    pkg: "google.golang.org/protobuf/cmd/protoc-gen-go",
+    module: "google.golang.org/protobuf",
+    version: "v1.36.12",
+  },
+  {
+    bin: "protoc-gen-connect-go",
+    pkg: "connectrpc.com/connect/cmd/protoc-gen-connect-go",
+    module: "connectrpc.com/connect",
+    version: "v1.21.1",
+  },
 ];
 
 const DEBIAN = [
@@ -57,10 +67,14 @@ export async function ensureTools({ repo, install, log }) {
     const hasApt = Boolean(await which("apt-get"));
     if (install && hasApt && isRoot) {
       log(`installing Debian packages: ${pkgs} (apt-get; pass --no-install to refuse)`);
-      let r = await run("apt-get", ["install", "-y", "-qq", ...missing.map((t) => t.pkg)], { env: { DEBIAN_FRONTEND: "noninteractive" } });
+      let r = await run("apt-get", ["install", "-y", "-qq", ...missing.map((t) => t.pkg)], {
+        env: { DEBIAN_FRONTEND: "noninteractive" },
+      });
       if (r.code !== 0) {
         await run("apt-get", ["update", "-qq"]);
-        r = await run("apt-get", ["install", "-y", "-qq", ...missing.map((t) => t.pkg)], { env: { DEBIAN_FRONTEND: "noninteractive" } });
+        r = await run("apt-get", ["install", "-y", "-qq", ...missing.map((t) => t.pkg)], {
+          env: { DEBIAN_FRONTEND: "noninteractive" },
+        });
       }
       if (r.code !== 0) throw new SetupError(`apt-get install ${pkgs} failed:\n${r.stderr.slice(-2000)}`);
       for (const t of missing) paths[t.bin] = await which(t.bin, t.paths);
@@ -73,12 +87,18 @@ export async function ensureTools({ repo, install, log }) {
           `  sudo apt-get update && sudo apt-get install -y ${required.map((t) => t.pkg).join(" ")}`,
       );
     }
-    for (const t of missing) log(`warning: ${t.bin} not found (apt-get install -y ${t.pkg}); the PNG chart is skipped, the SVG is still written`);
+    for (const t of missing)
+      log(
+        `warning: ${t.bin} not found (apt-get install -y ${t.pkg}); the PNG chart is skipped, the SVG is still written`,
+      );
   }
 
   // --- Go toolchain and Go tools
   const go = await which("go", ["/usr/local/go/bin/go"]);
-  if (!go) throw new SetupError("Go is needed to build the benchmark's upstream and tools: install Go >= 1.26, which bench/go.mod asks for (the polyglot machine has it; Debian 12's golang-go is too old)");
+  if (!go)
+    throw new SetupError(
+      "Go is needed to build the benchmark's upstream and tools: install Go >= 1.26, which bench/go.mod asks for (the polyglot machine has it; Debian 12's golang-go is too old)",
+    );
   paths.go = go;
   const goEnv = { GOBIN: goBin, GOFLAGS: "-buildvcs=false" };
   for (const t of GO_TOOLS) {
@@ -89,7 +109,8 @@ export async function ensureTools({ repo, install, log }) {
       have = new RegExp(`\\bmod\\s+${t.module.replace(/[.]/g, "\\.")}\\s+(\\S+)`).exec(v.stdout)?.[1];
     }
     if (have !== t.version) {
-      if (!install) throw new SetupError(`missing ${t.bin} ${t.version}; run: GOBIN=${goBin} go install ${t.pkg}@${t.version}`);
+      if (!install)
+        throw new SetupError(`missing ${t.bin} ${t.version}; run: GOBIN=${goBin} go install ${t.pkg}@${t.version}`);
       log(`go install ${t.pkg}@${t.version} -> ${goBin}`);
       const r = await run(go, ["install", `${t.pkg}@${t.version}`], { env: goEnv });
       if (r.code !== 0) throw new SetupError(`go install ${t.pkg}@${t.version} failed:\n${r.stderr.slice(-2000)}`);
@@ -101,16 +122,25 @@ export async function ensureTools({ repo, install, log }) {
   const buf = join(repo, "node_modules", ".bin", "buf");
   if (!existsSync(buf)) throw new SetupError("node_modules/.bin/buf is missing: run npm install");
   const stub = join(repo, "bench", "gen", "acme", "echo", "v1", "echo.pb.go");
-  const protos = ["proto/acme/echo/v1/echo.proto", "proto/grpc/health/v1/health.proto", "bench/buf.gen.go.yaml"].map((p) => join(repo, p));
+  const protos = ["proto/acme/echo/v1/echo.proto", "proto/grpc/health/v1/health.proto", "bench/buf.gen.go.yaml"].map(
+    (p) => join(repo, p),
+  );
   if (!existsSync(stub) || protos.some((p) => statSync(p).mtimeMs > statSync(stub).mtimeMs)) {
     log("buf generate --template bench/buf.gen.go.yaml -> bench/gen");
-    const r = await run(buf, ["generate", "--template", "bench/buf.gen.go.yaml"], { cwd: repo, env: { PATH: `${goBin}:${process.env.PATH}` } });
+    const r = await run(buf, ["generate", "--template", "bench/buf.gen.go.yaml"], {
+      cwd: repo,
+      env: { PATH: `${goBin}:${process.env.PATH}` },
+    });
     if (r.code !== 0) throw new SetupError(`buf generate for Go failed:\n${r.stderr.slice(-2000)}`);
   }
 
   // --- Go programs (go build is incremental; a no-op build takes about a second)
-  const r = await run(go, ["build", "-o", `${benchBin}/`, "./upstream", "./peers/vanguard"], { cwd: join(repo, "bench"), env: goEnv });
-  if (r.code !== 0) throw new SetupError(`go build of bench/upstream and bench/peers/vanguard failed:\n${r.stderr.slice(-3000)}`);
+  const r = await run(go, ["build", "-o", `${benchBin}/`, "./upstream", "./peers/vanguard"], {
+    cwd: join(repo, "bench"),
+    env: goEnv,
+  });
+  if (r.code !== 0)
+    throw new SetupError(`go build of bench/upstream and bench/peers/vanguard failed:\n${r.stderr.slice(-3000)}`);
   paths.upstream = join(benchBin, "upstream");
   paths.vanguard = join(benchBin, "vanguard");
   // --- Switchyard itself, compiled as `npm start` runs it (bin/build.mjs)
@@ -129,7 +159,10 @@ export async function toolVersions(paths, repo) {
       return "?";
     }
   };
-  const modVersion = (mod) => new RegExp(`^\\s*${mod.replace(/[.]/g, "\\.")}\\s+(\\S+)`, "m").exec(readFileSync(join(repo, "bench", "go.mod"), "utf8"))?.[1] ?? "?";
+  const modVersion = (mod) =>
+    new RegExp(`^\\s*${mod.replace(/[.]/g, "\\.")}\\s+(\\S+)`, "m").exec(
+      readFileSync(join(repo, "bench", "go.mod"), "utf8"),
+    )?.[1] ?? "?";
   return {
     node: process.version,
     go: (await first(paths.go, ["version"])).replace(/^go version /, ""),
@@ -156,6 +189,12 @@ export function machine() {
   } catch {
     // not Linux-standard
   }
-  return { cores, cpuModel: model, cpuMHz: mhz ? Number(mhz) : undefined, memoryGiB: Math.round(memKb / 1048576), kernel, os };
+  return {
+    cores,
+    cpuModel: model,
+    cpuMHz: mhz ? Number(mhz) : undefined,
+    memoryGiB: Math.round(memKb / 1048576),
+    kernel,
+    os,
+  };
 }
-

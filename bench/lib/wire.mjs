@@ -15,7 +15,8 @@ const varint = (n) => {
   out.push(n);
   return Buffer.from(out);
 };
-const stringField = (no, s) => Buffer.concat([Buffer.from([(no << 3) | 2]), varint(Buffer.byteLength(s)), Buffer.from(s)]);
+const stringField = (no, s) =>
+  Buffer.concat([Buffer.from([(no << 3) | 2]), varint(Buffer.byteLength(s)), Buffer.from(s)]);
 const intField = (no, n) => Buffer.concat([Buffer.from([no << 3]), varint(n)]);
 const envelope = (msg) => {
   const head = Buffer.alloc(5);
@@ -29,7 +30,7 @@ const GRPC = { "content-type": "application/grpc", te: "trailers" };
 
 /** Status from the gRPC-Web trailer frame (flag 0x80) at the end of a body. */
 function grpcWebStatus(body) {
-  for (let i = 0; i + 5 <= body.length; ) {
+  for (let i = 0; i + 5 <= body.length;) {
     const len = body.readUInt32BE(i + 1);
     if (body[i] & 0x80) return /grpc-status:\s*(\d+)/i.exec(body.subarray(i + 5, i + 5 + len).toString())?.[1];
     i += 5 + len;
@@ -45,8 +46,22 @@ export function makeWires(tmp, { streamCount, streamPad }) {
   const small = "hello";
   const big = "x".repeat(64 * 1024);
   const wires = {
-    grpcSmall: { http: "2", path: ECHO, headers: GRPC, body: envelope(stringField(1, small)), ghzData: { message: small }, expect: small },
-    grpc64k: { http: "2", path: ECHO, headers: GRPC, body: envelope(stringField(1, big)), ghzData: { message: big }, expect: big },
+    grpcSmall: {
+      http: "2",
+      path: ECHO,
+      headers: GRPC,
+      body: envelope(stringField(1, small)),
+      ghzData: { message: small },
+      expect: small,
+    },
+    grpc64k: {
+      http: "2",
+      path: ECHO,
+      headers: GRPC,
+      body: envelope(stringField(1, big)),
+      ghzData: { message: big },
+      expect: big,
+    },
     grpcStream: {
       http: "2",
       path: COUNT,
@@ -54,9 +69,29 @@ export function makeWires(tmp, { streamCount, streamPad }) {
       body: envelope(Buffer.concat([intField(1, streamCount), intField(2, 0)])),
       minBytes: streamCount * streamPad,
     },
-    grpcWeb: { http: "2", path: ECHO, headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" }, body: envelope(stringField(1, small)), expect: small, grpcWeb: true },
-    connectJson: { http: "2", path: ECHO, headers: { "content-type": "application/json", "connect-protocol-version": "1" }, body: Buffer.from(JSON.stringify({ message: small })), expect: small, json: true },
-    connectProtoH1: { http: "1.1", path: ECHO, headers: { "content-type": "application/proto", "connect-protocol-version": "1" }, body: stringField(1, small), expect: small },
+    grpcWeb: {
+      http: "2",
+      path: ECHO,
+      headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+      body: envelope(stringField(1, small)),
+      expect: small,
+      grpcWeb: true,
+    },
+    connectJson: {
+      http: "2",
+      path: ECHO,
+      headers: { "content-type": "application/json", "connect-protocol-version": "1" },
+      body: Buffer.from(JSON.stringify({ message: small })),
+      expect: small,
+      json: true,
+    },
+    connectProtoH1: {
+      http: "1.1",
+      path: ECHO,
+      headers: { "content-type": "application/proto", "connect-protocol-version": "1" },
+      body: stringField(1, small),
+      expect: small,
+    },
   };
   for (const [name, w] of Object.entries(wires)) {
     w.name = name;
@@ -68,8 +103,20 @@ export function makeWires(tmp, { streamCount, streamPad }) {
     }
     // wrk's Lua script: fixed method, headers and (binary-safe) body from the file.
     w.wrkScript = join(tmp, `${name}.lua`);
-    const headerLines = Object.entries(w.headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
-    writeFileSync(w.wrkScript, [`wrk.method = "POST"`, ...headerLines, `local f = assert(io.open(${JSON.stringify(w.bodyFile)}, "rb"))`, `wrk.body = f:read("*a")`, `f:close()`, ""].join("\n"));
+    const headerLines = Object.entries(w.headers).map(
+      ([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`,
+    );
+    writeFileSync(
+      w.wrkScript,
+      [
+        `wrk.method = "POST"`,
+        ...headerLines,
+        `local f = assert(io.open(${JSON.stringify(w.bodyFile)}, "rb"))`,
+        `wrk.body = f:read("*a")`,
+        `f:close()`,
+        "",
+      ].join("\n"),
+    );
   }
   return wires;
 }
@@ -77,12 +124,24 @@ export function makeWires(tmp, { streamCount, streamPad }) {
 function exchange(port, w) {
   if (w.http === "1.1") {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port, method: "POST", path: w.path, headers: { ...w.headers, "content-length": w.body.length }, agent: false }, (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, trailers: {}, body: Buffer.concat(chunks) }));
-        res.on("error", reject);
-      });
+      const req = http.request(
+        {
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path: w.path,
+          headers: { ...w.headers, "content-length": w.body.length },
+          agent: false,
+        },
+        (res) => {
+          const chunks = [];
+          res.on("data", (c) => chunks.push(c));
+          res.on("end", () =>
+            resolve({ status: res.statusCode, headers: res.headers, trailers: {}, body: Buffer.concat(chunks) }),
+          );
+          res.on("error", reject);
+        },
+      );
       req.on("error", reject);
       req.setTimeout(10_000, () => req.destroy(new Error("timed out")));
       req.end(w.body);

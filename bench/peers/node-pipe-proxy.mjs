@@ -22,7 +22,10 @@ const settings = { initialWindowSize: 1 << 20, maxConcurrentStreams: 1000 };
 let session;
 function pooled() {
   if (session && !session.closed && !session.destroyed) return session;
-  const [host, port] = [upstream.slice(0, upstream.lastIndexOf(":")), Number(upstream.slice(upstream.lastIndexOf(":") + 1))];
+  const [host, port] = [
+    upstream.slice(0, upstream.lastIndexOf(":")),
+    Number(upstream.slice(upstream.lastIndexOf(":") + 1)),
+  ];
   const s = http2.connect(`http://${upstream}`, {
     createConnection: () => net.connect({ host, port, noDelay: true }),
     settings: { initialWindowSize: 1 << 20, enablePush: false },

@@ -7,7 +7,10 @@ export async function readAll(src: AsyncIterable<Uint8Array>, maxBytes: number):
   for await (const c of src) {
     n += c.byteLength;
     if (n > maxBytes) {
-      throw new CallError(Code.RESOURCE_EXHAUSTED, `message exceeds the limit of ${maxBytes} bytes (limits.maxMessageBytes)`);
+      throw new CallError(
+        Code.RESOURCE_EXHAUSTED,
+        `message exceeds the limit of ${maxBytes} bytes (limits.maxMessageBytes)`,
+      );
     }
     parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
   }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { COMPRESS_MIN_BYTES, acceptsGzip, compressForUpstream, parseEncoding, upstreamEnvelope } from "./compression.js";
+import {
+  COMPRESS_MIN_BYTES,
+  acceptsGzip,
+  compressForUpstream,
+  parseEncoding,
+  upstreamEnvelope,
+} from "./compression.js";
 
 describe("acceptsGzip", () => {
   it("finds gzip among the accepted encodings, in any of the forms clients send", () => {
@@ -23,7 +29,9 @@ describe("parseEncoding", () => {
   it("knows identity and gzip, and names what it accepts otherwise", () => {
     expect(parseEncoding(undefined, "grpc-encoding")).toBe("identity");
     expect(parseEncoding("gzip", "grpc-encoding")).toBe("gzip");
-    expect(() => parseEncoding("snappy", "grpc-encoding")).toThrow(/unsupported grpc-encoding "snappy".*identity and gzip/);
+    expect(() => parseEncoding("snappy", "grpc-encoding")).toThrow(
+      /unsupported grpc-encoding "snappy".*identity and gzip/,
+    );
   });
 });
 

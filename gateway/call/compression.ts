@@ -17,10 +17,7 @@ export const COMPRESS_MIN_BYTES = 1024;
 export function parseEncoding(name: string | undefined, header: string): Encoding {
   if (name === undefined || name === "" || name === "identity") return "identity";
   if (name === "gzip") return "gzip";
-  throw new CallError(
-    Code.UNIMPLEMENTED,
-    `unsupported ${header} "${name}": the gateway accepts identity and gzip`,
-  );
+  throw new CallError(Code.UNIMPLEMENTED, `unsupported ${header} "${name}": the gateway accepts identity and gzip`);
 }
 
 /** Picks gzip when the peer lists it among the encodings it accepts. */
@@ -33,11 +30,7 @@ export function acceptsGzip(acceptHeader: string | string[] | undefined): boolea
   return v.split(",").some((s) => s.trim().split(";")[0] === "gzip");
 }
 
-export async function decompress(
-  data: Uint8Array,
-  encoding: Encoding,
-  maxBytes: number,
-): Promise<Uint8Array> {
+export async function decompress(data: Uint8Array, encoding: Encoding, maxBytes: number): Promise<Uint8Array> {
   if (encoding === "identity") return data;
   try {
     // maxOutputLength turns a decompression bomb into an error, not an OOM.

@@ -6,7 +6,9 @@ const msg = (text: string, flags = 0) => encodeEnvelope(flags, Buffer.from(text)
 
 function splitAll(chunks: Buffer[], max = 1 << 20) {
   const s = new EnvelopeSplitter(max);
-  const out = chunks.flatMap((c) => s.push(c).map((e) => ({ flags: e.flags, data: Buffer.from(e.data).toString(), frame: Buffer.from(e.frame) })));
+  const out = chunks.flatMap((c) =>
+    s.push(c).map((e) => ({ flags: e.flags, data: Buffer.from(e.data).toString(), frame: Buffer.from(e.frame) })),
+  );
   s.end();
   return out;
 }
@@ -16,7 +18,12 @@ describe("EnvelopeSplitter", () => {
 
   it("splits whole envelopes in one chunk, and hands each one's bytes on as its frame", () => {
     const out = splitAll([stream]);
-    expect(out.map((e) => [e.flags, e.data.length])).toEqual([[0, 3], [0, 0], [1, 5], [0, 70_000]]);
+    expect(out.map((e) => [e.flags, e.data.length])).toEqual([
+      [0, 3],
+      [0, 0],
+      [1, 5],
+      [0, 70_000],
+    ]);
     expect(Buffer.concat(out.map((e) => e.frame)).equals(stream)).toBe(true);
   });
 

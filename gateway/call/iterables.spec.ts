@@ -17,14 +17,28 @@ describe("mapIterable", () => {
 
   it("tells onError about a failing source, then rethrows", async () => {
     const seen: string[] = [];
-    const it = mapIterable(from([1, 2], 1), (n) => n, (e) => seen.push((e as Error).message));
-    await expect((async () => { for await (const _ of it); })()).rejects.toThrow("failed at 1");
+    const it = mapIterable(
+      from([1, 2], 1),
+      (n) => n,
+      (e) => seen.push((e as Error).message),
+    );
+    await expect(
+      (async () => {
+        for await (const _ of it);
+      })(),
+    ).rejects.toThrow("failed at 1");
     expect(seen).toEqual(["failed at 1"]);
   });
 
   it("tells onError about a failing map function", async () => {
     const seen: unknown[] = [];
-    const it = mapIterable(from([1]), () => { throw new Error("bad value"); }, (e) => seen.push(e));
+    const it = mapIterable(
+      from([1]),
+      () => {
+        throw new Error("bad value");
+      },
+      (e) => seen.push(e),
+    );
     await expect(it.next()).rejects.toThrow("bad value");
     expect(seen).toHaveLength(1);
   });

@@ -5,7 +5,11 @@ export const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: unde
  * `fn` over each value of `src` (a class: docs/DESIGN.md, "The hot path").
  * `onError` sees a failure of the source (or of `fn`) before it is rethrown.
  */
-export function mapIterable<T, U>(src: AsyncIterable<T>, fn: (t: T) => U, onError?: (err: unknown) => void): AsyncIterableIterator<U> {
+export function mapIterable<T, U>(
+  src: AsyncIterable<T>,
+  fn: (t: T) => U,
+  onError?: (err: unknown) => void,
+): AsyncIterableIterator<U> {
   return new Mapped(src[Symbol.asyncIterator](), fn, onError);
 }
 

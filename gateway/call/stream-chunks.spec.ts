@@ -10,7 +10,11 @@ async function collect(it: AsyncIterable<Buffer>): Promise<string[]> {
 
 describe("streamChunks", () => {
   it("yields every chunk in order, then ends", async () => {
-    expect(await collect(streamChunks(Readable.from([Buffer.from("a"), Buffer.from("b"), Buffer.from("c")], { objectMode: false })))).toEqual(["a", "b", "c"]);
+    expect(
+      await collect(
+        streamChunks(Readable.from([Buffer.from("a"), Buffer.from("b"), Buffer.from("c")], { objectMode: false })),
+      ),
+    ).toEqual(["a", "b", "c"]);
   });
 
   it("pauses the stream while the consumer is behind, and resumes when it catches up", async () => {

@@ -44,7 +44,12 @@ export function readUnaryEnvelope(stream: Readable, maxBytes: number, cancel: Ca
       }
       if (envs.length === 0) return;
       if (envelope !== undefined || envs.length > 1) {
-        return done(new CallError(Code.UNIMPLEMENTED, "protocol error: the request of a unary method carried more than one message"));
+        return done(
+          new CallError(
+            Code.UNIMPLEMENTED,
+            "protocol error: the request of a unary method carried more than one message",
+          ),
+        );
       }
       envelope = envs[0];
     };

@@ -84,7 +84,9 @@ describe("EndpointBreaker", () => {
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as UpstreamError).code).toBe(Code.UNAVAILABLE);
     expect((err as UpstreamError).neverLeft).toBe(true);
-    expect((err as Error).message).toMatch(/^cluster "echo" endpoint 127\.0\.0\.1:50051: circuit breaker is open \(4 of the last 4 calls failed/);
+    expect((err as Error).message).toMatch(
+      /^cluster "echo" endpoint 127\.0\.0\.1:50051: circuit breaker is open \(4 of the last 4 calls failed/,
+    );
   });
 
   it("opens at exactly the threshold percentage (opossum alone needs more)", async () => {
@@ -116,7 +118,13 @@ describe("EndpointBreaker", () => {
   });
 
   it("counts every transport-level code, thrown as CallError too", async () => {
-    for (const code of [Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.INTERNAL, Code.UNKNOWN, Code.RESOURCE_EXHAUSTED]) {
+    for (const code of [
+      Code.UNAVAILABLE,
+      Code.DEADLINE_EXCEEDED,
+      Code.INTERNAL,
+      Code.UNKNOWN,
+      Code.RESOURCE_EXHAUSTED,
+    ]) {
       const b = breaker({ volumeThreshold: 2 });
       for (let i = 0; i < 2; i++) await outcome(b.run(() => Promise.reject(new CallError(code, "x")), never));
       expect(b.state, Code[code]).toBe("open");
@@ -125,7 +133,9 @@ describe("EndpointBreaker", () => {
 
   it("counts socket errors and unknown errors as failures", async () => {
     const b = breaker({ volumeThreshold: 2 });
-    await outcome(b.run(() => Promise.reject(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })), never));
+    await outcome(
+      b.run(() => Promise.reject(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })), never),
+    );
     await outcome(b.run(() => Promise.reject(new Error("???")), never));
     expect(b.state).toBe("open");
   });
@@ -196,7 +206,9 @@ describe("EndpointBreaker", () => {
     await failTimes(b, 1);
     expect(b.state).toBe("open");
     const err = await outcome(b.run(ok, never));
-    expect((err as Error).message).toMatch(/circuit breaker is open \(the half-open probe failed\); next probe in \d+ ms/);
+    expect((err as Error).message).toMatch(
+      /circuit breaker is open \(the half-open probe failed\); next probe in \d+ ms/,
+    );
   });
 
   it("closes when the probe gets an application error: the upstream answered", async () => {
@@ -229,7 +241,12 @@ describe("EndpointBreaker", () => {
     await failTimes(b, 10);
     expect(b.state).toBe("closed");
     expect(b.allowsRequest()).toBe(true);
-    expect(await b.run(() => Promise.resolve(1), () => true)).toBe(1);
+    expect(
+      await b.run(
+        () => Promise.resolve(1),
+        () => true,
+      ),
+    ).toBe(1);
   });
 
   it("refuses calls after shutdown", async () => {

@@ -95,7 +95,10 @@ export class EndpointBreaker {
       },
     });
     this.breaker = breaker;
-    this.rotateTimer = setInterval(() => this.rotation.emit("rotate"), Math.max(1, Math.floor(cfg.rollingWindowMs / BUCKETS)));
+    this.rotateTimer = setInterval(
+      () => this.rotation.emit("rotate"),
+      Math.max(1, Math.floor(cfg.rollingWindowMs / BUCKETS)),
+    );
     this.rotateTimer.unref();
 
     breaker.on("halfOpen", () => (this.probing = true));
@@ -144,10 +147,18 @@ export class EndpointBreaker {
   private rejection(breaker: CircuitBreaker<[Action], unknown>): UpstreamError {
     if (breaker.isShutdown) return new UpstreamError(Code.UNAVAILABLE, `${this.label} is shut down`, true);
     if (breaker.halfOpen) {
-      return new UpstreamError(Code.UNAVAILABLE, `${this.label}: circuit breaker is half-open and its probe call is still in flight`, true);
+      return new UpstreamError(
+        Code.UNAVAILABLE,
+        `${this.label}: circuit breaker is half-open and its probe call is still in flight`,
+        true,
+      );
     }
     const wait = Math.max(0, Math.ceil(this.openedAt + this.cfg.resetTimeoutMs - performance.now()));
-    return new UpstreamError(Code.UNAVAILABLE, `${this.label}: circuit breaker is open (${this.openReason}); next probe in ${wait} ms`, true);
+    return new UpstreamError(
+      Code.UNAVAILABLE,
+      `${this.label}: circuit breaker is open (${this.openReason}); next probe in ${wait} ms`,
+      true,
+    );
   }
 
   get state(): "closed" | "open" | "half-open" {

@@ -18,7 +18,13 @@ describe("EndpointSet.reconcile", () => {
   it("keeps an unchanged address's endpoint, with its breaker, EWMA, outlier and health state and its pool", () => {
     const set = setOf([ep(1), ep(2)]);
     const before = set.get("127.0.0.1:1")!;
-    const state = { breaker: before.breaker, ewma: before.ewma, outlier: before.outlier, health: before.health, transport: before.transport };
+    const state = {
+      breaker: before.breaker,
+      ewma: before.ewma,
+      outlier: before.outlier,
+      health: before.health,
+      transport: before.transport,
+    };
     before.ewma.observe(42);
     before.outlier.consecutiveFailures = 3;
 
@@ -26,7 +32,13 @@ describe("EndpointSet.reconcile", () => {
 
     const after = set.get("127.0.0.1:1")!;
     expect(after).toBe(before);
-    expect({ breaker: after.breaker, ewma: after.ewma, outlier: after.outlier, health: after.health, transport: after.transport }).toEqual(state);
+    expect({
+      breaker: after.breaker,
+      ewma: after.ewma,
+      outlier: after.outlier,
+      health: after.health,
+      transport: after.transport,
+    }).toEqual(state);
     expect(after.outlier.consecutiveFailures).toBe(3);
     expect(change).toEqual({ added: ["127.0.0.1:3"], removed: ["127.0.0.1:2"], updated: [] });
     expect(set.list.map((e) => e.address)).toEqual(["127.0.0.1:1", "127.0.0.1:3"]);

@@ -85,7 +85,13 @@ export class EndpointSet {
       wanted.add(d.address);
       let ep = this.byAddress.get(d.address);
       if (!ep) {
-        ep = new Endpoint(this.config, d, this.outliers, (e, what) => this.onEvent(`${e.label} ${what}`), this.connectFailed);
+        ep = new Endpoint(
+          this.config,
+          d,
+          this.outliers,
+          (e, what) => this.onEvent(`${e.label} ${what}`),
+          this.connectFailed,
+        );
         this.byAddress.set(d.address, ep);
         if (this.started) ep.start();
         added.push(d.address);
@@ -140,5 +146,15 @@ export class EndpointSet {
 /** What an Endpoint bakes in when it is made: transport, breaker, health checks, slow start, outlier rules. */
 function endpointSettings(c: ClusterConfig): string {
   const r = c.resilience;
-  return JSON.stringify([c.name, c.protocol, c.http, c.tls, c.connectTimeoutMs, r.circuitBreaker, r.healthCheck, r.outlierDetection, r.slowStartMs]);
+  return JSON.stringify([
+    c.name,
+    c.protocol,
+    c.http,
+    c.tls,
+    c.connectTimeoutMs,
+    r.circuitBreaker,
+    r.healthCheck,
+    r.outlierDetection,
+    r.slowStartMs,
+  ]);
 }

@@ -50,7 +50,12 @@ export class Endpoint {
     this.weight = ep.weight;
     this.priority = ep.priority;
     this.label = `cluster "${cluster.name}" endpoint ${ep.address}`;
-    this.transport = createTransport(cluster, ep, this.label, onConnectFailure && ((err) => onConnectFailure(this, err)));
+    this.transport = createTransport(
+      cluster,
+      ep,
+      this.label,
+      onConnectFailure && ((err) => onConnectFailure(this, err)),
+    );
     const r = cluster.resilience;
     this.maxInFlight = r.circuitBreaker.maxInFlight;
     this.slowStartMs = r.slowStartMs;
@@ -61,15 +66,19 @@ export class Endpoint {
       onChange(this, "circuit breaker closed");
     });
     this.health = r.healthCheck.enabled
-      ? new HealthChecker({ transport: this.transport, protocol: cluster.protocol, label: this.label }, r.healthCheck, (healthy, reason) => {
-          if (healthy) {
-            this.cameBack();
-            // Proven down, then proven back (a restart): the ejection from the
-            // attempts that found it down no longer says anything.
-            this.outliers.uneject(this.outlier);
-          }
-          onChange(this, `${healthy ? "healthy" : "unhealthy"}: ${reason}`);
-        })
+      ? new HealthChecker(
+          { transport: this.transport, protocol: cluster.protocol, label: this.label },
+          r.healthCheck,
+          (healthy, reason) => {
+            if (healthy) {
+              this.cameBack();
+              // Proven down, then proven back (a restart): the ejection from the
+              // attempts that found it down no longer says anything.
+              this.outliers.uneject(this.outlier);
+            }
+            onChange(this, `${healthy ? "healthy" : "unhealthy"}: ${reason}`);
+          },
+        )
       : undefined;
   }
 

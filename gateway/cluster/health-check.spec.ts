@@ -6,7 +6,13 @@ import { Code } from "../call/status.js";
 import { encodeEnvelope, readEnvelopes } from "../call/envelope.js";
 import type { HealthCheckConfig } from "../config/types.js";
 import { HealthChecker } from "./health-check.js";
-import { UpstreamError, type HttpTransport, type UpstreamHttpRequest, type UpstreamHttpResponse, type WholeHttpResponse } from "../transport/contract.js";
+import {
+  UpstreamError,
+  type HttpTransport,
+  type UpstreamHttpRequest,
+  type UpstreamHttpResponse,
+  type WholeHttpResponse,
+} from "../transport/contract.js";
 import {
   HealthCheckRequestSchema,
   HealthCheckResponseSchema,
@@ -28,11 +34,17 @@ class FakeTransport implements HttpTransport {
     this.requests.push({ path: req.path, headers: req.headers, service });
     const a = this.answer;
     if (a === "hang") {
-      await new Promise<void>((_, reject) => req.cancel.on(() => reject(new UpstreamError(Code.CANCELLED, "reset", false))));
+      await new Promise<void>((_, reject) =>
+        req.cancel.on(() => reject(new UpstreamError(Code.CANCELLED, "reset", false))),
+      );
     }
     if (typeof a === "object" && "throw" in a) throw a.throw;
     if (typeof a === "object" && "code" in a) {
-      return response({ "content-type": "application/grpc+proto", "grpc-status": String(a.code), "grpc-message": "nope" }, [], {});
+      return response(
+        { "content-type": "application/grpc+proto", "grpc-status": String(a.code), "grpc-message": "nope" },
+        [],
+        {},
+      );
     }
     const msg = toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: a as Serving }));
     return response({ "content-type": "application/grpc+proto" }, [encodeEnvelope(0, msg)], { "grpc-status": "0" });
@@ -60,14 +72,26 @@ function response(headers: IncomingHttpHeaders, chunks: Buffer[], trailers: Inco
 }
 
 function config(over: Partial<HealthCheckConfig> = {}): HealthCheckConfig {
-  return { enabled: true, intervalMs: 10, timeoutMs: 200, unhealthyThreshold: 2, healthyThreshold: 2, service: "", ...over };
+  return {
+    enabled: true,
+    intervalMs: 10,
+    timeoutMs: 200,
+    unhealthyThreshold: 2,
+    healthyThreshold: 2,
+    service: "",
+    ...over,
+  };
 }
 
 const checkers: HealthChecker[] = [];
 function setup(over: Partial<HealthCheckConfig> = {}) {
   const transport = new FakeTransport();
   const changes: Array<[boolean, string]> = [];
-  const checker = new HealthChecker({ transport, protocol: "grpc", label: "cluster \"c\" endpoint e:1" }, config(over), (h, r) => changes.push([h, r]));
+  const checker = new HealthChecker(
+    { transport, protocol: "grpc", label: 'cluster "c" endpoint e:1' },
+    config(over),
+    (h, r) => changes.push([h, r]),
+  );
   checkers.push(checker);
   return { transport, changes, checker };
 }
@@ -136,10 +160,15 @@ describe("HealthChecker", () => {
 
   it("reports transport errors with their code and message", async () => {
     const { transport, checker, changes } = setup({ unhealthyThreshold: 1 });
-    transport.answer = { throw: new UpstreamError(Code.UNAVAILABLE, "cluster \"c\" endpoint e:1 unreachable: connect ECONNREFUSED", true) };
+    transport.answer = {
+      throw: new UpstreamError(Code.UNAVAILABLE, 'cluster "c" endpoint e:1 unreachable: connect ECONNREFUSED', true),
+    };
     checker.start();
     await until(() => !checker.healthy);
-    expect(changes[0]).toEqual([false, 'health check failed 1 time in a row: UNAVAILABLE: cluster "c" endpoint e:1 unreachable: connect ECONNREFUSED']);
+    expect(changes[0]).toEqual([
+      false,
+      'health check failed 1 time in a row: UNAVAILABLE: cluster "c" endpoint e:1 unreachable: connect ECONNREFUSED',
+    ]);
   });
 
   it("fails a check that takes longer than timeoutMs", async () => {

@@ -93,7 +93,10 @@ export class HealthChecker {
       this.failures++;
       if (this.isHealthy && this.failures >= this.cfg.unhealthyThreshold) {
         this.isHealthy = false;
-        this.onChange(false, `health check failed ${this.failures} time${this.failures === 1 ? "" : "s"} in a row: ${v.reason}`);
+        this.onChange(
+          false,
+          `health check failed ${this.failures} time${this.failures === 1 ? "" : "s"} in a row: ${v.reason}`,
+        );
       }
     }
   }

@@ -154,7 +154,9 @@ describe("OutlierDetector: success rate", () => {
     d.sweep();
     expect(hosts.map((h) => d.isEjected(h))).toEqual([false, false, false, false, true]);
     expect(ejections).toHaveLength(1);
-    expect(ejections[0][1]).toMatch(/^success rate 50\.0% is below the cluster's threshold of 70\.0% \(mean 90\.0% − 1 × stdev 20\.0%\); ejected for 1000 ms$/);
+    expect(ejections[0][1]).toMatch(
+      /^success rate 50\.0% is below the cluster's threshold of 70\.0% \(mean 90\.0% − 1 × stdev 20\.0%\); ejected for 1000 ms$/,
+    );
   });
 
   it("resets the interval counters on every sweep", () => {

@@ -40,5 +40,5 @@ function checkRange(ms: number, shown: string): number {
 }
 
 function describe(value: unknown): string {
-  return value === undefined ? "undefined" : JSON.stringify(value) ?? String(value);
+  return value === undefined ? "undefined" : (JSON.stringify(value) ?? String(value));
 }

@@ -5,7 +5,10 @@ import { checkKind, collectFileRefs, readFileRefs, type ReadFile } from "./files
 import { formatProblem } from "./problems.js";
 
 const PEM = new TextEncoder().encode("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
-const DESCRIPTORS = toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: [{ name: "a.proto", package: "a" }] }));
+const DESCRIPTORS = toBinary(
+  FileDescriptorSetSchema,
+  create(FileDescriptorSetSchema, { file: [{ name: "a.proto", package: "a" }] }),
+);
 
 function fakeDisk(files: Record<string, Uint8Array>): { read: ReadFile; reads: string[] } {
   const reads: string[] = [];

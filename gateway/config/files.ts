@@ -55,7 +55,11 @@ export function collectFileRefs(raw: unknown): FileRef[] {
 export const readFromDisk: ReadFile = (path) => fsReadFile(path);
 
 /** Reads each distinct file once and checks it is the kind of file its key expects. */
-export async function readFileRefs(refs: readonly FileRef[], baseDir: string, readFile: ReadFile): Promise<LoadedFiles> {
+export async function readFileRefs(
+  refs: readonly FileRef[],
+  baseDir: string,
+  readFile: ReadFile,
+): Promise<LoadedFiles> {
   const unique = [...new Set(refs.map((r) => r.file))];
   const results = await Promise.all(unique.map((file) => readOne(file, baseDir, readFile)));
   const byFile = new Map(unique.map((file, i) => [file, results[i]!]));
@@ -92,11 +96,15 @@ async function readOne(file: string, baseDir: string, readFile: ReadFile): Promi
 export function checkKind(bytes: Uint8Array, kind: FileKind): string | undefined {
   if (kind === "pem") {
     // Catches the common slip of pointing at a DER file or the wrong file entirely.
-    return new TextDecoder().decode(bytes).includes("-----BEGIN ") ? undefined : 'is not a PEM file (no "-----BEGIN" line)';
+    return new TextDecoder().decode(bytes).includes("-----BEGIN ")
+      ? undefined
+      : 'is not a PEM file (no "-----BEGIN" line)';
   }
   try {
     const set = fromBinary(FileDescriptorSetSchema, bytes);
-    return set.file.length > 0 ? undefined : "is not a FileDescriptorSet with any files (build one with `buf build -o image.binpb`)";
+    return set.file.length > 0
+      ? undefined
+      : "is not a FileDescriptorSet with any files (build one with `buf build -o image.binpb`)";
   } catch (err) {
     return `is not a binary FileDescriptorSet (${(err as Error).message}; build one with \`buf build -o image.binpb\`)`;
   }

@@ -23,7 +23,13 @@ describe("parseConfig", () => {
   it("returns the normalized config", async () => {
     const config = await parseConfig(MINIMAL, "/nowhere");
     expect(config.listeners).toEqual([{ port: 8080, host: "0.0.0.0" }]);
-    expect(config.clusters.get("echo")?.endpoints[0]).toEqual({ address: "127.0.0.1:50051", host: "127.0.0.1", port: 50051, weight: 1, priority: 0 });
+    expect(config.clusters.get("echo")?.endpoints[0]).toEqual({
+      address: "127.0.0.1:50051",
+      host: "127.0.0.1",
+      port: 50051,
+      weight: 1,
+      priority: 0,
+    });
   });
 
   it("stops at YAML syntax errors", async () => {
@@ -72,7 +78,10 @@ describe("validateConfigObject", () => {
   });
 
   it("treats undefined keys as absent", async () => {
-    const config = await validateConfigObject({ ...input, admin: undefined, listeners: [{ port: 0, host: undefined }] }, "/");
+    const config = await validateConfigObject(
+      { ...input, admin: undefined, listeners: [{ port: 0, host: undefined }] },
+      "/",
+    );
     expect(config.listeners).toEqual([{ port: 0, host: "0.0.0.0" }]);
   });
 
@@ -84,7 +93,9 @@ describe("validateConfigObject", () => {
   });
 
   it("rejects things that are not a config", async () => {
-    expect(await problemsOf(validateConfigObject([], "/"))).toEqual(["[] must be a mapping with listeners, clusters and routes"]);
+    expect(await problemsOf(validateConfigObject([], "/"))).toEqual([
+      "[] must be a mapping with listeners, clusters and routes",
+    ]);
   });
 });
 

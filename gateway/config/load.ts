@@ -51,7 +51,11 @@ let schemaCheck: SchemaCheck | undefined;
  * GatewayConfigInput) and normalizes it. Keys set to `undefined` count as
  * absent. `readFile` replaces the disk for referenced files (tests, in-memory PEMs).
  */
-export async function validateConfigObject(obj: unknown, baseDir: string, readFile: ReadFile = readFromDisk): Promise<GatewayConfig> {
+export async function validateConfigObject(
+  obj: unknown,
+  baseDir: string,
+  readFile: ReadFile = readFromDisk,
+): Promise<GatewayConfig> {
   const input = withoutUndefined(obj);
   // Every stage runs even if an earlier one failed, so one run reports everything.
   // The schema is compiled once per process: compiling took 100-300 ms, an

@@ -50,7 +50,9 @@ describe("normalizeConfig", () => {
     const config = normalizeConfig(
       {
         ...minimal,
-        listeners: [{ port: 8443, host: "::", tls: { cert: "c.pem", key: "k.pem", clientCa: "ca.pem", requireClientCert: true } }],
+        listeners: [
+          { port: 8443, host: "::", tls: { cert: "c.pem", key: "k.pem", clientCa: "ca.pem", requireClientCert: true } },
+        ],
         admin: { port: 9901 },
         drainTimeout: 2500,
         descriptorSets: ["d.binpb"],
@@ -70,12 +72,20 @@ describe("normalizeConfig", () => {
       },
       files,
     );
-    expect(config.listeners).toEqual([{ port: 8443, host: "::", tls: { cert: "CERT", key: "KEY", clientCa: "CA", requireClientCert: true } }]);
+    expect(config.listeners).toEqual([
+      { port: 8443, host: "::", tls: { cert: "CERT", key: "KEY", clientCa: "CA", requireClientCert: true } },
+    ]);
     expect(config.admin).toEqual({ port: 9901, host: "127.0.0.1" });
     expect(config.drainTimeoutMs).toBe(2500);
     expect(config.descriptorSets).toEqual([bytes("\x0a\x00")]);
     const web = config.clusters.get("web")!;
-    expect(web).toMatchObject({ http: "1.1", codec: "same", compression: "gzip", timeoutMs: 1500, connectTimeoutMs: 250 });
+    expect(web).toMatchObject({
+      http: "1.1",
+      codec: "same",
+      compression: "gzip",
+      timeoutMs: 1500,
+      connectTimeoutMs: 250,
+    });
     expect(web.tls).toEqual({ ca: "CA", serverName: "web.internal", insecureSkipVerify: false });
     expect(web.endpoints).toEqual([{ address: "[::1]:9000", host: "::1", port: 9000, weight: 5, priority: 0 }]);
     expect(config.routes).toEqual([{ match: { method: "/a.B/C" }, cluster: "web", timeoutMs: 2000 }]);
@@ -83,7 +93,17 @@ describe("normalizeConfig", () => {
 
   it("normalizes the resilience keys of each cluster", () => {
     const config = normalizeConfig(
-      { ...minimal, clusters: { echo: { ...minimal.clusters.echo!, balancer: "p2c_ewma", retryPolicy: { maxBackoff: "2s" }, healthCheck: false } } },
+      {
+        ...minimal,
+        clusters: {
+          echo: {
+            ...minimal.clusters.echo!,
+            balancer: "p2c_ewma",
+            retryPolicy: { maxBackoff: "2s" },
+            healthCheck: false,
+          },
+        },
+      },
       new Map(),
     );
     const r = config.clusters.get("echo")!.resilience;

@@ -1,9 +1,24 @@
 import { parseHostPort } from "./address.js";
 import { parseDuration } from "./duration.js";
 import { resolve } from "node:path";
-import type { ClusterInput, DiscoveryInput, EndpointInput, GatewayConfigInput, ListenerInput, UpstreamTlsInput } from "./input.js";
+import type {
+  ClusterInput,
+  DiscoveryInput,
+  EndpointInput,
+  GatewayConfigInput,
+  ListenerInput,
+  UpstreamTlsInput,
+} from "./input.js";
 import { normalizeResilience } from "./resilience.js";
-import type { ClusterConfig, DiscoveryConfig, EndpointConfig, GatewayConfig, ListenerConfig, RouteConfig, UpstreamTlsConfig } from "./types.js";
+import type {
+  ClusterConfig,
+  DiscoveryConfig,
+  EndpointConfig,
+  GatewayConfig,
+  ListenerConfig,
+  RouteConfig,
+  UpstreamTlsConfig,
+} from "./types.js";
 
 // Defaults live here, in one place, rather than in the schema: the schema's
 // `default`s are documentation for editors, this is what the gateway gets.
@@ -30,7 +45,11 @@ export const DEFAULTS = {
  * Input -> GatewayConfig. Only call this with input that passed the schema
  * and semantic checks and whose files were all read: it trusts both.
  */
-export function normalizeConfig(input: GatewayConfigInput, files: ReadonlyMap<string, Uint8Array>, baseDir = process.cwd()): GatewayConfig {
+export function normalizeConfig(
+  input: GatewayConfigInput,
+  files: ReadonlyMap<string, Uint8Array>,
+  baseDir = process.cwd(),
+): GatewayConfig {
   const text = (file: string) => new TextDecoder().decode(bytesOf(files, file));
   const pem = (file: string | undefined) => (file === undefined ? undefined : text(file));
   const config: GatewayConfig = {
@@ -42,7 +61,9 @@ export function normalizeConfig(input: GatewayConfigInput, files: ReadonlyMap<st
       allowedOrigins: [...(input.cors?.allowedOrigins ?? DEFAULTS.allowedOrigins)],
       allowCredentials: input.cors?.allowCredentials ?? DEFAULTS.allowCredentials,
     },
-    clusters: new Map(Object.entries(input.clusters).map(([name, c]) => [name, normalizeCluster(name, c, pem, baseDir)])),
+    clusters: new Map(
+      Object.entries(input.clusters).map(([name, c]) => [name, normalizeCluster(name, c, pem, baseDir)]),
+    ),
     routes: input.routes.map(normalizeRoute),
   };
   if (input.admin) config.admin = { port: input.admin.port, host: input.admin.host ?? DEFAULTS.adminHost };
@@ -64,7 +85,12 @@ function normalizeListener(l: ListenerInput, text: (file: string) => string): Li
   return out;
 }
 
-function normalizeCluster(name: string, c: ClusterInput, pem: (file: string | undefined) => string | undefined, baseDir: string): ClusterConfig {
+function normalizeCluster(
+  name: string,
+  c: ClusterInput,
+  pem: (file: string | undefined) => string | undefined,
+  baseDir: string,
+): ClusterConfig {
   const out: ClusterConfig = {
     name,
     protocol: c.protocol,
@@ -94,7 +120,10 @@ function normalizeDiscovery(d: DiscoveryInput, baseDir: string): DiscoveryConfig
   return { kind: "file", path: resolve(baseDir, d.file.path) };
 }
 
-function normalizeUpstreamTls(tls: UpstreamTlsInput, pem: (file: string | undefined) => string | undefined): UpstreamTlsConfig {
+function normalizeUpstreamTls(
+  tls: UpstreamTlsInput,
+  pem: (file: string | undefined) => string | undefined,
+): UpstreamTlsConfig {
   const out: UpstreamTlsConfig = { insecureSkipVerify: tls.insecureSkipVerify ?? false };
   const ca = pem(tls.ca);
   const cert = pem(tls.cert);
@@ -109,7 +138,8 @@ function normalizeUpstreamTls(tls: UpstreamTlsInput, pem: (file: string | undefi
 
 /** An endpoint as written in the config or in a discovery file, normalized. */
 export function normalizeEndpoint(e: EndpointInput): EndpointConfig {
-  const { address, weight, priority } = typeof e === "string" ? { address: e, weight: undefined, priority: undefined } : e;
+  const { address, weight, priority } =
+    typeof e === "string" ? { address: e, weight: undefined, priority: undefined } : e;
   const hp = parseHostPort(address);
   if (!hp) throw new Error(`internal: endpoint ${JSON.stringify(address)} was not validated before normalizing`);
   return { address, host: hp.host, port: hp.port, weight: weight ?? DEFAULTS.weight, priority: priority ?? 0 };

@@ -10,7 +10,11 @@ describe("checkResilience", () => {
       check({
         slowStart: 0,
         circuitBreaker: { rollingWindow: "10s", resetTimeout: 5000 },
-        retryPolicy: { initialBackoff: "25ms", maxBackoff: "25ms", retryableStatusCodes: ["unavailable", "CANCELED", "Internal"] },
+        retryPolicy: {
+          initialBackoff: "25ms",
+          maxBackoff: "25ms",
+          retryableStatusCodes: ["unavailable", "CANCELED", "Internal"],
+        },
         hedgingPolicy: { hedgingDelay: 0, minDelay: "0ms", nonFatalStatusCodes: ["UNAVAILABLE"] },
         healthCheck: { interval: "2s", timeout: "1s" },
         outlierDetection: { baseEjectionTime: "10s", maxEjectionTime: "10s", interval: "1s" },
@@ -45,7 +49,12 @@ describe("checkResilience", () => {
   });
 
   it("names unknown status codes, suggesting the closest", () => {
-    expect(check({ retryPolicy: { retryableStatusCodes: ["unavailble", "TIMEOUT", "ok"] }, hedgingPolicy: { nonFatalStatusCodes: ["INTERNL"] } })).toEqual([
+    expect(
+      check({
+        retryPolicy: { retryableStatusCodes: ["unavailble", "TIMEOUT", "ok"] },
+        hedgingPolicy: { nonFatalStatusCodes: ["INTERNL"] },
+      }),
+    ).toEqual([
       'clusters.echo.retryPolicy.retryableStatusCodes[0]: "unavailble" is not a gRPC status code (did you mean UNAVAILABLE?)',
       'clusters.echo.retryPolicy.retryableStatusCodes[1]: "TIMEOUT" is not a gRPC status code (expected e.g. UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED)',
       'clusters.echo.retryPolicy.retryableStatusCodes[2]: "ok" is success, not a failure to act on',
@@ -54,7 +63,12 @@ describe("checkResilience", () => {
   });
 
   it("flags contradictory pairs only when both are written", () => {
-    expect(check({ retryPolicy: { initialBackoff: "2s", maxBackoff: "1s" }, outlierDetection: { baseEjectionTime: "1m", maxEjectionTime: "30s" } })).toEqual([
+    expect(
+      check({
+        retryPolicy: { initialBackoff: "2s", maxBackoff: "1s" },
+        outlierDetection: { baseEjectionTime: "1m", maxEjectionTime: "30s" },
+      }),
+    ).toEqual([
       'clusters.echo.retryPolicy.maxBackoff: "1s" is shorter than initialBackoff ("2s")',
       'clusters.echo.outlierDetection.maxEjectionTime: "30s" is shorter than baseEjectionTime ("1m")',
     ]);
@@ -65,9 +79,15 @@ describe("checkResilience", () => {
   it("pairs hashOn with ring_hash and maglev, both ways", () => {
     expect(check({ balancer: "ring_hash", hashOn: { header: "x-user-id" } })).toEqual([]);
     expect(check({ balancer: "maglev", hashOn: { header: "x-user-id" } })).toEqual([]);
-    expect(check({ balancer: "maglev" })).toEqual(["clusters.echo.balancer: maglev needs hashOn, the key to hash (e.g. hashOn: { header: x-user-id })"]);
-    expect(check({ hashOn: { header: "x-user-id" } })).toEqual(["clusters.echo.hashOn: is only used by balancer ring_hash or maglev, not weighted_round_robin (the default)"]);
-    expect(check({ balancer: "random", hashOn: { header: "x-user-id" } })).toEqual(["clusters.echo.hashOn: is only used by balancer ring_hash or maglev, not random"]);
+    expect(check({ balancer: "maglev" })).toEqual([
+      "clusters.echo.balancer: maglev needs hashOn, the key to hash (e.g. hashOn: { header: x-user-id })",
+    ]);
+    expect(check({ hashOn: { header: "x-user-id" } })).toEqual([
+      "clusters.echo.hashOn: is only used by balancer ring_hash or maglev, not weighted_round_robin (the default)",
+    ]);
+    expect(check({ balancer: "random", hashOn: { header: "x-user-id" } })).toEqual([
+      "clusters.echo.hashOn: is only used by balancer ring_hash or maglev, not random",
+    ]);
   });
 
   it("ignores shapes the schema rejects, without throwing", () => {

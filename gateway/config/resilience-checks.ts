@@ -39,12 +39,20 @@ export function checkResilience(at: readonly PathSegment[], cluster: Obj): Probl
   const hedging = cluster.hedgingPolicy;
   if (isObj(hedging) && hedging.hedgingDelay !== "auto") {
     // 0 is valid: send every hedge at once (A6).
-    problems.push(...checkDuration([...at, "hedgingPolicy", "hedgingDelay"], hedging.hedgingDelay, { allowZero: true }));
+    problems.push(
+      ...checkDuration([...at, "hedgingPolicy", "hedgingDelay"], hedging.hedgingDelay, { allowZero: true }),
+    );
   }
-  problems.push(...checkCodes([...at, "retryPolicy", "retryableStatusCodes"], cluster.retryPolicy, "retryableStatusCodes"));
-  problems.push(...checkCodes([...at, "hedgingPolicy", "nonFatalStatusCodes"], cluster.hedgingPolicy, "nonFatalStatusCodes"));
+  problems.push(
+    ...checkCodes([...at, "retryPolicy", "retryableStatusCodes"], cluster.retryPolicy, "retryableStatusCodes"),
+  );
+  problems.push(
+    ...checkCodes([...at, "hedgingPolicy", "nonFatalStatusCodes"], cluster.hedgingPolicy, "nonFatalStatusCodes"),
+  );
   problems.push(...checkOrder([...at, "retryPolicy"], cluster.retryPolicy, "initialBackoff", "maxBackoff"));
-  problems.push(...checkOrder([...at, "outlierDetection"], cluster.outlierDetection, "baseEjectionTime", "maxEjectionTime"));
+  problems.push(
+    ...checkOrder([...at, "outlierDetection"], cluster.outlierDetection, "baseEjectionTime", "maxEjectionTime"),
+  );
   problems.push(...checkHashOn(at, cluster));
   return problems;
 }
@@ -53,7 +61,12 @@ export function checkResilience(at: readonly PathSegment[], cluster: Obj): Probl
 function checkHashOn(at: readonly PathSegment[], cluster: Obj): Problem[] {
   const hashing = cluster.balancer === "ring_hash" || cluster.balancer === "maglev";
   if (hashing && cluster.hashOn === undefined) {
-    return [problemAt([...at, "balancer"], `${cluster.balancer} needs hashOn, the key to hash (e.g. hashOn: { header: x-user-id })`)];
+    return [
+      problemAt(
+        [...at, "balancer"],
+        `${cluster.balancer} needs hashOn, the key to hash (e.g. hashOn: { header: x-user-id })`,
+      ),
+    ];
   }
   if (!hashing && cluster.hashOn !== undefined) {
     const which = typeof cluster.balancer === "string" ? cluster.balancer : "weighted_round_robin (the default)";
@@ -87,7 +100,9 @@ function checkOrder(at: PathSegment[], section: unknown, low: string, high: stri
   const a = msOrUndefined(section[low]);
   const b = msOrUndefined(section[high]);
   if (a === undefined || b === undefined || a <= b) return [];
-  return [problemAt([...at, high], `${formatValue(section[high])} is shorter than ${low} (${formatValue(section[low])})`)];
+  return [
+    problemAt([...at, high], `${formatValue(section[high])} is shorter than ${low} (${formatValue(section[low])})`),
+  ];
 }
 
 function msOrUndefined(value: unknown): number | undefined {

@@ -22,13 +22,25 @@ describe("normalizeResilience", () => {
 
   it("treats false as off (keeping the numbers), true and {} as on with defaults", () => {
     const d = defaultResilience();
-    const off = norm({ circuitBreaker: false, retryPolicy: false, healthCheck: false, outlierDetection: false, hedgingPolicy: false });
+    const off = norm({
+      circuitBreaker: false,
+      retryPolicy: false,
+      healthCheck: false,
+      outlierDetection: false,
+      hedgingPolicy: false,
+    });
     expect(off.circuitBreaker).toEqual({ ...d.circuitBreaker, enabled: false });
     expect(off.retryPolicy).toEqual({ ...d.retryPolicy, enabled: false });
     expect(off.healthCheck).toEqual({ ...d.healthCheck, enabled: false });
     expect(off.outlierDetection).toEqual({ ...d.outlierDetection, enabled: false });
     expect(off.hedgingPolicy).toBeUndefined();
-    const on = norm({ circuitBreaker: true, retryPolicy: {}, healthCheck: true, outlierDetection: {}, hedgingPolicy: true });
+    const on = norm({
+      circuitBreaker: true,
+      retryPolicy: {},
+      healthCheck: true,
+      outlierDetection: {},
+      hedgingPolicy: true,
+    });
     expect(on).toEqual({ ...d, hedgingPolicy: defaultHedgingPolicy() });
     expect(norm({ hedgingPolicy: {} }).hedgingPolicy).toEqual(defaultHedgingPolicy());
   });
@@ -86,11 +98,18 @@ describe("schema defaults", () => {
   it("match the defaults the gateway applies", () => {
     type Node = { default?: unknown; properties?: Record<string, Node> };
     const cluster = (readGatewaySchema() as { definitions: { cluster: Node } }).definitions.cluster.properties!;
-    const resilienceKeys = Object.keys(cluster).filter((k) => !["protocol", "http", "codec", "tls", "timeout", "connectTimeout", "endpoints", "discovery", "hashOn"].includes(k));
+    const resilienceKeys = Object.keys(cluster).filter(
+      (k) =>
+        !["protocol", "http", "codec", "tls", "timeout", "connectTimeout", "endpoints", "discovery", "hashOn"].includes(
+          k,
+        ),
+    );
     const fromSchema: Record<string, unknown> = {};
     for (const key of resilienceKeys) {
       const node = cluster[key]!;
-      const value = node.properties ? Object.fromEntries(Object.entries(node.properties).map(([k, n]) => [k, n.default])) : node.default;
+      const value = node.properties
+        ? Object.fromEntries(Object.entries(node.properties).map(([k, n]) => [k, n.default]))
+        : node.default;
       fromSchema[key] = value;
       // Every key documents its default.
       if (node.properties) for (const [k, v] of Object.entries(value as object)) expect(v, `${key}.${k}`).toBeDefined();

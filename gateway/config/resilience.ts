@@ -34,7 +34,14 @@ export function defaultResilience(): ResilienceConfig {
     // Off unless configured: hedging multiplies upstream load by design.
     hedgingPolicy: undefined,
     retryBudget: { percent: 20, minRetriesPerSecond: 10 },
-    healthCheck: { enabled: true, intervalMs: 2_000, timeoutMs: 1_000, unhealthyThreshold: 2, healthyThreshold: 2, service: "" },
+    healthCheck: {
+      enabled: true,
+      intervalMs: 2_000,
+      timeoutMs: 1_000,
+      unhealthyThreshold: 2,
+      healthyThreshold: 2,
+      service: "",
+    },
     outlierDetection: {
       enabled: true,
       consecutiveFailures: 5,
@@ -52,7 +59,13 @@ export function defaultResilience(): ResilienceConfig {
 
 /** What `hedgingPolicy: {}` (or `true`) means. */
 export function defaultHedgingPolicy(): HedgingPolicyConfig {
-  return { maxAttempts: 3, hedgingDelayMs: "auto", percentile: 95, minDelayMs: 5, nonFatalStatusCodes: [Code.UNAVAILABLE] };
+  return {
+    maxAttempts: 3,
+    hedgingDelayMs: "auto",
+    percentile: 95,
+    minDelayMs: 5,
+    nonFatalStatusCodes: [Code.UNAVAILABLE],
+  };
 }
 
 /** A section written as `false` is off, `true` or absent is on with defaults, a mapping is on with overrides. */
@@ -62,13 +75,15 @@ function section<T extends object>(value: boolean | T | undefined): { enabled: b
   return { enabled: true, set: value };
 }
 
-const ms = (value: DurationInput | undefined, fallback: number) => (value === undefined ? fallback : parseDuration(value));
+const ms = (value: DurationInput | undefined, fallback: number) =>
+  value === undefined ? fallback : parseDuration(value);
 
 function codes(names: readonly string[] | undefined, fallback: number[]): number[] {
   if (names === undefined) return fallback;
   const out = names.map((n) => {
     const code = parseCodeName(n);
-    if (code === undefined) throw new Error(`internal: status code ${JSON.stringify(n)} was not validated before normalizing`);
+    if (code === undefined)
+      throw new Error(`internal: status code ${JSON.stringify(n)} was not validated before normalizing`);
     return code as number;
   });
   // "UNAVAILABLE" and "unavailable" are one code; keep the first, in order.
@@ -146,7 +161,10 @@ function normalizeHedging(value: ClusterInput["hedgingPolicy"]): HedgingPolicyCo
   const d = defaultHedgingPolicy();
   return {
     maxAttempts: set.maxAttempts ?? d.maxAttempts,
-    hedgingDelayMs: set.hedgingDelay === undefined || set.hedgingDelay === "auto" ? d.hedgingDelayMs : parseDuration(set.hedgingDelay),
+    hedgingDelayMs:
+      set.hedgingDelay === undefined || set.hedgingDelay === "auto"
+        ? d.hedgingDelayMs
+        : parseDuration(set.hedgingDelay),
     percentile: set.percentile ?? d.percentile,
     minDelayMs: ms(set.minDelay, d.minDelayMs),
     nonFatalStatusCodes: codes(set.nonFatalStatusCodes, d.nonFatalStatusCodes),

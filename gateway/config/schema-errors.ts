@@ -47,7 +47,10 @@ export function describeSchemaError(err: ErrorObject, root: unknown): Problem | 
     case "additionalProperties":
       return unknownKey([...at, String(params.additionalProperty)], String(params.additionalProperty), node);
     case "pattern":
-      return problemAt(at, `${formatValue(value)} ${node.patternErrorMessage ?? `must match ${String(params.pattern)}`}`);
+      return problemAt(
+        at,
+        `${formatValue(value)} ${node.patternErrorMessage ?? `must match ${String(params.pattern)}`}`,
+      );
   }
   if (node.errorMessage) return problemAt(at, `${formatValue(value)} ${node.errorMessage}`);
   return problemAt(at, `${formatValue(value)} ${genericMessage(err, node)}`);
@@ -57,7 +60,10 @@ function genericMessage(err: ErrorObject, node: SchemaNode): string {
   const params = err.params as Record<string, unknown>;
   switch (err.keyword) {
     case "type":
-      return `must be ${[params.type].flat().map((t) => TYPE_WORDS[String(t)] ?? String(t)).join(" or ")}`;
+      return `must be ${[params.type]
+        .flat()
+        .map((t) => TYPE_WORDS[String(t)] ?? String(t))
+        .join(" or ")}`;
     case "enum":
       return `must be one of ${(node.enum ?? []).map(String).join(", ")}`;
     case "minimum":

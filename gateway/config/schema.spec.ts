@@ -15,7 +15,9 @@ describe("gateway schema", () => {
 
   it("accepts every documented key", () => {
     const c = valid();
-    c.listeners = [{ port: 8443, host: "::", tls: { cert: "c.pem", key: "k.pem", clientCa: "ca.pem", requireClientCert: true } }];
+    c.listeners = [
+      { port: 8443, host: "::", tls: { cert: "c.pem", key: "k.pem", clientCa: "ca.pem", requireClientCert: true } },
+    ];
     c.admin = { port: 9901, host: "127.0.0.1" };
     c.limits = { maxMessageBytes: 1024 };
     c.drainTimeout = "1.5s";
@@ -32,7 +34,13 @@ describe("gateway schema", () => {
       endpoints: [{ address: "[::1]:50051", weight: 1000 }, "echo:50052"],
       balancer: "p2c_ewma",
       slowStart: "10s",
-      circuitBreaker: { errorThresholdPercentage: 50, volumeThreshold: 20, rollingWindow: "10s", resetTimeout: "5s", maxInFlight: 1000 },
+      circuitBreaker: {
+        errorThresholdPercentage: 50,
+        volumeThreshold: 20,
+        rollingWindow: "10s",
+        resetTimeout: "5s",
+        maxInFlight: 1000,
+      },
       retryPolicy: {
         maxAttempts: 10,
         initialBackoff: "25ms",
@@ -68,7 +76,9 @@ describe("gateway schema", () => {
       expect(problems((c) => (c.clusters.echo[key] = false))).toEqual([]);
       expect(problems((c) => (c.clusters.echo[key] = true))).toEqual([]);
     }
-    expect(problems((c) => (c.clusters.echo.retryBudget = false))).toEqual(["clusters.echo.retryBudget: false must be a mapping"]);
+    expect(problems((c) => (c.clusters.echo.retryBudget = false))).toEqual([
+      "clusters.echo.retryBudget: false must be a mapping",
+    ]);
   });
 
   it("explains resilience value mistakes", () => {
@@ -161,8 +171,12 @@ describe("gateway schema", () => {
     expect(problems((c) => (c.routes[0].match = { method: "acme.Echo/Echo" }))).toEqual([
       'routes[0].match.method: "acme.Echo/Echo" is not /pkg.Service/Method (expected e.g. "/acme.echo.v1.EchoService/Echo")',
     ]);
-    expect(problems((c) => (c.routes[0].match = { service: "/acme.Echo" }))[0]).toContain("is not a fully-qualified service name");
-    expect(problems((c) => (c.routes[0].match = { prefix: "acme" }))).toEqual(['routes[0].match.prefix: "acme" must start with "/"']);
+    expect(problems((c) => (c.routes[0].match = { service: "/acme.Echo" }))[0]).toContain(
+      "is not a fully-qualified service name",
+    );
+    expect(problems((c) => (c.routes[0].match = { prefix: "acme" }))).toEqual([
+      'routes[0].match.prefix: "acme" must start with "/"',
+    ]);
   });
 
   it("checks duration shapes", () => {
@@ -181,7 +195,9 @@ describe("gateway schema", () => {
 
   it("knows identity and gzip for upstream compression", () => {
     expect(problems((c) => (c.clusters.echo.compression = "identity"))).toEqual([]);
-    expect(problems((c) => (c.clusters.echo.compression = "br"))).toEqual(['clusters.echo.compression: "br" must be identity or gzip']);
+    expect(problems((c) => (c.clusters.echo.compression = "br"))).toEqual([
+      'clusters.echo.compression: "br" must be identity or gzip',
+    ]);
   });
 
   it("requires upstream cert and key together", () => {
@@ -194,12 +210,18 @@ describe("gateway schema", () => {
     expect(problems((c) => (c.clusters["bad name"] = c.clusters.echo))).toEqual([
       'clusters["bad name"]: "bad name" is not a valid cluster name (use letters, digits, "_", "." and "-")',
     ]);
-    expect(problems((c) => (c.cors = { allowedOrigins: ["https://app.example.com/"] }))[0]).toContain("is not an origin");
-    expect(problems((c) => (c.cors = { allowCredentials: "yes" }))).toEqual(['cors.allowCredentials: "yes" must be true or false']);
+    expect(problems((c) => (c.cors = { allowedOrigins: ["https://app.example.com/"] }))[0]).toContain(
+      "is not an origin",
+    );
+    expect(problems((c) => (c.cors = { allowCredentials: "yes" }))).toEqual([
+      'cors.allowCredentials: "yes" must be true or false',
+    ]);
   });
 
   it("rejects a document that is not a mapping", () => {
-    expect(check("hello").map(formatProblem)).toEqual(['"hello" must be a mapping with listeners, clusters and routes']);
+    expect(check("hello").map(formatProblem)).toEqual([
+      '"hello" must be a mapping with listeners, clusters and routes',
+    ]);
   });
 
   it("collects every problem, not just the first", () => {

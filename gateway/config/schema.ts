@@ -27,6 +27,9 @@ export function createSchemaCheck(schema: object = readGatewaySchema()): SchemaC
   return (value) => {
     if (validate(value)) return [];
     const described = (validate.errors ?? []).map((e) => describeSchemaError(e, value));
-    return mergeProblems(described.filter((p): p is Problem => p !== undefined), []);
+    return mergeProblems(
+      described.filter((p): p is Problem => p !== undefined),
+      [],
+    );
   };
 }

@@ -14,11 +14,15 @@ describe("checkSemantics", () => {
     expect(problems((c) => (c.routes[0].cluster = "nope"))).toEqual([
       'routes[0].cluster: "nope" is not a defined cluster (defined: echo)',
     ]);
-    expect(problems((c) => (c.clusters = {}))).toEqual(['routes[0].cluster: "echo" is not a defined cluster (defined: none)']);
+    expect(problems((c) => (c.clusters = {}))).toEqual([
+      'routes[0].cluster: "echo" is not a defined cluster (defined: none)',
+    ]);
   });
 
   it("rejects HTTP/1.1 for gRPC upstreams only", () => {
-    expect(problems((c) => (c.clusters.echo.http = "1.1"))[0]).toMatch(/^clusters\.echo\.http: "1\.1" is not allowed with protocol grpc/);
+    expect(problems((c) => (c.clusters.echo.http = "1.1"))[0]).toMatch(
+      /^clusters\.echo\.http: "1\.1" is not allowed with protocol grpc/,
+    );
     expect(problems((c) => (c.clusters.echo.http = 1.1))).toHaveLength(1);
     expect(problems((c) => Object.assign(c.clusters.echo, { protocol: "connect", http: "1.1" }))).toEqual([]);
   });
@@ -42,11 +46,22 @@ describe("checkSemantics", () => {
         c.listeners = [{ port: 8080 }, { port: 8080, host: "127.0.0.1" }, { port: 0 }, { port: 0 }];
         c.admin = { port: 8080 };
       }),
-    ).toEqual(["listeners[1].port: 8080 is already used by listeners[0]", "admin.port: 8080 is already used by listeners[0]"]);
+    ).toEqual([
+      "listeners[1].port: 8080 is already used by listeners[0]",
+      "admin.port: 8080 is already used by listeners[0]",
+    ]);
   });
 
   it("allows one port on different specific interfaces", () => {
-    expect(problems((c) => (c.listeners = [{ port: 8080, host: "127.0.0.1" }, { port: 8080, host: "10.0.0.1" }]))).toEqual([]);
+    expect(
+      problems(
+        (c) =>
+          (c.listeners = [
+            { port: 8080, host: "127.0.0.1" },
+            { port: 8080, host: "10.0.0.1" },
+          ]),
+      ),
+    ).toEqual([]);
   });
 
   it("requires clientCa when client certificates are required", () => {
@@ -82,7 +97,14 @@ describe("checkSemantics", () => {
   });
 
   it("tolerates malformed input without throwing", () => {
-    for (const bad of [null, 5, "x", [], { listeners: 5, clusters: [1], routes: { a: 1 } }, { clusters: { a: null }, routes: [null] }]) {
+    for (const bad of [
+      null,
+      5,
+      "x",
+      [],
+      { listeners: 5, clusters: [1], routes: { a: 1 } },
+      { clusters: { a: null }, routes: [null] },
+    ]) {
       expect(() => checkSemantics(bad)).not.toThrow();
     }
   });

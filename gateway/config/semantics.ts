@@ -32,7 +32,8 @@ const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
 function checkPortConflicts(raw: Obj): Problem[] {
   const sockets: { at: PathSegment[]; port: number; host: string }[] = [];
   list(raw.listeners).forEach((l, i) => {
-    if (isObj(l) && typeof l.port === "number") sockets.push({ at: ["listeners", i], port: l.port, host: hostOf(l, "0.0.0.0") });
+    if (isObj(l) && typeof l.port === "number")
+      sockets.push({ at: ["listeners", i], port: l.port, host: hostOf(l, "0.0.0.0") });
   });
   if (isObj(raw.admin) && typeof raw.admin.port === "number") {
     sockets.push({ at: ["admin"], port: raw.admin.port, host: hostOf(raw.admin, "127.0.0.1") });
@@ -40,7 +41,8 @@ function checkPortConflicts(raw: Obj): Problem[] {
   const problems: Problem[] = [];
   sockets.forEach((s, i) => {
     // Port 0 asks the OS for a free port, so zeros never clash.
-    const earlier = s.port === 0 ? undefined : sockets.slice(0, i).find((e) => e.port === s.port && hostsOverlap(e.host, s.host));
+    const earlier =
+      s.port === 0 ? undefined : sockets.slice(0, i).find((e) => e.port === s.port && hostsOverlap(e.host, s.host));
     if (earlier) problems.push(problemAt([...s.at, "port"], `${s.port} is already used by ${formatPath(earlier.at)}`));
   });
   return problems;
@@ -64,31 +66,52 @@ function checkCors(cors: unknown): Problem[] {
   const origins = cors.allowedOrigins;
   if (origins !== undefined && !(Array.isArray(origins) && origins.includes("*"))) return [];
   const which = origins === undefined ? 'allowedOrigins "*" (the default)' : 'allowedOrigins "*"';
-  return [problemAt(["cors", "allowCredentials"], `true cannot be combined with ${which}: list the origins that may send credentials`)];
+  return [
+    problemAt(
+      ["cors", "allowCredentials"],
+      `true cannot be combined with ${which}: list the origins that may send credentials`,
+    ),
+  ];
 }
 
 function checkListenerTls(listeners: unknown): Problem[] {
   return list(listeners).flatMap((l, i) => {
     const tls = isObj(l) ? l.tls : undefined;
     if (!isObj(tls) || tls.requireClientCert !== true || tls.clientCa !== undefined) return [];
-    return [problemAt(["listeners", i, "tls", "requireClientCert"], "true needs clientCa (the CA bundle that signs client certificates)")];
+    return [
+      problemAt(
+        ["listeners", i, "tls", "requireClientCert"],
+        "true needs clientCa (the CA bundle that signs client certificates)",
+      ),
+    ];
   });
 }
-
 
 function checkCluster(name: string, cluster: unknown): Problem[] {
   if (!isObj(cluster)) return [];
   const at = ["clusters", name];
   const problems: Problem[] = [];
   if (cluster.protocol === "grpc" && (cluster.http === "1.1" || cluster.http === 1.1)) {
-    problems.push(problemAt([...at, "http"], '"1.1" is not allowed with protocol grpc (gRPC needs HTTP/2; use connect or grpc-web over HTTP/1.1)'));
+    problems.push(
+      problemAt(
+        [...at, "http"],
+        '"1.1" is not allowed with protocol grpc (gRPC needs HTTP/2; use connect or grpc-web over HTTP/1.1)',
+      ),
+    );
   }
   if (cluster.endpoints === undefined && cluster.discovery === undefined) {
-    problems.push(problemAt(at, "has no endpoints: list them under endpoints, or say where to find them under discovery"));
+    problems.push(
+      problemAt(at, "has no endpoints: list them under endpoints, or say where to find them under discovery"),
+    );
   }
   const dns = isObj(cluster.discovery) && isObj(cluster.discovery.dns) ? cluster.discovery.dns : undefined;
   if (dns && typeof dns.name === "string" && !dns.name.startsWith("_") && dns.port === undefined) {
-    problems.push(problemAt([...at, "discovery", "dns"], `needs port: ${formatValue(dns.name)} is an A/AAAA name (SRV names start with "_" and carry their ports)`));
+    problems.push(
+      problemAt(
+        [...at, "discovery", "dns"],
+        `needs port: ${formatValue(dns.name)} is an A/AAAA name (SRV names start with "_" and carry their ports)`,
+      ),
+    );
   }
   problems.push(...checkDuration([...at, "discovery", "dns", "refresh"], dns?.refresh, { allowZero: false }));
   const seen = new Map<string, number>();
@@ -97,11 +120,16 @@ function checkCluster(name: string, cluster: unknown): Problem[] {
     if (typeof address !== "string") return;
     const parsed = parseHostPort(address);
     if (parsed && !isValidPort(parsed.port)) {
-      problems.push(problemAt(where, `${formatValue(address)} has port ${parsed.port}, which is not between 1 and 65535`));
+      problems.push(
+        problemAt(where, `${formatValue(address)} has port ${parsed.port}, which is not between 1 and 65535`),
+      );
     }
     const first = seen.get(address);
     // Listing an endpoint twice silently doubles its share; weight says that explicitly.
-    if (first !== undefined) problems.push(problemAt(where, `${formatValue(address)} is listed twice (also endpoints[${first}]; use weight instead)`));
+    if (first !== undefined)
+      problems.push(
+        problemAt(where, `${formatValue(address)} is listed twice (also endpoints[${first}]; use weight instead)`),
+      );
     else seen.set(address, i);
   });
   // A zero deadline would fail every call before it starts.
@@ -119,7 +147,9 @@ function checkRoutes(routes: unknown, clusters: unknown): Problem[] {
     const problems: Problem[] = [];
     if (typeof r.cluster === "string" && !defined.includes(r.cluster)) {
       const known = defined.length > 0 ? defined.join(", ") : "none";
-      problems.push(problemAt(["routes", i, "cluster"], `${formatValue(r.cluster)} is not a defined cluster (defined: ${known})`));
+      problems.push(
+        problemAt(["routes", i, "cluster"], `${formatValue(r.cluster)} is not a defined cluster (defined: ${known})`),
+      );
     }
     problems.push(...checkDuration(["routes", i, "timeout"], r.timeout, { allowZero: false }));
     return problems;

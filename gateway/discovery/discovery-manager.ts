@@ -68,24 +68,36 @@ export class DiscoveryManager {
 
   private start(cluster: string, d: DiscoveryConfig): void {
     const provider = createProvider(d);
-    const r: Running = { key: keyOf(d), provider, last: undefined, status: { cluster, provider: provider.description, state: "starting", endpoints: 0, since: now() } };
+    const r: Running = {
+      key: keyOf(d),
+      provider,
+      last: undefined,
+      status: { cluster, provider: provider.description, state: "starting", endpoints: 0, since: now() },
+    };
     this.running.set(cluster, r);
     provider.start({
       list: (endpoints, skipped = []) => {
         if (this.running.get(cluster) !== r) return;
         // One line per entry newly skipped, not one per answer that still holds it.
         const before = new Set(r.status.skipped);
-        for (const s of skipped) if (!before.has(s)) this.onEvent(`cluster "${cluster}" discovery (${provider.description}) skipped an entry: ${s}`);
+        for (const s of skipped)
+          if (!before.has(s))
+            this.onEvent(`cluster "${cluster}" discovery (${provider.description}) skipped an entry: ${s}`);
         const change = this.clusters.endpointSet(cluster)?.update(DISCOVERY, endpoints);
         r.last = endpoints;
         if (r.status.state !== "ok") {
-          if (r.status.state === "failing") this.onEvent(`cluster "${cluster}" discovery (${provider.description}) recovered: ${endpoints.length} endpoint(s)`);
+          if (r.status.state === "failing")
+            this.onEvent(
+              `cluster "${cluster}" discovery (${provider.description}) recovered: ${endpoints.length} endpoint(s)`,
+            );
           r.status = { ...r.status, state: "ok", error: undefined, since: now() };
         }
         r.status.endpoints = endpoints.length;
         r.status.skipped = skipped.length > 0 ? skipped : undefined;
         if (change && change.added.length + change.removed.length + change.updated.length > 0) {
-          this.onEvent(`cluster "${cluster}" discovery: ${describe(change)} (now ${endpoints.length} from ${provider.description})`);
+          this.onEvent(
+            `cluster "${cluster}" discovery: ${describe(change)} (now ${endpoints.length} from ${provider.description})`,
+          );
         }
       },
       error: (err) => {

@@ -11,7 +11,9 @@ describe("endpointList", () => {
   });
 
   it("refuses the whole list, naming every bad entry, rather than half of it", () => {
-    expect(() => endpointList(["127.0.0.1:1", "nohost", { address: "a:1", weight: 0 }, { address: "a:2", zone: "x" }], "f.yaml")).toThrow(
+    expect(() =>
+      endpointList(["127.0.0.1:1", "nohost", { address: "a:1", weight: 0 }, { address: "a:2", zone: "x" }], "f.yaml"),
+    ).toThrow(
       'f.yaml: [1]: "nohost" is not host:port with a port 1-65535; [2]: weight 0 must be a whole number 1-1000; [3]: unknown key "zone"',
     );
     expect(() => endpointList({ address: "a:1" }, "f.yaml")).toThrow(/expected a list/);

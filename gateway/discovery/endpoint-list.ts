@@ -8,7 +8,8 @@ import type { EndpointConfig } from "../config/types.js";
  * bad entry, so a half-broken source never half-empties a cluster.
  */
 export function endpointList(raw: unknown, source: string): EndpointConfig[] {
-  if (!Array.isArray(raw)) throw new Error(`${source}: expected a list of endpoints ("host:port" or {address, weight, priority})`);
+  if (!Array.isArray(raw))
+    throw new Error(`${source}: expected a list of endpoints ("host:port" or {address, weight, priority})`);
   const problems: string[] = [];
   const out: EndpointConfig[] = [];
   raw.forEach((e, i) => {
@@ -28,9 +29,12 @@ export function endpointProblem(e: unknown): string | undefined {
   const hp = parseHostPort(address);
   if (!hp || !isValidPort(hp.port)) return `${JSON.stringify(address)} is not host:port with a port 1-65535`;
   if (!obj) return undefined;
-  for (const k of Object.keys(obj)) if (!["address", "weight", "priority"].includes(k)) return `unknown key ${JSON.stringify(k)}`;
-  if (obj.weight !== undefined && !isIntIn(obj.weight, 1, 1000)) return `weight ${JSON.stringify(obj.weight)} must be a whole number 1-1000`;
-  if (obj.priority !== undefined && !isIntIn(obj.priority, 0, 10)) return `priority ${JSON.stringify(obj.priority)} must be a whole number 0-10`;
+  for (const k of Object.keys(obj))
+    if (!["address", "weight", "priority"].includes(k)) return `unknown key ${JSON.stringify(k)}`;
+  if (obj.weight !== undefined && !isIntIn(obj.weight, 1, 1000))
+    return `weight ${JSON.stringify(obj.weight)} must be a whole number 1-1000`;
+  if (obj.priority !== undefined && !isIntIn(obj.priority, 0, 10))
+    return `priority ${JSON.stringify(obj.priority)} must be a whole number 0-10`;
   return undefined;
 }
 

@@ -39,7 +39,9 @@ export class FileProvider implements EndpointProvider {
     try {
       text = await readFile(this.path, "utf8");
     } catch (err) {
-      sink.error(new Error(`cannot read ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+      sink.error(
+        new Error(`cannot read ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`),
+      );
       return;
     }
     const parsed = parseYamlText(text);

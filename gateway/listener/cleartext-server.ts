@@ -53,7 +53,17 @@ export class CleartextServer extends net.Server {
 }
 
 /** Events the accepting server owns; the rest belong to the HTTP servers behind it. */
-const OWN_EVENTS = new Set(["connection", "secureConnection", "listening", "close", "error", "drop", "newListener", "removeListener", "tlsClientError"]);
+const OWN_EVENTS = new Set([
+  "connection",
+  "secureConnection",
+  "listening",
+  "close",
+  "error",
+  "drop",
+  "newListener",
+  "removeListener",
+  "tlsClientError",
+]);
 
 /**
  * Subscriptions made on the accepting server ('session', 'clientError',

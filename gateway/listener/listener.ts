@@ -43,7 +43,8 @@ export class Listener {
     // HTTP/2 streams the proxy does not take on the bare stream.
     const compat = http2.createServer(http2Options, handlers.request as never);
     h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-      if (!handlers.stream(new StreamRequest(stream, headers), stream)) compat.emit("stream", stream, headers, flags, rawHeaders);
+      if (!handlers.stream(new StreamRequest(stream, headers), stream))
+        compat.emit("stream", stream, headers, flags, rawHeaders);
     });
 
     if (config.tls) {

@@ -23,11 +23,18 @@ export function registerReflection(router: ConnectRouter, current: () => Reflect
   const answer = (req: v1.ServerReflectionRequest): v1.ServerReflectionResponse["messageResponse"] => {
     // The snapshot current when the request arrives: a reload shows at once.
     const { methods, routed } = current();
-    const listed = () => [...methods.serviceNames().filter(routed), v1.ServerReflection.typeName, v1alpha.ServerReflection.typeName];
+    const listed = () => [
+      ...methods.serviceNames().filter(routed),
+      v1.ServerReflection.typeName,
+      v1alpha.ServerReflection.typeName,
+    ];
     const r = req.messageRequest;
     switch (r.case) {
       case "listServices":
-        return { case: "listServicesResponse", value: create(v1.ListServiceResponseSchema, { service: listed().map((name) => ({ name })) }) };
+        return {
+          case: "listServicesResponse",
+          value: create(v1.ListServiceResponseSchema, { service: listed().map((name) => ({ name })) }),
+        };
       case "fileByFilename": {
         const f = methods.files.get(r.value);
         return f ? files(f) : error(NOT_FOUND, `file "${r.value}" not found`);
@@ -37,7 +44,10 @@ export function registerReflection(router: ConnectRouter, current: () => Reflect
         return f ? files(f) : error(NOT_FOUND, `symbol "${r.value}" not found`);
       }
       case "allExtensionNumbersOfType":
-        return { case: "allExtensionNumbersResponse", value: create(v1.ExtensionNumberResponseSchema, { baseTypeName: r.value, extensionNumber: [] }) };
+        return {
+          case: "allExtensionNumbersResponse",
+          value: create(v1.ExtensionNumberResponseSchema, { baseTypeName: r.value, extensionNumber: [] }),
+        };
       default:
         return error(UNIMPLEMENTED, "this reflection request is not supported by the gateway");
     }
@@ -74,7 +84,10 @@ function files(f: DescFile): v1.ServerReflectionResponse["messageResponse"] {
     d.dependencies.forEach(add);
   };
   add(f);
-  return { case: "fileDescriptorResponse", value: create(v1.FileDescriptorResponseSchema, { fileDescriptorProto: out }) };
+  return {
+    case: "fileDescriptorResponse",
+    value: create(v1.FileDescriptorResponseSchema, { fileDescriptorProto: out }),
+  };
 }
 
 function fileOfSymbol(methods: MethodCatalogue, symbol: string): DescFile | undefined {

@@ -30,7 +30,15 @@ function unaryInput(): AttemptInput {
   return {
     protocol: "grpc",
     compression: "identity",
-    head: { path: "/acme.echo.v1.EchoService/Write", service: "acme.echo.v1.EchoService", method: "Write", kind: "unary", codec: "proto", metadata: {}, timeoutMs: undefined },
+    head: {
+      path: "/acme.echo.v1.EchoService/Write",
+      service: "acme.echo.v1.EchoService",
+      method: "Write",
+      kind: "unary",
+      codec: "proto",
+      metadata: {},
+      timeoutMs: undefined,
+    },
     messages: [{ data: new Uint8Array([10, 1, 120]) }],
     deadline: undefined,
     callCancel: new Cancel(),
@@ -70,8 +78,16 @@ describe("Attempt.abandon (a lost hedge race)", () => {
     const exchange = (req: { cancel: Cancel }) => {
       // One empty message: a unary OK without one is a protocol error.
       const chunks = [Buffer.from([0, 0, 0, 0, 0])];
-      if (!s.hung) return Promise.resolve({ status: 200, headers: { "content-type": "application/grpc" }, chunks, trailers: { "grpc-status": "0" } });
-      return new Promise((_, reject) => req.cancel.on(() => reject(new UpstreamError(Code.CANCELLED, "cancelled", false))));
+      if (!s.hung)
+        return Promise.resolve({
+          status: 200,
+          headers: { "content-type": "application/grpc" },
+          chunks,
+          trailers: { "grpc-status": "0" },
+        });
+      return new Promise((_, reject) =>
+        req.cancel.on(() => reject(new UpstreamError(Code.CANCELLED, "cancelled", false))),
+      );
     };
     return { s, ep: endpointWith({ exchange } as unknown as Partial<HttpTransport>) };
   }
@@ -108,7 +124,11 @@ describe("Attempt.abandon (a lost hedge race)", () => {
 
 describe("Attempt against a wedged transport", () => {
   /** A transport whose exchanges never settle, whatever happens to the call: a session nghttp2 gave up on. */
-  const wedged = { request: () => new Promise<never>(() => {}), exchange: () => new Promise<never>(() => {}), close: async () => {} } as HttpTransport;
+  const wedged = {
+    request: () => new Promise<never>(() => {}),
+    exchange: () => new Promise<never>(() => {}),
+    close: async () => {},
+  } as HttpTransport;
 
   function tracked() {
     const left: Array<{ success: boolean; counts: boolean }> = [];

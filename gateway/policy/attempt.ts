@@ -59,7 +59,10 @@ export class Attempt {
   private answered = false;
   readonly lookahead: Promise<Lookahead>;
 
-  constructor(endpoint: Endpoint, private readonly input: AttemptInput) {
+  constructor(
+    endpoint: Endpoint,
+    private readonly input: AttemptInput,
+  ) {
     this.endpoint = endpoint;
     this.stop = input.callCancel.child();
     endpoint.enter();
@@ -71,7 +74,16 @@ export class Attempt {
     }
     // Written out, not spread (docs/DESIGN.md, "The hot path").
     const { transport, label } = endpoint;
-    this.call = { head, transport, messages: input.messages, deadline: input.deadline, cancel: this.stop, maxBytes: input.maxBytes, compression: input.compression, label };
+    this.call = {
+      head,
+      transport,
+      messages: input.messages,
+      deadline: input.deadline,
+      cancel: this.stop,
+      maxBytes: input.maxBytes,
+      compression: input.compression,
+      label,
+    };
     this.lookahead = this.look();
   }
 
@@ -83,10 +95,12 @@ export class Attempt {
    * through: an open breaker must stop the request.
    */
   private look(): Promise<Lookahead> {
-    return this.endpoint.breaker.run(() => this.readToCommit(), countsAsFailure).then(undefined, (err: unknown) => {
-      const neverLeft = err instanceof UpstreamError && err.neverLeft;
-      return this.fail(toStatus(err), {}, neverLeft);
-    });
+    return this.endpoint.breaker
+      .run(() => this.readToCommit(), countsAsFailure)
+      .then(undefined, (err: unknown) => {
+        const neverLeft = err instanceof UpstreamError && err.neverLeft;
+        return this.fail(toStatus(err), {}, neverLeft);
+      });
   }
 
   private async readToCommit(): Promise<Lookahead> {
@@ -111,11 +125,20 @@ export class Attempt {
     }
   }
 
-  private async commitPoint(events: ResponseEvents, held: ResponseEvent[], stopped: Promise<never>): Promise<Lookahead> {
+  private async commitPoint(
+    events: ResponseEvents,
+    held: ResponseEvent[],
+    stopped: Promise<never>,
+  ): Promise<Lookahead> {
     for (;;) {
       const r = await Promise.race([events.next(), stopped]);
       this.markAnswered();
-      if (r.done) return this.fail({ code: Code.INTERNAL, message: `${this.endpoint.label} ended the call without a status`, details: [] }, {}, false);
+      if (r.done)
+        return this.fail(
+          { code: Code.INTERNAL, message: `${this.endpoint.label} ended the call without a status`, details: [] },
+          {},
+          false,
+        );
       let ev = r.value;
       if (ev.type === "headers") {
         // Headers alone do not commit: a replica that dies before its first
@@ -136,7 +159,8 @@ export class Attempt {
   /** Why the attempt was stopped before its commit point: the call's deadline (the endpoint's doing, if it never said a word) or a cancel. */
   private stoppedError(): CallError {
     const d = this.input.deadline;
-    if (d?.expired()) return new CallError(Code.DEADLINE_EXCEEDED, `${this.endpoint.label} did not answer within the deadline`);
+    if (d?.expired())
+      return new CallError(Code.DEADLINE_EXCEEDED, `${this.endpoint.label} did not answer within the deadline`);
     return new CallError(Code.CANCELLED, `call to ${this.endpoint.label} cancelled`);
   }
 

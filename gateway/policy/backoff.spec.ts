@@ -13,13 +13,18 @@ function seeded(seed: number): () => number {
   };
 }
 
-const policy = (over: Partial<RetryPolicyConfig> = {}): RetryPolicyConfig => ({ ...defaultResilience().retryPolicy, ...over });
+const policy = (over: Partial<RetryPolicyConfig> = {}): RetryPolicyConfig => ({
+  ...defaultResilience().retryPolicy,
+  ...over,
+});
 
 describe("retryBackoffMs", () => {
   it("grows the bound by the multiplier per retry, up to maxBackoff", () => {
     const p = policy({ initialBackoffMs: 25, backoffMultiplier: 2, maxBackoffMs: 1000 });
     const justUnder = () => 1 - Number.EPSILON;
-    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => Math.round(retryBackoffMs(n, p, justUnder)))).toEqual([25, 50, 100, 200, 400, 800, 1000, 1000]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => Math.round(retryBackoffMs(n, p, justUnder)))).toEqual([
+      25, 50, 100, 200, 400, 800, 1000, 1000,
+    ]);
   });
 
   it("uses full jitter: anywhere from 0 up to the bound", () => {

@@ -36,7 +36,9 @@ const MIN_TRANSPARENT_ATTEMPTS = 3;
  */
 export function runCall(input: CallPolicyInput): ResponseEvents {
   const m = input.messages;
-  const replay: Replay = isWhole(m) ? { replayable: true, reader: () => m } : new ReplayBuffer(m, input.policy.retry.maxReplayBytes);
+  const replay: Replay = isWhole(m)
+    ? { replayable: true, reader: () => m }
+    : new ReplayBuffer(m, input.policy.retry.maxReplayBytes);
   return new CallEvents(async () => {
     const o = await attempts(input, replay);
     if (!o.attempt) return endWith(o.end);
@@ -54,7 +56,8 @@ interface Replay {
 }
 
 /** Where a call's attempts came to: an attempt it committed to (and its held events), or just a final status. */
-type Outcome = { attempt: Attempt; held: ResponseEvent[]; end?: undefined } | { attempt?: undefined; end: ResponseEvent };
+type Outcome =
+  { attempt: Attempt; held: ResponseEvent[]; end?: undefined } | { attempt?: undefined; end: ResponseEvent };
 
 function attempts(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
   input.policy.budget.recordRequest();
@@ -119,7 +122,12 @@ async function runRetries(input: CallPolicyInput, replay: Replay): Promise<Outco
 }
 
 /** undefined = do not retry; else the backoff before the next attempt. */
-function retryDelay(input: CallPolicyInput, la: Extract<Lookahead, { kind: "failed" }>, n: number, replay: Replay): number | undefined {
+function retryDelay(
+  input: CallPolicyInput,
+  la: Extract<Lookahead, { kind: "failed" }>,
+  n: number,
+  replay: Replay,
+): number | undefined {
   const p = input.policy.retry;
   if (input.cancel.cancelled || !replay.replayable) return undefined;
   if (input.deadline?.expired()) return undefined;
@@ -127,7 +135,8 @@ function retryDelay(input: CallPolicyInput, la: Extract<Lookahead, { kind: "fail
     // Nothing reached an upstream, so repeating is safe for any method.
     return n < Math.max(p.enabled ? p.maxAttempts : 1, MIN_TRANSPARENT_ATTEMPTS) ? 0 : undefined;
   }
-  if (!p.enabled || !input.safe || n >= p.maxAttempts || !p.retryableStatusCodes.includes(la.status.code)) return undefined;
+  if (!p.enabled || !input.safe || n >= p.maxAttempts || !p.retryableStatusCodes.includes(la.status.code))
+    return undefined;
   const pushback = parsePushback(firstValue(la.trailers["grpc-retry-pushback-ms"]));
   if (!pushback.retry) return undefined;
   if (!input.policy.budget.tryAcquire()) return undefined;
@@ -154,7 +163,10 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
     tried.add(ep);
     started++;
     const a = new Attempt(ep, attemptInput(input, replay, started, nonFatal));
-    live.set(a, a.lookahead.then((la) => [a, la] as [Attempt, Lookahead]));
+    live.set(
+      a,
+      a.lookahead.then((la) => [a, la] as [Attempt, Lookahead]),
+    );
     return true;
   };
 
@@ -191,7 +203,12 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
 }
 
 /** Written out, not spread (docs/DESIGN.md, "The hot path"). */
-function attemptInput(input: CallPolicyInput, replay: Replay, number: number, retryable: (code: Code) => boolean): AttemptInput {
+function attemptInput(
+  input: CallPolicyInput,
+  replay: Replay,
+  number: number,
+  retryable: (code: Code) => boolean,
+): AttemptInput {
   return {
     protocol: input.cluster.protocol,
     compression: input.cluster.config.compression,

@@ -27,7 +27,8 @@ export class ClusterPolicy {
     this.hedging = config.hedgingPolicy;
     this.idempotentMethods = config.idempotentMethods;
     this.budgetKey = JSON.stringify(config.retryBudget);
-    this.budget = previous && previous.budgetKey === this.budgetKey ? previous.budget : new RetryBudget(config.retryBudget);
+    this.budget =
+      previous && previous.budgetKey === this.budgetKey ? previous.budget : new RetryBudget(config.retryBudget);
     this.latency = previous?.latency ?? new Map();
   }
 

@@ -14,7 +14,8 @@ describe("parsePushback", () => {
   });
 
   it("negative or malformed: the server says do not retry", () => {
-    for (const v of ["-1", "", "abc", "1.5", "1e3", "+5", "10ms", "0x10"]) expect(parsePushback(v), v).toEqual({ retry: false });
+    for (const v of ["-1", "", "abc", "1.5", "1e3", "+5", "10ms", "0x10"])
+      expect(parsePushback(v), v).toEqual({ retry: false });
   });
 
   it("clamps huge delays so a timer cannot overflow into firing at once", () => {

@@ -65,7 +65,8 @@ export class ReplayBuffer {
   async at(i: number): Promise<IteratorResult<Uint8Array>> {
     for (;;) {
       if (i < this.items.length) {
-        if (i < this.dropped) throw new Error("request messages were not kept for replay (over retryPolicy.maxReplayBytes)");
+        if (i < this.dropped)
+          throw new Error("request messages were not kept for replay (over retryPolicy.maxReplayBytes)");
         return { value: this.items[i], done: false };
       }
       if (this.ended) {

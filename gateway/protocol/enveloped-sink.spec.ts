@@ -10,7 +10,6 @@ import { connectInbound } from "./connect/inbound.js";
 // EnvelopedSink is abstract; its behaviour is what the gRPC, gRPC-Web and
 // Connect streaming sinks share, seen here through their sink().
 
-
 function sinkFor(protocol: typeof grpcInbound, headers: Record<string, string>) {
   const req = {
     method: "POST",

@@ -57,7 +57,8 @@ export function requestBody(req: ServerRequest): AsyncIterable<Uint8Array> {
  * headers have not gone out yet, says `Connection: close`.
  */
 export function closeIfRequestUnfinished(req: ServerRequest, res: ServerResponseLike): void {
-  if (req.httpVersionMajor < 2 && !(req as IncomingMessage).complete && !res.headersSent) res.setHeader("connection", "close");
+  if (req.httpVersionMajor < 2 && !(req as IncomingMessage).complete && !res.headersSent)
+    res.setHeader("connection", "close");
 }
 
 /** How long an HTTP/1.1 connection stays half-closed after an early answer (Go's server waits 500 ms). */

@@ -2,7 +2,13 @@ import type { ResponseEvent, ResponseSink } from "../call/call.js";
 import { Code, CallError, type Status, toStatus } from "../call/status.js";
 import { Cancel } from "../call/cancel.js";
 import { mapIterable } from "../call/iterables.js";
-import type { InboundProtocol, RequestMessages, ResponseEvents, ServerRequest, ServerResponseLike } from "../protocol/contract.js";
+import type {
+  InboundProtocol,
+  RequestMessages,
+  ResponseEvents,
+  ServerRequest,
+  ServerResponseLike,
+} from "../protocol/contract.js";
 import type { Transcoder } from "../transcode/transcode.js";
 import { runCall } from "../policy/call-attempts.js";
 import { planCall } from "../route/call-plan.js";
@@ -21,7 +27,12 @@ export interface ProxyState {
 }
 
 /** Entry point for every RPC-shaped request on a listener; `protocol` is what detectProtocol found. */
-export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResponseLike, protocol: InboundProtocol | undefined): void {
+export function handleRpc(
+  state: ProxyState,
+  req: ServerRequest,
+  res: ServerResponseLike,
+  protocol: InboundProtocol | undefined,
+): void {
   // A client that resets its stream must never take the process down.
   req.on("error", () => {});
   res.on("error", () => {});
@@ -32,14 +43,18 @@ export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResp
   if (req.method !== "POST" && req.method !== "GET") {
     closeIfRequestUnfinished(req, res);
     res.writeHead(405, { allow: "POST, GET", "content-type": "text/plain; charset=utf-8" });
-    res.end(`method ${req.method} is not allowed for RPCs: use POST (or GET for Connect calls to NO_SIDE_EFFECTS methods)\n`);
+    res.end(
+      `method ${req.method} is not allowed for RPCs: use POST (or GET for Connect calls to NO_SIDE_EFFECTS methods)\n`,
+    );
     dropUnreadRequest(req, res);
     return;
   }
   if (!protocol) {
     closeIfRequestUnfinished(req, res);
     res.writeHead(415, { "content-type": "text/plain; charset=utf-8", "accept-post": ACCEPTED_CONTENT_TYPES });
-    res.end(`unsupported content-type "${req.headers["content-type"] ?? ""}": send gRPC, gRPC-Web or Connect (${ACCEPTED_CONTENT_TYPES})\n`);
+    res.end(
+      `unsupported content-type "${req.headers["content-type"] ?? ""}": send gRPC, gRPC-Web or Connect (${ACCEPTED_CONTENT_TYPES})\n`,
+    );
     dropUnreadRequest(req, res);
     return;
   }
@@ -50,7 +65,13 @@ export function handleRpc(state: ProxyState, req: ServerRequest, res: ServerResp
   proxyCall(snapshot, protocol, req, res, leave).then(leave, leave);
 }
 
-async function proxyCall(snapshot: Snapshot, protocol: InboundProtocol, req: ServerRequest, res: ServerResponseLike, closed: () => void): Promise<void> {
+async function proxyCall(
+  snapshot: Snapshot,
+  protocol: InboundProtocol,
+  req: ServerRequest,
+  res: ServerResponseLike,
+  closed: () => void,
+): Promise<void> {
   const cancel = new Cancel();
   let ending: Status | undefined;
   const abortWith = (s: Status) => {
@@ -69,7 +90,7 @@ async function proxyCall(snapshot: Snapshot, protocol: InboundProtocol, req: Ser
   let plan: ReturnType<typeof planCall> | undefined;
   try {
     const call = protocol.parse(req, { maxBytes: snapshot.maxBytes });
-    plan = planCall(snapshot, req, call);
+    plan = planCall(snapshot, protocol, req, call);
     const { deadline } = plan;
     deadline?.arm(() => abortWith({ code: Code.DEADLINE_EXCEEDED, message: deadline.describe(), details: [] }));
     const t = plan.requestTranscoder;
@@ -118,7 +139,13 @@ const same = (m: Uint8Array) => m;
  * deadline or a client that left ends the call at once, whatever the
  * upstream is doing.
  */
-async function forward(events: ResponseEvents, sink: ResponseSink, t: Transcoder | undefined, cancel: Cancel, beforeEnd: () => void): Promise<void> {
+async function forward(
+  events: ResponseEvents,
+  sink: ResponseSink,
+  t: Transcoder | undefined,
+  cancel: Cancel,
+  beforeEnd: () => void,
+): Promise<void> {
   let off: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     // Calls end normally far more often than not: no error built for them.

@@ -84,7 +84,6 @@ function plan(v: ReturnType<typeof view>, path: string, s: CallSettings = {}): C
   return planCall(v, s.protocol ?? grpcInbound, req, call);
 }
 
-
 describe("planCall: where the call goes", () => {
   it("answers a path no route covers with UNIMPLEMENTED", () => {
     const v = view({}, [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "up" }]);
@@ -123,11 +122,17 @@ describe("planCall: GET", () => {
   });
 });
 
-describe("planCall: bidi streaming needs HTTP/2 on both sides", () => {
-  it("refuses a Connect bidi call that came over HTTP/1.1", () => {
-    const err = thrownCallError(() => plan(view(), CHAT, { protocol: connectInbound, httpVersionMajor: 1 }));
+describe("planCall: bidi streaming and HTTP/1.1", () => {
+  it("plans a Connect bidi call that came over HTTP/1.1 (served half-duplex, as connect-go does)", () => {
+    expect(plan(view(), CHAT, { protocol: connectInbound, httpVersionMajor: 1 }).upstreamHead.kind).toBe(
+      "bidi_streaming",
+    );
+  });
+
+  it("refuses a gRPC call over GET: only Connect unary calls may use it", () => {
+    const err = thrownCallError(() => plan(view(), ECHO, { method: "GET" }));
     expect(err.code).toBe(Code.UNIMPLEMENTED);
-    expect(err.message).toMatch(/needs HTTP\/2/);
+    expect(err.message).toContain("must use POST");
   });
 
   it("refuses a bidi call to a cluster that speaks HTTP/1.1 upstream, saying what to set", () => {

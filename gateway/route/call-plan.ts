@@ -1,7 +1,7 @@
 import type { CallHead } from "../call/call.js";
 import { Code, CallError } from "../call/status.js";
 import { Deadline } from "../call/deadline.js";
-import type { InboundCall, ServerRequest } from "../protocol/contract.js";
+import type { InboundCall, InboundProtocol, ServerRequest } from "../protocol/contract.js";
 import { takesWholeRequest } from "../protocol/outbound.js";
 import { transcoder, type Transcoder } from "../transcode/transcode.js";
 import type { Cluster } from "../cluster/cluster.js";
@@ -41,12 +41,20 @@ export interface CallPlan {
 }
 
 /** Route, method facts, codecs, deadline and lane for one call; throws a CallError the client should see. */
-export function planCall(view: RoutingView, req: ServerRequest, call: InboundCall): CallPlan {
+export function planCall(
+  view: RoutingView,
+  protocol: InboundProtocol,
+  req: ServerRequest,
+  call: InboundCall,
+): CallPlan {
   const head = call.head;
   // GET carries a request only in Connect's form (the message in the query);
   // a gRPC one would go upstream with no request at all.
   if (req.method === "GET" && protocol.name !== "connect") {
-    throw new CallError(Code.UNIMPLEMENTED, `${protocol.name} calls must use POST; only Connect unary calls may use GET`);
+    throw new CallError(
+      Code.UNIMPLEMENTED,
+      `${protocol.name} calls must use POST; only Connect unary calls may use GET`,
+    );
   }
   const info = view.methods.lookup(head.path);
   if (info) head.kind = info.kind;
@@ -64,10 +72,16 @@ export function planCall(view: RoutingView, req: ServerRequest, call: InboundCal
   // to any bidi call over HTTP/1.1; connect-go serves it): refused here, with
   // a clear message, rather than failed there.
   if (cluster.config.http === "1.1" && head.kind === "bidi_streaming") {
-    throw new CallError(Code.UNIMPLEMENTED, `${head.path} is a bidi streaming method, but cluster "${cluster.name}" speaks HTTP/1.1 upstream, which cannot carry it; set http: "2" on the cluster`);
+    throw new CallError(
+      Code.UNIMPLEMENTED,
+      `${head.path} is a bidi streaming method, but cluster "${cluster.name}" speaks HTTP/1.1 upstream, which cannot carry it; set http: "2" on the cluster`,
+    );
   }
   if (req.method === "GET" && info && !info.noSideEffects) {
-    throw new CallError(Code.UNIMPLEMENTED, `${head.path} is not marked NO_SIDE_EFFECTS, so it cannot be called with GET; use POST`);
+    throw new CallError(
+      Code.UNIMPLEMENTED,
+      `${head.path} is not marked NO_SIDE_EFFECTS, so it cannot be called with GET; use POST`,
+    );
   }
   const outCodec = cluster.config.codec === "same" ? head.codec : cluster.config.codec;
   let requestTranscoder: Transcoder | undefined;

@@ -138,7 +138,11 @@ describe("Cors with allowCredentials", () => {
   it("with allowCredentials, allows credentials on preflights and responses, echoing the origin", () => {
     const pf = credentialedExchange(withCredentials, "OPTIONS", APP);
     expect(pf).toMatchObject({ answered: true, status: 204 });
-    expect(pf.headers).toMatchObject({ "access-control-allow-origin": APP, "access-control-allow-credentials": "true", vary: "Origin" });
+    expect(pf.headers).toMatchObject({
+      "access-control-allow-origin": APP,
+      "access-control-allow-credentials": "true",
+      vary: "Origin",
+    });
     expect(credentialedExchange(withCredentials, "POST", APP).headers).toMatchObject({
       "access-control-allow-origin": APP,
       "access-control-allow-credentials": "true",
@@ -150,7 +154,11 @@ describe("Cors with allowCredentials", () => {
     expect(credentialedExchange(without, "OPTIONS", APP).headers["access-control-allow-credentials"]).toBeUndefined();
     expect(credentialedExchange(without, "POST", APP).headers["access-control-allow-credentials"]).toBeUndefined();
     expect(credentialedExchange(withCredentials, "OPTIONS", "https://evil.example")).toMatchObject({ status: 403 });
-    expect(credentialedExchange(withCredentials, "OPTIONS", "https://evil.example").headers["access-control-allow-credentials"]).toBeUndefined();
+    expect(
+      credentialedExchange(withCredentials, "OPTIONS", "https://evil.example").headers[
+        "access-control-allow-credentials"
+      ],
+    ).toBeUndefined();
     expect(credentialedExchange(withCredentials, "POST", "https://evil.example").headers).toEqual({});
   });
 

@@ -40,7 +40,11 @@ export class Cors {
     const origin = req.headers.origin;
     if (!this.allowed(origin)) {
       res.writeHead(403, { "content-type": "text/plain" });
-      res.end(origin ? `origin ${origin} is not in cors.allowedOrigins\n` : "OPTIONS without an Origin header is not a CORS preflight\n");
+      res.end(
+        origin
+          ? `origin ${origin} is not in cors.allowedOrigins\n`
+          : "OPTIONS without an Origin header is not a CORS preflight\n",
+      );
       return true;
     }
     const headers: Record<string, string> = {

@@ -34,7 +34,9 @@ export class MethodCatalogue {
   readonly files = new Map<string, DescFile>();
 
   constructor(descriptorSets: readonly Uint8Array[], files: readonly DescFile[] = []) {
-    const sets: FileRegistry[] = descriptorSets.map((bytes) => createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes)));
+    const sets: FileRegistry[] = descriptorSets.map((bytes) =>
+      createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes)),
+    );
     const builtIn = [...files, file_grpc_health_v1_health];
     this.registry = createRegistry(...builtIn, ...sets);
     for (const r of [createRegistry(...builtIn), ...sets]) {
@@ -73,7 +75,12 @@ export class MethodCatalogue {
               : "bidi_streaming";
       // IdempotencyLevel: 1 = NO_SIDE_EFFECTS, 2 = IDEMPOTENT.
       const level = m.idempotency as number;
-      this.methods.set(`/${s.typeName}/${m.name}`, { desc: m, kind, idempotent: level === 1 || level === 2, noSideEffects: level === 1 });
+      this.methods.set(`/${s.typeName}/${m.name}`, {
+        desc: m,
+        kind,
+        idempotent: level === 1 || level === 2,
+        noSideEffects: level === 1,
+      });
     }
   }
 

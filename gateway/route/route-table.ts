@@ -13,7 +13,10 @@ export class RouteTable {
   private readonly cache = new Map<string, Route | null>();
 
   constructor(routes: RouteConfig[]) {
-    this.entries = routes.map((r) => ({ test: matcher(r.match), route: { cluster: r.cluster, timeoutMs: r.timeoutMs } }));
+    this.entries = routes.map((r) => ({
+      test: matcher(r.match),
+      route: { cluster: r.cluster, timeoutMs: r.timeoutMs },
+    }));
   }
 
   match(path: string): Route | undefined {

@@ -51,11 +51,13 @@ describe("CurrentSnapshot.swap", () => {
     expect(same).not.toBe(before);
     expect(same.latencyWindow("/x.Y/Z")).toBe(window);
     expect(same.budget).toBe(before.budget);
-    const changed = cur.swap(
-      config((c) => {
-        c.clusters.get("a")!.resilience.retryBudget = { percent: 50, minRetriesPerSecond: 1 };
-      }),
-    ).upstreams.get("a")!.policy;
+    const changed = cur
+      .swap(
+        config((c) => {
+          c.clusters.get("a")!.resilience.retryBudget = { percent: 50, minRetriesPerSecond: 1 };
+        }),
+      )
+      .upstreams.get("a")!.policy;
     expect(changed.budget).not.toBe(before.budget);
     expect(changed.latencyWindow("/x.Y/Z")).toBe(window);
   });

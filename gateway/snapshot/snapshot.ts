@@ -36,7 +36,10 @@ export function buildSnapshot(config: GatewayConfig, inputs: SnapshotInputs, pre
   inputs.discovery?.apply(config.clusters);
   const upstreams = new Map<string, Upstream>();
   for (const [name, cluster] of clusters) {
-    upstreams.set(name, { cluster, policy: new ClusterPolicy(cluster.config.resilience, previous?.upstreams.get(name)?.policy) });
+    upstreams.set(name, {
+      cluster,
+      policy: new ClusterPolicy(cluster.config.resilience, previous?.upstreams.get(name)?.policy),
+    });
   }
   return {
     config,

@@ -8,7 +8,6 @@ import { transcoder } from "./transcode.js";
 const registry = createRegistry(file_acme_echo_v1_echo);
 const binary = toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "héllo ✓" }));
 
-
 describe("transcoder", () => {
   it("is undefined when both sides use the same codec: the bytes pass untouched", () => {
     expect(transcoder("proto", "proto", EchoRequestSchema, registry, "request")).toBeUndefined();

@@ -1,4 +1,11 @@
-import { type DescMessage, fromBinary, fromJsonString, toBinary, toJsonString, type Registry } from "@bufbuild/protobuf";
+import {
+  type DescMessage,
+  fromBinary,
+  fromJsonString,
+  toBinary,
+  toJsonString,
+  type Registry,
+} from "@bufbuild/protobuf";
 import type { Codec } from "../call/call.js";
 import { Code, CallError } from "../call/status.js";
 
@@ -10,7 +17,13 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * Converts one message between codecs. Only paths whose two codecs differ
  * decode anything; `undefined` means the bytes pass through untouched.
  */
-export function transcoder(from: Codec, to: Codec, schema: DescMessage, registry: Registry, direction: "request" | "response"): Transcoder | undefined {
+export function transcoder(
+  from: Codec,
+  to: Codec,
+  schema: DescMessage,
+  registry: Registry,
+  direction: "request" | "response",
+): Transcoder | undefined {
   if (from === to) return undefined;
   // A bad request message is the client's fault; a bad response the upstream's.
   const bad = direction === "request" ? Code.INVALID_ARGUMENT : Code.INTERNAL;
@@ -25,7 +38,10 @@ export function transcoder(from: Codec, to: Codec, schema: DescMessage, registry
       try {
         return toBinary(schema, fromJsonString(schema, text, { registry }));
       } catch (err) {
-        throw new CallError(bad, `cannot decode ${direction} message as JSON ${schema.typeName}: ${(err as Error).message}`);
+        throw new CallError(
+          bad,
+          `cannot decode ${direction} message as JSON ${schema.typeName}: ${(err as Error).message}`,
+        );
       }
     };
   }
@@ -33,7 +49,10 @@ export function transcoder(from: Codec, to: Codec, schema: DescMessage, registry
     try {
       return Buffer.from(toJsonString(schema, fromBinary(schema, data), { registry }));
     } catch (err) {
-      throw new CallError(bad, `cannot decode ${direction} message as binary ${schema.typeName}: ${(err as Error).message}`);
+      throw new CallError(
+        bad,
+        `cannot decode ${direction} message as binary ${schema.typeName}: ${(err as Error).message}`,
+      );
     }
   };
 }

@@ -41,7 +41,11 @@ export interface HttpTransport {
 }
 
 export function bodyTooLarge(label: string, maxBodyBytes: number): UpstreamError {
-  return new UpstreamError(Code.RESOURCE_EXHAUSTED, `${label} answered with a body of over ${maxBodyBytes} bytes, more than a unary response may have (limits.maxMessageBytes)`, false);
+  return new UpstreamError(
+    Code.RESOURCE_EXHAUSTED,
+    `${label} answered with a body of over ${maxBodyBytes} bytes, more than a unary response may have (limits.maxMessageBytes)`,
+    false,
+  );
 }
 
 /**
@@ -73,7 +77,16 @@ export function rstCodeToCode(rst: number): Code {
   }
 }
 
-const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "ETIMEDOUT", "EPIPE"]);
+const CONNECT_ERRORS = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+]);
 
 /** Calls `report` if `socket` fails before its TCP connection is up (a TLS handshake that fails later does not count). */
 export function watchConnect<S extends Socket>(socket: S, report: ((err: Error) => void) | undefined): S {

@@ -68,7 +68,13 @@ export class H1Transport implements HttpTransport {
       });
       r.on("error", (err) => {
         const neverLeft = connectTimedOut || (!sent && isConnectError(err));
-        reject(new UpstreamError(req.cancel.cancelled ? Code.CANCELLED : Code.UNAVAILABLE, `${label} unreachable: ${err.message}`, neverLeft));
+        reject(
+          new UpstreamError(
+            req.cancel.cancelled ? Code.CANCELLED : Code.UNAVAILABLE,
+            `${label} unreachable: ${err.message}`,
+            neverLeft,
+          ),
+        );
       });
       r.on("finish", () => (sent = true));
       r.on("response", (res) => {
@@ -76,7 +82,11 @@ export class H1Transport implements HttpTransport {
           try {
             for await (const chunk of streamChunks(res)) yield chunk;
           } catch (err) {
-            throw new UpstreamError(Code.UNAVAILABLE, `${label} broke off the response: ${(err as Error).message}`, false);
+            throw new UpstreamError(
+              Code.UNAVAILABLE,
+              `${label} broke off the response: ${(err as Error).message}`,
+              false,
+            );
           }
           if (!res.complete) throw new UpstreamError(Code.UNAVAILABLE, `${label} broke off the response`, false);
         }

@@ -86,7 +86,9 @@ export class H2Transport implements HttpTransport {
     for (const p of this.pool) {
       const s = p.session;
       if (s.closed || s.destroyed) continue;
-      const max = this.settingsKnown.has(s) ? (s.remoteSettings.maxConcurrentStreams ?? ASSUMED_MAX_STREAMS) : ASSUMED_MAX_STREAMS;
+      const max = this.settingsKnown.has(s)
+        ? (s.remoteSettings.maxConcurrentStreams ?? ASSUMED_MAX_STREAMS)
+        : ASSUMED_MAX_STREAMS;
       if (p.active < max) return p;
     }
     const session = http2.connect(this.opts.origin, {
@@ -108,7 +110,10 @@ export class H2Transport implements HttpTransport {
     // (garbage for SETTINGS, or nothing) would hold every stream on the
     // session, unanswered, until each call's deadline.
     const ms = this.opts.connectTimeoutMs;
-    const handshake = setTimeout(() => this.kill(session, new Error(`no HTTP/2 handshake within ${ms} ms (connectTimeout)`)), ms);
+    const handshake = setTimeout(
+      () => this.kill(session, new Error(`no HTTP/2 handshake within ${ms} ms (connectTimeout)`)),
+      ms,
+    );
     handshake.unref();
     session.on("close", () => {
       clearTimeout(handshake);
@@ -135,7 +140,13 @@ export class H2Transport implements HttpTransport {
     const host = url.hostname.replace(/^\[|\]$/g, "");
     const port = Number(url.port);
     if (url.protocol === "https:") {
-      const socket = tls.connect({ ...this.opts.tls, host, port, ALPNProtocols: ["h2"], servername: this.opts.tls?.servername ?? (net.isIP(host) ? undefined : host) });
+      const socket = tls.connect({
+        ...this.opts.tls,
+        host,
+        port,
+        ALPNProtocols: ["h2"],
+        servername: this.opts.tls?.servername ?? (net.isIP(host) ? undefined : host),
+      });
       return watchConnect(socket.setNoDelay(true), this.opts.onConnectFailure);
     }
     return watchConnect(net.connect({ host, port, noDelay: true }), this.opts.onConnectFailure);
@@ -159,7 +170,8 @@ export class H2Transport implements HttpTransport {
   private watchReset(session: ClientHttp2Session, stream: ClientHttp2Stream): void {
     const ms = this.opts.connectTimeoutMs;
     const t = setTimeout(() => {
-      if (!stream.destroyed) this.kill(session, new Error(`session stuck: a reset stream did not close within ${ms} ms`));
+      if (!stream.destroyed)
+        this.kill(session, new Error(`session stuck: a reset stream did not close within ${ms} ms`));
     }, ms);
     t.unref();
     stream.once("close", () => clearTimeout(t));
@@ -189,7 +201,11 @@ export class H2Transport implements HttpTransport {
       stream.once("error", onError);
       stream.once("close", onClose);
     });
-    const body = new ResponseBody(streamChunks(stream), { failed: fail, stoppedEarly: stop, endProblem: () => this.endProblem(req, stream, fail) });
+    const body = new ResponseBody(streamChunks(stream), {
+      failed: fail,
+      stoppedEarly: stop,
+      endProblem: () => this.endProblem(req, stream, fail),
+    });
     return { status: Number(headers[":status"]), headers, body, trailers };
   }
 
@@ -214,7 +230,9 @@ export class H2Transport implements HttpTransport {
       stream.on("close", () => {
         if (tooLarge) return reject(bodyTooLarge(this.opts.label, maxBodyBytes));
         if (!headers) return reject(fail(new Error("stream closed before response headers")));
-        const problem = stream.readableEnded ? this.endProblem(req, stream, fail) : fail(new Error("stream closed before the response ended"));
+        const problem = stream.readableEnded
+          ? this.endProblem(req, stream, fail)
+          : fail(new Error("stream closed before the response ended"));
         if (problem) return reject(problem);
         resolve({ status: Number(headers[":status"]), headers, chunks, trailers: trailers() });
       });
@@ -226,14 +244,22 @@ export class H2Transport implements HttpTransport {
    * A new stream on a pooled session, for the caller to send the body on;
    * `fail` maps what went wrong with it to the call's status, `stop` resets it.
    */
-  private open(req: UpstreamHttpRequest): { stream: ClientHttp2Stream; fail: (err: unknown) => UpstreamError; stop: () => void; trailers: () => IncomingHttpHeaders } {
+  private open(req: UpstreamHttpRequest): {
+    stream: ClientHttp2Stream;
+    fail: (err: unknown) => UpstreamError;
+    stop: () => void;
+    trailers: () => IncomingHttpHeaders;
+  } {
     if (this.closed) throw new UpstreamError(Code.UNAVAILABLE, `${this.opts.label} is shut down`, true);
-    if (req.cancel.cancelled) throw new UpstreamError(Code.CANCELLED, `call ended before it reached ${this.opts.label}`, true);
+    if (req.cancel.cancelled)
+      throw new UpstreamError(Code.CANCELLED, `call ended before it reached ${this.opts.label}`, true);
     const pooled = this.getSession();
     const session = pooled.session;
     let stream: ClientHttp2Stream;
     try {
-      const head = this.authority ? { ":method": req.method, ":path": req.path, ":authority": this.authority, ...req.headers } : { ":method": req.method, ":path": req.path, ...req.headers };
+      const head = this.authority
+        ? { ":method": req.method, ":path": req.path, ":authority": this.authority, ...req.headers }
+        : { ":method": req.method, ":path": req.path, ...req.headers };
       stream = session.request(head, { endStream: false });
     } catch (err) {
       this.forget(session);
@@ -269,7 +295,11 @@ export class H2Transport implements HttpTransport {
       }
       if (!this.settingsKnown.has(session)) {
         // The connection never came up (no SETTINGS from the peer yet): the request cannot have been processed.
-        return new UpstreamError(Code.UNAVAILABLE, `${label} unreachable: ${(sessionError ?? (err as Error)).message}`, true);
+        return new UpstreamError(
+          Code.UNAVAILABLE,
+          `${label} unreachable: ${(sessionError ?? (err as Error)).message}`,
+          true,
+        );
       }
       if (sessionError) {
         return new UpstreamError(Code.UNAVAILABLE, `${label} connection failed: ${sessionError.message}`, false);
@@ -281,7 +311,11 @@ export class H2Transport implements HttpTransport {
       }
       if (stream.rstCode !== undefined && stream.rstCode !== 0) {
         const neverLeft = stream.rstCode === NGHTTP2_REFUSED_STREAM;
-        return new UpstreamError(rstCodeToCode(stream.rstCode), `${label} reset the stream (HTTP/2 error code ${stream.rstCode})`, neverLeft);
+        return new UpstreamError(
+          rstCodeToCode(stream.rstCode),
+          `${label} reset the stream (HTTP/2 error code ${stream.rstCode})`,
+          neverLeft,
+        );
       }
       const neverLeft = isConnectError(err) && stream.id === undefined;
       return new UpstreamError(Code.UNAVAILABLE, `${label} unreachable: ${(err as Error).message}`, neverLeft);
@@ -291,7 +325,11 @@ export class H2Transport implements HttpTransport {
   }
 
   /** Cancelled by us, or a reset that ended the stream without an error event. */
-  private endProblem(req: UpstreamHttpRequest, stream: ClientHttp2Stream, fail: (err: unknown) => UpstreamError): UpstreamError | undefined {
+  private endProblem(
+    req: UpstreamHttpRequest,
+    stream: ClientHttp2Stream,
+    fail: (err: unknown) => UpstreamError,
+  ): UpstreamError | undefined {
     if (req.cancel.cancelled) return new UpstreamError(Code.CANCELLED, `call to ${this.opts.label} cancelled`, false);
     if (stream.rstCode !== undefined && stream.rstCode !== 0) return fail(new Error("reset"));
     return undefined;

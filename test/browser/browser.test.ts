@@ -59,10 +59,16 @@ afterAll(async () => {
 type Result<F> = F extends (...args: never[]) => Promise<infer R> ? R : never;
 
 /** Runs one connect-web scenario in the page; returns its result and the exchanges it caused. */
-function connectWeb<K extends keyof ConnectWebScenarios>(transport: TransportName, name: K, arg?: number, baseUrl?: string) {
+function connectWeb<K extends keyof ConnectWebScenarios>(
+  transport: TransportName,
+  name: K,
+  arg?: number,
+  baseUrl?: string,
+) {
   return wire.during(baseUrl ?? fixture.url, () =>
     page.evaluate(
-      ([t, n, a, b]) => (window.switchyard!.connectWeb(t, b ?? undefined)[n] as (x?: number) => Promise<unknown>)(a ?? undefined),
+      ([t, n, a, b]) =>
+        (window.switchyard!.connectWeb(t, b ?? undefined)[n] as (x?: number) => Promise<unknown>)(a ?? undefined),
       [transport, name, arg ?? null, baseUrl ?? null] as const,
     ),
   ) as Promise<{ result: Result<ConnectWebScenarios[K]>; exchanges: Exchange[] }>;
@@ -92,7 +98,9 @@ function expectPreflight(exchanges: Exchange[], headers: string[]): void {
   expect(askedHeaders(pf)).toEqual(expect.arrayContaining(headers));
   expect(pf.status).toBe(204);
   expect(pf.responseHeaders["access-control-allow-origin"]).toBe(pages.origin);
-  const allowed = (pf.responseHeaders["access-control-allow-headers"] ?? "").split(",").map((s) => s.trim().toLowerCase());
+  const allowed = (pf.responseHeaders["access-control-allow-headers"] ?? "")
+    .split(",")
+    .map((s) => s.trim().toLowerCase());
   expect(allowed).toEqual(expect.arrayContaining(headers));
   expect(pf.responseHeaders["access-control-allow-methods"]).toContain("POST");
 }
@@ -108,81 +116,118 @@ interface TransportCase {
 }
 
 const CONNECT_WEB: TransportCase[] = [
-  { transport: "connect-json", contentType: "application/json", streamType: "application/connect+json", errorStatus: 404 },
-  { transport: "connect-json-get", contentType: undefined, streamType: "application/connect+json", errorStatus: 404, unaryMethod: "GET" },
-  { transport: "connect-proto", contentType: "application/proto", streamType: "application/connect+proto", errorStatus: 404 },
-  { transport: "grpc-web-proto", contentType: "application/grpc-web+proto", streamType: "application/grpc-web+proto", errorStatus: 200 },
-  { transport: "grpc-web-json", contentType: "application/grpc-web+json", streamType: "application/grpc-web+json", errorStatus: 200 },
+  {
+    transport: "connect-json",
+    contentType: "application/json",
+    streamType: "application/connect+json",
+    errorStatus: 404,
+  },
+  {
+    transport: "connect-json-get",
+    contentType: undefined,
+    streamType: "application/connect+json",
+    errorStatus: 404,
+    unaryMethod: "GET",
+  },
+  {
+    transport: "connect-proto",
+    contentType: "application/proto",
+    streamType: "application/connect+proto",
+    errorStatus: 404,
+  },
+  {
+    transport: "grpc-web-proto",
+    contentType: "application/grpc-web+proto",
+    streamType: "application/grpc-web+proto",
+    errorStatus: 200,
+  },
+  {
+    transport: "grpc-web-json",
+    contentType: "application/grpc-web+json",
+    streamType: "application/grpc-web+json",
+    errorStatus: 200,
+  },
 ];
 
-describe.each(CONNECT_WEB)("connect-web $transport, cross-origin", ({ transport, contentType, streamType, errorStatus, unaryMethod }) => {
-  it("unary Echo", async () => {
-    const { result, exchanges } = await connectWeb(transport, "unary");
-    expect(result).toEqual({ message: `hello from ${transport}`, replica: "r1" });
-    const call = expectCorsResponse(exchanges, 200, unaryMethod);
-    // A GET carries nothing that needs permission: no preflight at all.
-    if (unaryMethod === "GET") expect(split(exchanges).preflights).toEqual([]);
-    // (Origin is added below DevTools' view of the request; the gateway
-    // echoing it in access-control-allow-origin shows it was sent.)
-    expect(call.requestHeaders["content-type"]).toBe(contentType);
-  });
-
-  it("server-streaming Count", async () => {
-    const { result, exchanges } = await connectWeb(transport, "serverStream");
-    expect(result).toEqual([1, 2, 3].map((n) => ({ n, replica: "r1" })));
-    expect(expectCorsResponse(exchanges, 200).responseHeaders["content-type"]).toBe(streamType);
-  });
-
-  it("a custom request header passes the preflight; response headers and trailers are readable", async () => {
-    const { result, exchanges } = await connectWeb(transport, "metadata");
-    // The replica mirrors x-echo-trailer into both: they prove the request
-    // header got through, and that expose-headers let the page read them.
-    expect(result).toEqual({
-      unary: { header: "unary-v", trailer: "unary-v" },
-      stream: { header: "stream-v", trailer: "stream-v" },
-      messages: 2,
+describe.each(CONNECT_WEB)(
+  "connect-web $transport, cross-origin",
+  ({ transport, contentType, streamType, errorStatus, unaryMethod }) => {
+    it("unary Echo", async () => {
+      const { result, exchanges } = await connectWeb(transport, "unary");
+      expect(result).toEqual({ message: `hello from ${transport}`, replica: "r1" });
+      const call = expectCorsResponse(exchanges, 200, unaryMethod);
+      // A GET carries nothing that needs permission: no preflight at all.
+      if (unaryMethod === "GET") expect(split(exchanges).preflights).toEqual([]);
+      // (Origin is added below DevTools' view of the request; the gateway
+      // echoing it in access-control-allow-origin shows it was sent.)
+      expect(call.requestHeaders["content-type"]).toBe(contentType);
     });
-    expectPreflight(exchanges, ["x-echo-trailer"]);
-  });
 
-  it("an error keeps its code, message and EchoResponse detail, and its response is readable", async () => {
-    const { result, exchanges } = await connectWeb(transport, "error");
-    expect(result).toMatchObject({ code: "NotFound", rawMessage: "requested failure", details: [{ message: "detail", replica: "r1" }] });
-    // Headers on an error response are still only readable through expose-headers.
-    expect(result.metadata).toMatchObject({ "x-echo-header": "on-error", "x-echo-trailer": "on-error" });
-    expectPreflight(exchanges, ["x-echo-fail"]);
-    expectCorsResponse(exchanges, errorStatus, unaryMethod);
-  });
+    it("server-streaming Count", async () => {
+      const { result, exchanges } = await connectWeb(transport, "serverStream");
+      expect(result).toEqual([1, 2, 3].map((n) => ({ n, replica: "r1" })));
+      expect(expectCorsResponse(exchanges, 200).responseHeaders["content-type"]).toBe(streamType);
+    });
 
-  it("an error on a server stream keeps its code, message and detail", async () => {
-    const { result, exchanges } = await connectWeb(transport, "streamError");
-    expect(result).toMatchObject({ code: "NotFound", rawMessage: "requested failure", details: [{ message: "detail", replica: "r1" }] });
-    expectCorsResponse(exchanges, 200);
-  });
+    it("a custom request header passes the preflight; response headers and trailers are readable", async () => {
+      const { result, exchanges } = await connectWeb(transport, "metadata");
+      // The replica mirrors x-echo-trailer into both: they prove the request
+      // header got through, and that expose-headers let the page read them.
+      expect(result).toEqual({
+        unary: { header: "unary-v", trailer: "unary-v" },
+        stream: { header: "stream-v", trailer: "stream-v" },
+        messages: 2,
+      });
+      expectPreflight(exchanges, ["x-echo-trailer"]);
+    });
 
-  it("a deadline against a hanging replica ends in DeadlineExceeded", async () => {
-    // A fixture of its own: a hanging replica also hangs its health checks,
-    // and two failed probes in a row would mark the shared fixture's only
-    // endpoint unhealthy for the tests that follow.
-    const hanging = await startFixture();
-    hanging.replicas[0].faults.hang = true;
-    try {
-      const { result } = await connectWeb(transport, "deadline", 500, hanging.url);
-      expect(result.code).toBe("DeadlineExceeded");
-      // The gateway answers 20 ms before the client's own timer, but the
-      // client's clock also covers the preflight, so either may win a race
-      // on a busy machine; both are DeadlineExceeded.
-      expect(["deadline of 500 ms exceeded (gateway)", "the operation timed out"]).toContain(result.rawMessage);
-      expect(result.elapsedMs).toBeGreaterThanOrEqual(450);
-      expect(result.elapsedMs).toBeLessThan(5000);
-      // Whoever gave up first, the gateway must not keep the call open.
-      await vi.waitFor(() => expect(hanging.gateway.inflight.size).toBe(0), { timeout: 3000 });
-    } finally {
-      hanging.replicas[0].faults.hang = false;
-      await hanging.close();
-    }
-  });
-});
+    it("an error keeps its code, message and EchoResponse detail, and its response is readable", async () => {
+      const { result, exchanges } = await connectWeb(transport, "error");
+      expect(result).toMatchObject({
+        code: "NotFound",
+        rawMessage: "requested failure",
+        details: [{ message: "detail", replica: "r1" }],
+      });
+      // Headers on an error response are still only readable through expose-headers.
+      expect(result.metadata).toMatchObject({ "x-echo-header": "on-error", "x-echo-trailer": "on-error" });
+      expectPreflight(exchanges, ["x-echo-fail"]);
+      expectCorsResponse(exchanges, errorStatus, unaryMethod);
+    });
+
+    it("an error on a server stream keeps its code, message and detail", async () => {
+      const { result, exchanges } = await connectWeb(transport, "streamError");
+      expect(result).toMatchObject({
+        code: "NotFound",
+        rawMessage: "requested failure",
+        details: [{ message: "detail", replica: "r1" }],
+      });
+      expectCorsResponse(exchanges, 200);
+    });
+
+    it("a deadline against a hanging replica ends in DeadlineExceeded", async () => {
+      // A fixture of its own: a hanging replica also hangs its health checks,
+      // and two failed probes in a row would mark the shared fixture's only
+      // endpoint unhealthy for the tests that follow.
+      const hanging = await startFixture();
+      hanging.replicas[0].faults.hang = true;
+      try {
+        const { result } = await connectWeb(transport, "deadline", 500, hanging.url);
+        expect(result.code).toBe("DeadlineExceeded");
+        // The gateway answers 20 ms before the client's own timer, but the
+        // client's clock also covers the preflight, so either may win a race
+        // on a busy machine; both are DeadlineExceeded.
+        expect(["deadline of 500 ms exceeded (gateway)", "the operation timed out"]).toContain(result.rawMessage);
+        expect(result.elapsedMs).toBeGreaterThanOrEqual(450);
+        expect(result.elapsedMs).toBeLessThan(5000);
+        // Whoever gave up first, the gateway must not keep the call open.
+        await vi.waitFor(() => expect(hanging.gateway.inflight.size).toBe(0), { timeout: 3000 });
+      } finally {
+        hanging.replicas[0].faults.hang = false;
+        await hanging.close();
+      }
+    });
+  },
+);
 
 describe("Google grpc-web, text mode (application/grpc-web-text), cross-origin", () => {
   it("unary Echo", async () => {
@@ -219,7 +264,11 @@ describe("Google grpc-web, text mode (application/grpc-web-text), cross-origin",
   it("an error status: code 5, its message and the detail in grpc-status-details-bin", async () => {
     const { result, exchanges } = await grpcWebText("error");
     expect(result.messages).toEqual([]);
-    expect(result.error).toMatchObject({ code: 5, message: "requested failure", details: [{ message: "detail", replica: "r1" }] });
+    expect(result.error).toMatchObject({
+      code: 5,
+      message: "requested failure",
+      details: [{ message: "detail", replica: "r1" }],
+    });
     expect(result.status).toMatchObject({ code: 5, details: "requested failure" });
     expectCorsResponse(exchanges, 200);
   });
@@ -290,14 +339,21 @@ describe("cors.allowCredentials: a page that sends its cookies", () => {
     expect(cookieUpstream()).toBe("session=s3cr3t");
     const { preflights } = split(exchanges);
     expect(preflights.map((p) => p.status)).toEqual([204]);
-    expect(preflights[0].responseHeaders).toMatchObject({ "access-control-allow-origin": pages.origin, "access-control-allow-credentials": "true" });
+    expect(preflights[0].responseHeaders).toMatchObject({
+      "access-control-allow-origin": pages.origin,
+      "access-control-allow-credentials": "true",
+    });
     const call = expectCorsResponse(exchanges, 200);
     expect(call.responseHeaders).toMatchObject({ "access-control-allow-credentials": "true", vary: "Origin" });
   });
 
   it("an error response allows credentials too, so the page reads the error", async () => {
     const { result, exchanges } = await connectWeb("connect-json-credentials", "error", undefined, credentials.url);
-    expect(result).toMatchObject({ code: "NotFound", rawMessage: "requested failure", details: [{ message: "detail", replica: "r1" }] });
+    expect(result).toMatchObject({
+      code: "NotFound",
+      rawMessage: "requested failure",
+      details: [{ message: "detail", replica: "r1" }],
+    });
     expect(expectCorsResponse(exchanges, 404).responseHeaders["access-control-allow-credentials"]).toBe("true");
     // With credentials the "*" in Access-Control-Expose-Headers does not
     // count: custom response metadata in headers stays hidden (README, CORS).
@@ -309,7 +365,9 @@ describe("cors.allowCredentials: a page that sends its cookies", () => {
     const { result, exchanges } = await connectWeb("connect-json-credentials", "refused", undefined, plain.url);
     expect(result.rawMessage).toMatch(/fetch/i);
     const { preflights, calls } = split(exchanges);
-    expect(preflights.map((p) => [p.status, p.responseHeaders["access-control-allow-credentials"]])).toEqual([[204, undefined]]);
+    expect(preflights.map((p) => [p.status, p.responseHeaders["access-control-allow-credentials"]])).toEqual([
+      [204, undefined],
+    ]);
     expect(calls.map((c) => [c.status, c.corsError])).toEqual([[undefined, "PreflightInvalidAllowCredentials"]]);
     expect(proxy.seen.length).toBe(before);
   });
@@ -321,7 +379,9 @@ describe("cors.allowCredentials: a page that sends its cookies", () => {
     const { preflights, calls } = split(exchanges);
     expect(preflights).toEqual([]);
     // The GET went out with the cookie and the upstream answered it...
-    expect(proxy.seen.slice(before).map((r) => [r.headers[":path"], r.headers.cookie])).toEqual([["/acme.echo.v1.EchoService/Echo", "session=s3cr3t"]]);
+    expect(proxy.seen.slice(before).map((r) => [r.headers[":path"], r.headers.cookie])).toEqual([
+      ["/acme.echo.v1.EchoService/Echo", "session=s3cr3t"],
+    ]);
     // ...but the answer did not allow credentials, so the page never saw it.
     expect(calls.map((c) => [c.method, c.corsError])).toEqual([["GET", "InvalidAllowCredentials"]]);
   });

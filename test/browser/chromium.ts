@@ -49,6 +49,8 @@ export async function launchChromium(): Promise<Browser> {
   try {
     return await chromium.launch({ executablePath, args: ARGS, timeout: 30_000 });
   } catch (err) {
-    throw new Error(`Chromium at ${executablePath} failed to start (${(err as Error).message}); reinstall it: ${INSTALL_HINT}`);
+    throw new Error(
+      `Chromium at ${executablePath} failed to start (${(err as Error).message}); reinstall it: ${INSTALL_HINT}`,
+    );
   }
 }

@@ -15,29 +15,32 @@ export async function gatewayWithOrigins(
   allowCredentials = false,
 ): Promise<{ gateway: Gateway; url: string }> {
   const [host, port] = upstream.address.split(":");
-  const gateway = await startGateway({
-    listeners: [{ port: 0, host: "127.0.0.1" }],
-    limits: { maxMessageBytes: 4 * 1024 * 1024 },
-    drainTimeoutMs: 500,
-    descriptorSets: [],
-    cors: { allowedOrigins, allowCredentials },
-    clusters: new Map([
-      [
-        "echo",
-        {
-          name: "echo",
-          protocol: "grpc",
-          http: "2",
-          codec: "proto",
-          compression: "identity",
-          connectTimeoutMs: 5000,
-          timeoutMs: undefined,
-          endpoints: [{ address: upstream.address, host, port: Number(port), weight: 1, priority: 0 }],
-          resilience: defaultResilience(),
-        },
-      ],
-    ]),
-    routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" }],
-  }, { descriptors: demoDescriptors });
+  const gateway = await startGateway(
+    {
+      listeners: [{ port: 0, host: "127.0.0.1" }],
+      limits: { maxMessageBytes: 4 * 1024 * 1024 },
+      drainTimeoutMs: 500,
+      descriptorSets: [],
+      cors: { allowedOrigins, allowCredentials },
+      clusters: new Map([
+        [
+          "echo",
+          {
+            name: "echo",
+            protocol: "grpc",
+            http: "2",
+            codec: "proto",
+            compression: "identity",
+            connectTimeoutMs: 5000,
+            timeoutMs: undefined,
+            endpoints: [{ address: upstream.address, host, port: Number(port), weight: 1, priority: 0 }],
+            resilience: defaultResilience(),
+          },
+        ],
+      ]),
+      routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" }],
+    },
+    { descriptors: demoDescriptors },
+  );
   return { gateway, url: `http://127.0.0.1:${gateway.ports[0]}` };
 }

@@ -17,7 +17,8 @@ export interface Exchange {
   done: boolean;
 }
 
-const lower = (h: Record<string, unknown>) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), String(v)]));
+const lower = (h: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), String(v)]));
 
 /**
  * Records the page's requests through the DevTools protocol. Page script
@@ -74,9 +75,12 @@ export class Wire {
     const result = await fn();
     const mine = () => [...this.exchanges.values()].filter((x) => x.url.startsWith(`${origin}/`));
     // DevTools events travel separately from page.evaluate's answer.
-    await vi.waitFor(() => {
-      if (!mine().every((x) => x.done)) throw new Error("exchanges still in flight");
-    }, { timeout: 5000, interval: 20 });
+    await vi.waitFor(
+      () => {
+        if (!mine().every((x) => x.done)) throw new Error("exchanges still in flight");
+      },
+      { timeout: 5000, interval: 20 },
+    );
     return { result, exchanges: mine() };
   }
 }
@@ -91,5 +95,8 @@ export function split(exchanges: Exchange[]): { preflights: Exchange[]; calls: E
 
 /** The request headers a preflight asked the gateway to allow. */
 export function askedHeaders(preflight: Exchange): string[] {
-  return (preflight.requestHeaders["access-control-request-headers"] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return (preflight.requestHeaders["access-control-request-headers"] ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

@@ -37,7 +37,10 @@ describe("chaos: failing replicas, breakers and the retry budget", { timeout: 90
       },
     });
     const flakyStats = await flaky.stats();
-    console.log(describeLoad("scenario 3, replica failing 50%", sick), `flaky replica took ${flakyStats.calls.Echo} Echo attempts of ${2000}`);
+    console.log(
+      describeLoad("scenario 3, replica failing 50%", sick),
+      `flaky replica took ${flakyStats.calls.Echo} Echo attempts of ${2000}`,
+    );
     expect(sick.failed, JSON.stringify([...sick.errors])).toBe(0);
     expect(scene.gw.events.some((e) => e.includes(flaky.address) && e.includes("circuit breaker opened"))).toBe(true);
     // Scenario 5 here: every write a replica counted was acknowledged exactly once.
@@ -48,9 +51,15 @@ describe("chaos: failing replicas, breakers and the retry budget", { timeout: 90
     await flaky.kill();
     const healed = await spawnReplica("r1", [], flaky.port);
     scene.replicas[0] = healed;
-    const closed = () => scene.gw!.events.some((e) => e.includes(flaky.address) && e.includes("circuit breaker closed"));
+    const closed = () =>
+      scene.gw!.events.some((e) => e.includes(flaky.address) && e.includes("circuit breaker closed"));
     // Traffic until the half-open probe has closed the breaker (bounded: 20k calls).
-    const healing = await runLoad({ total: 20_000, concurrency: 8, stopWhen: () => closed(), call: (i) => client.echo({ message: `h${i}` }) });
+    const healing = await runLoad({
+      total: 20_000,
+      concurrency: 8,
+      stopWhen: () => closed(),
+      call: (i) => client.echo({ message: `h${i}` }),
+    });
     expect(closed()).toBe(true);
     expect(healing.failed).toBe(0);
     // Back in rotation: it answers calls again (bounded wait: 10k calls).
@@ -63,13 +72,17 @@ describe("chaos: failing replicas, breakers and the retry budget", { timeout: 90
         if ((await client.echo({ message: `after${i}` })).replica === "r1") fromHealed++;
       },
     });
-    console.log(`[chaos] scenario 3 after recovery: the healed replica answered 100 calls within the first ${after.ok} calls`);
+    console.log(
+      `[chaos] scenario 3 after recovery: the healed replica answered 100 calls within the first ${after.ok} calls`,
+    );
     expect(fromHealed).toBeGreaterThanOrEqual(100);
     expect(after.failed).toBe(0);
   });
 
   it("every replica failing: total attempts stay within the retry budget", async () => {
-    scene.replicas = await Promise.all(["r1", "r2", "r3"].map((n) => spawnReplica(n, ["--error-rate", "1", "--error-code", "unavailable"])));
+    scene.replicas = await Promise.all(
+      ["r1", "r2", "r3"].map((n) => spawnReplica(n, ["--error-rate", "1", "--error-code", "unavailable"])),
+    );
     // Breakers and ejection off, so only the budget limits retries.
     scene.gw = await startChaosGateway(scene.replicas, {
       circuitBreaker: false,

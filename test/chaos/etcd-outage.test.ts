@@ -37,7 +37,13 @@ describe("chaos: etcd outage, two gateways on one etcd", { timeout: 120_000 }, (
       file,
       JSON.stringify({
         listeners: [{ port: 0, host: "127.0.0.1" }],
-        clusters: { echo: { protocol: "grpc", healthCheck: { interval: "300ms" }, discovery: { etcd: { endpoints: [etcd!.url], prefix: PREFIX } } } },
+        clusters: {
+          echo: {
+            protocol: "grpc",
+            healthCheck: { interval: "300ms" },
+            discovery: { etcd: { endpoints: [etcd!.url], prefix: PREFIX } },
+          },
+        },
         routes: [{ match: { prefix: "/" }, cluster: "echo" }],
       }),
     );
@@ -78,7 +84,9 @@ describe("chaos: etcd outage, two gateways on one etcd", { timeout: 120_000 }, (
       await etcd!.restart();
       phases.push("etcd restarted");
       const t0 = performance.now();
-      await expect.poll(() => replicas[3].stats().then((s) => s.calls.Echo > 0), { timeout: 15_000, interval: 100 }).toBe(true);
+      await expect
+        .poll(() => replicas[3].stats().then((s) => s.calls.Echo > 0), { timeout: 15_000, interval: 100 })
+        .toBe(true);
       phases.push(`r4 took traffic ${Math.round(performance.now() - t0)} ms after etcd came back`);
       await sleep(1000);
       done = true;

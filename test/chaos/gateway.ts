@@ -18,7 +18,11 @@ export interface ChaosGateway {
  * validation path as a YAML file. Health checks run fast so a test sees
  * their effect in seconds.
  */
-export async function startChaosGateway(replicas: ReplicaProcess[], cluster: Record<string, unknown> = {}, weights?: number[]): Promise<ChaosGateway> {
+export async function startChaosGateway(
+  replicas: ReplicaProcess[],
+  cluster: Record<string, unknown> = {},
+  weights?: number[],
+): Promise<ChaosGateway> {
   const config = await validateConfigObject(
     {
       listeners: [{ port: 0, host: "127.0.0.1" }],
@@ -26,7 +30,9 @@ export async function startChaosGateway(replicas: ReplicaProcess[], cluster: Rec
         echo: {
           protocol: "grpc",
           // None listed when the cluster's discovery finds them.
-          ...(replicas.length > 0 ? { endpoints: replicas.map((r, i) => ({ address: r.address, weight: weights?.[i] ?? 1 })) } : {}),
+          ...(replicas.length > 0
+            ? { endpoints: replicas.map((r, i) => ({ address: r.address, weight: weights?.[i] ?? 1 })) }
+            : {}),
           healthCheck: { interval: "300ms", timeout: "200ms", unhealthyThreshold: 2, healthyThreshold: 2 },
           ...cluster,
         },

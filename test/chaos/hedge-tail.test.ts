@@ -17,9 +17,16 @@ const MEASURED = 2000;
 describe("chaos: a random latency tail on every replica", { timeout: 90_000 }, () => {
   const scene = chaosScene();
 
-  async function tailRun(hedging: boolean): Promise<LoadResult & { attempts: number; tailP99: number; events: string[] }> {
-    scene.replicas = await Promise.all(["r1", "r2", "r3"].map((n) => spawnReplica(n, ["--tail-latency", "300ms", "--tail-rate", "0.02"])));
-    scene.gw = await startChaosGateway(scene.replicas, hedging ? { hedgingPolicy: { maxAttempts: 2, hedgingDelay: "auto" } } : {});
+  async function tailRun(
+    hedging: boolean,
+  ): Promise<LoadResult & { attempts: number; tailP99: number; events: string[] }> {
+    scene.replicas = await Promise.all(
+      ["r1", "r2", "r3"].map((n) => spawnReplica(n, ["--tail-latency", "300ms", "--tail-rate", "0.02"])),
+    );
+    scene.gw = await startChaosGateway(
+      scene.replicas,
+      hedging ? { hedgingPolicy: { maxAttempts: 2, hedgingDelay: "auto" } } : {},
+    );
     // 8 callers over 4 HTTP/2 connections.
     const url = `http://127.0.0.1:${scene.gw.gateway.ports[0]}`;
     const clients = Array.from({ length: 4 }, () => createClient(EchoService, createGrpcTransport({ baseUrl: url })));
@@ -48,8 +55,15 @@ describe("chaos: a random latency tail on every replica", { timeout: 90_000 }, (
   it("300 ms on 2% of calls everywhere: auto hedging keeps p99 far below the tail, without it p99 is the tail", async () => {
     const plain = await tailRun(false);
     const hedged = await tailRun(true);
-    console.log(describeLoad("tail without hedging", plain, plain.attempts, TOTAL), `p99(last ${MEASURED})=${plain.tailP99.toFixed(1)}ms`);
-    console.log(describeLoad("tail with auto hedging", hedged, hedged.attempts, TOTAL), `p99(last ${MEASURED})=${hedged.tailP99.toFixed(1)}ms`, hedged.events.length ? JSON.stringify(hedged.events) : "");
+    console.log(
+      describeLoad("tail without hedging", plain, plain.attempts, TOTAL),
+      `p99(last ${MEASURED})=${plain.tailP99.toFixed(1)}ms`,
+    );
+    console.log(
+      describeLoad("tail with auto hedging", hedged, hedged.attempts, TOTAL),
+      `p99(last ${MEASURED})=${hedged.tailP99.toFixed(1)}ms`,
+      hedged.events.length ? JSON.stringify(hedged.events) : "",
+    );
     expect(plain.failed + hedged.failed).toBe(0);
     expect(plain.tailP99).toBeGreaterThan(290);
     expect(hedged.tailP99).toBeLessThan(150);

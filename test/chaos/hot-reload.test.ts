@@ -55,14 +55,23 @@ describe("chaos: hot reload under load", { timeout: 120_000 }, () => {
         JSON.stringify({
           listeners: [{ port: 0, host: "127.0.0.1", tls: { cert: "server.pem", key: "server.key" } }],
           admin: { port: 0, host: "127.0.0.1" },
-          clusters: { a: cluster([[r1, 1], [r2, 1]]), b: cluster(b) },
+          clusters: {
+            a: cluster([
+              [r1, 1],
+              [r2, 1],
+            ]),
+            b: cluster(b),
+          },
           routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: route }],
           ...extra,
         }),
       );
 
     writePair(pki.server);
-    writeConfig("a", [[r3, 1], [r4, 1]]);
+    writeConfig("a", [
+      [r3, 1],
+      [r4, 1],
+    ]);
     const path = join(d, "gateway.yaml");
     const log: string[] = [];
     gateway = await startGateway(await loadConfigFile(path), {
@@ -78,7 +87,10 @@ describe("chaos: hot reload under load", { timeout: 120_000 }, () => {
     const freshCall = async (i: number) => {
       const manager = new Http2SessionManager(baseUrl, {}, nodeOptions);
       try {
-        return await createClient(EchoService, createGrpcTransport({ baseUrl, sessionManager: manager })).echo({ message: `fresh${i}` }, { timeoutMs: 5000 });
+        return await createClient(EchoService, createGrpcTransport({ baseUrl, sessionManager: manager })).echo(
+          { message: `fresh${i}` },
+          { timeoutMs: 5000 },
+        );
       } finally {
         manager.abort();
       }
@@ -98,7 +110,9 @@ describe("chaos: hot reload under load", { timeout: 120_000 }, () => {
       const result = (await res.json()) as ReloadResult;
       const ms = performance.now() - t0;
       const calls = (await Promise.all(replicas.map((r) => r.stats()))).map((s) => s.calls.Echo ?? 0);
-      console.log(`[chaos] reload "${what}": HTTP ${res.status} ${result.status} in ${ms.toFixed(1)} ms; changed ${JSON.stringify(result.changed)}`);
+      console.log(
+        `[chaos] reload "${what}": HTTP ${res.status} ${result.status} in ${ms.toFixed(1)} ms; changed ${JSON.stringify(result.changed)}`,
+      );
       return { result, ms, calls };
     };
 
@@ -111,10 +125,16 @@ describe("chaos: hot reload under load", { timeout: 120_000 }, () => {
       concurrency: 16,
       onCall: async (i) => {
         if (i === 700) {
-          writeConfig("b", [[r3, 1], [r4, 1]]);
+          writeConfig("b", [
+            [r3, 1],
+            [r4, 1],
+          ]);
           marks.route = await reloadAt("route a -> b");
         } else if (i === 1400) {
-          writeConfig("b", [[r3, 1], [r4, 4]]);
+          writeConfig("b", [
+            [r3, 1],
+            [r4, 4],
+          ]);
           marks.weights = await reloadAt("weights r3:r4 1:1 -> 1:4");
         } else if (i === 2100) {
           writeConfig("b", [[r4, 4]]);
@@ -125,7 +145,14 @@ describe("chaos: hot reload under load", { timeout: 120_000 }, () => {
           writePair(next);
           marks.rotated = await reloadAt("certificate rotated");
         } else if (i === 3500) {
-          write("gateway.yaml", JSON.stringify({ listeners: [{ port: "eighty" }], clusters: {}, routes: [{ match: { prefix: "/" }, cluster: "gone" }] }));
+          write(
+            "gateway.yaml",
+            JSON.stringify({
+              listeners: [{ port: "eighty" }],
+              clusters: {},
+              routes: [{ match: { prefix: "/" }, cluster: "gone" }],
+            }),
+          );
           marks.invalid = await reloadAt("invalid config");
         }
       },
@@ -148,7 +175,9 @@ describe("chaos: hot reload under load", { timeout: 120_000 }, () => {
     const afterWeights = delta(marks.weights.calls, marks.removed.calls);
     const afterRemoval = delta(marks.removed.calls, end);
     console.log(describeLoad("hot reload under load (5 reloads, TLS)", result), `${streamsChecked} streams checked`);
-    console.log(`[chaos] Echo per replica [r1, r2, r3, r4]: before the move ${JSON.stringify(marks.route.calls)}; after the move ${JSON.stringify(delta(marks.route.calls, marks.weights.calls))}; weights 1:4 ${JSON.stringify(afterWeights)}; r3 removed ${JSON.stringify(afterRemoval)}`);
+    console.log(
+      `[chaos] Echo per replica [r1, r2, r3, r4]: before the move ${JSON.stringify(marks.route.calls)}; after the move ${JSON.stringify(delta(marks.route.calls, marks.weights.calls))}; weights 1:4 ${JSON.stringify(afterWeights)}; r3 removed ${JSON.stringify(afterRemoval)}`,
+    );
     for (const r of replicas) if (r.stderr()) console.error(`replica ${r.name} stderr:`, r.stderr());
 
     expect(result.failed, JSON.stringify([...result.errors])).toBe(0);

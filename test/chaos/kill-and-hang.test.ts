@@ -75,7 +75,8 @@ describe("chaos: a replica dies or hangs", { timeout: 90_000 }, () => {
       stopWhen: (done, seconds) => done >= 3000 && seconds >= 5,
       concurrency: 16,
       onCall: async () => {
-        if (hungAt3s === undefined && performance.now() - t0 > 3000) hungAt3s = (await scene.replicas[1].stats()).calls.Echo;
+        if (hungAt3s === undefined && performance.now() - t0 > 3000)
+          hungAt3s = (await scene.replicas[1].stats()).calls.Echo;
       },
       call: async (i) => {
         if (i % 20 === 0) {
@@ -93,12 +94,16 @@ describe("chaos: a replica dies or hangs", { timeout: 90_000 }, () => {
     });
     const hung = await scene.replicas[1].stats();
     const attempts = (await Promise.all(scene.replicas.map((r) => r.stats()))).reduce((n, s) => n + s.calls.Echo, 0);
-    console.log(describeLoad("scenario 2 with hedging", result, attempts, result.ok + result.failed), `hung replica got ${hung.calls.Echo} Echo attempts (${hungAt3s ?? "?"} in the first 3 s)`);
+    console.log(
+      describeLoad("scenario 2 with hedging", result, attempts, result.ok + result.failed),
+      `hung replica got ${hung.calls.Echo} Echo attempts (${hungAt3s ?? "?"} in the first 3 s)`,
+    );
     expect(result.failed, JSON.stringify([...result.errors])).toBe(0);
     expect(result.seconds).toBeGreaterThan(3);
     // After the first seconds the hung replica is out of rotation.
     expect(hung.calls.Echo - (hungAt3s ?? 0)).toBeLessThanOrEqual(5);
-    for (const r of [scene.replicas[0], scene.replicas[2]]) expect((await r.stats()).writes).toBe(acked.get(r.name) ?? 0);
+    for (const r of [scene.replicas[0], scene.replicas[2]])
+      expect((await r.stats()).writes).toBe(acked.get(r.name) ?? 0);
     expect((await scene.replicas[1].stats()).writes).toBe(0);
     expect(writesSent).toBeGreaterThan(0);
     expect(scene.gw.events.some((e) => e.includes("r2") || e.includes(scene.replicas[1].address))).toBe(true);
@@ -108,7 +113,11 @@ describe("chaos: a replica dies or hangs", { timeout: 90_000 }, () => {
     scene.replicas = await Promise.all([spawnReplica("r1"), spawnReplica("r2", ["--hang"]), spawnReplica("r3")]);
     scene.gw = await startChaosGateway(scene.replicas, { retryPolicy: { retryableStatusCodes: ["UNAVAILABLE"] } });
     const client = scene.gw.client;
-    const result = await runLoad({ total: 1500, concurrency: 16, call: (i) => client.echo({ message: `m${i}` }, { timeoutMs: 500 }) });
+    const result = await runLoad({
+      total: 1500,
+      concurrency: 16,
+      call: (i) => client.echo({ message: `m${i}` }, { timeoutMs: 500 }),
+    });
     const attempts = (await Promise.all(scene.replicas.map((r) => r.stats()))).reduce((n, s) => n + s.calls.Echo, 0);
     console.log(describeLoad("scenario 2 without hedging", result, attempts, 1500));
     // The baseline the hedging run is measured against: here the hang shows.

@@ -10,13 +10,19 @@ describe("chaos: slow replicas, balancing and streams", { timeout: 90_000 }, () 
   const scene = chaosScene();
 
   async function slowRun(hedging: boolean) {
-    scene.replicas = [await spawnReplica("r1"), await spawnReplica("r2"), await spawnReplica("slow", ["--latency", "200ms"])];
+    scene.replicas = [
+      await spawnReplica("r1"),
+      await spawnReplica("r2"),
+      await spawnReplica("slow", ["--latency", "200ms"]),
+    ];
     scene.gw = await startChaosGateway(scene.replicas, {
       // Keep the slow replica in rotation so the comparison is about hedging alone.
       outlierDetection: false,
       // A third of the calls land on the slow replica and need a hedge: more
       // than the default 20% budget, which would leave the rest slow.
-      ...(hedging ? { hedgingPolicy: { maxAttempts: 3, hedgingDelay: "auto", percentile: 95 }, retryBudget: { percent: 50 } } : {}),
+      ...(hedging
+        ? { hedgingPolicy: { maxAttempts: 3, hedgingDelay: "auto", percentile: 95 }, retryBudget: { percent: 50 } }
+        : {}),
     });
     const client = scene.gw.client;
     const res = await runLoad({ total: 1500, concurrency: 16, call: (i) => client.echo({ message: `m${i}` }) });
@@ -57,7 +63,11 @@ describe("chaos: slow replicas, balancing and streams", { timeout: 90_000 }, () 
     await scene.gw.close();
     await Promise.all(scene.replicas.map((r) => r.kill()));
 
-    scene.replicas = [await spawnReplica("r1"), await spawnReplica("r2"), await spawnReplica("slow", ["--latency", "50ms"])];
+    scene.replicas = [
+      await spawnReplica("r1"),
+      await spawnReplica("r2"),
+      await spawnReplica("slow", ["--latency", "50ms"]),
+    ];
     scene.gw = await startChaosGateway(scene.replicas, { balancer: "p2c_ewma", slowStart: 0, outlierDetection: false });
     const p2c: Record<string, number> = {};
     await runLoad({

@@ -22,16 +22,23 @@ export interface ReplicaProcess {
  * `kill -9` it like a crashing deployment. Fault flags go on the command line.
  */
 export async function spawnReplica(name: string, flags: string[] = [], port = 0): Promise<ReplicaProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "services/cli.ts", "--port", String(port), "--name", name, ...flags], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "services/cli.ts", "--port", String(port), "--name", name, ...flags],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   let err = "";
   child.stdout!.setEncoding("utf8").on("data", (c: string) => (out += c));
   child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
   const boundPort = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`replica ${name} did not start within 15 s\n${out}\n${err}`)), 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`replica ${name} did not start within 15 s\n${out}\n${err}`)),
+      15_000,
+    );
     const check = () => {
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
       if (m) {

@@ -13,7 +13,11 @@ describe("chaos: sticky routing with ring_hash", { timeout: 120_000 }, () => {
 
   it("1,000 keys keep their replica; killing one replica moves only its keys", async () => {
     scene.replicas = await Promise.all(["r1", "r2", "r3", "r4"].map((n) => spawnReplica(n)));
-    scene.gw = await startChaosGateway(scene.replicas, { balancer: "ring_hash", hashOn: { header: "x-user-id" }, slowStart: 0 });
+    scene.gw = await startChaosGateway(scene.replicas, {
+      balancer: "ring_hash",
+      hashOn: { header: "x-user-id" },
+      slowStart: 0,
+    });
     const client = scene.gw.client;
     const KEYS = 1000;
     /** Every replica that answered each key, in order. */

@@ -105,7 +105,8 @@ describe("chaos: standby failover", { timeout: 90_000 }, () => {
     expect(during.share).toBe(1);
     // Health checks (300 ms x 2) mark both primaries down well within the 4 s the standbys serve alone.
     expect(
-      scene.gw.events.filter((e) => e.includes("unhealthy") && (e.includes(p1!.address) || e.includes(p2!.address))).length,
+      scene.gw.events.filter((e) => e.includes("unhealthy") && (e.includes(p1!.address) || e.includes(p2!.address)))
+        .length,
     ).toBeGreaterThanOrEqual(2);
     expect(allPrimaryFrom).toBeDefined();
     // Back within health-check time (healthyThreshold 2 at 300 ms, plus the

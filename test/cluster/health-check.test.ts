@@ -8,7 +8,15 @@ import type { HealthCheckConfig } from "../../gateway/config/types.js";
 const INTERVAL_MS = 50;
 
 function config(over: Partial<HealthCheckConfig> = {}): HealthCheckConfig {
-  return { enabled: true, intervalMs: INTERVAL_MS, timeoutMs: 1000, unhealthyThreshold: 2, healthyThreshold: 2, service: "", ...over };
+  return {
+    enabled: true,
+    intervalMs: INTERVAL_MS,
+    timeoutMs: 1000,
+    unhealthyThreshold: 2,
+    healthyThreshold: 2,
+    service: "",
+    ...over,
+  };
 }
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
@@ -85,7 +93,9 @@ describe.each(["grpc", "connect", "grpc-web"] as const)("HealthChecker over %s t
     await replica.close();
     await until(() => !checker.healthy);
     expect(changes).toHaveLength(1);
-    expect(changes[0].reason).toMatch(/^health check failed 2 times in a row: UNAVAILABLE: cluster "hc" endpoint 127\.0\.0\.1:\d+ /);
+    expect(changes[0].reason).toMatch(
+      /^health check failed 2 times in a row: UNAVAILABLE: cluster "hc" endpoint 127\.0\.0\.1:\d+ /,
+    );
     expect(changes[0].reason).toMatch(/ECONNREFUSED|connection|unreachable/);
   });
 

@@ -62,7 +62,11 @@ describe("loadConfigFile", () => {
       ["127.0.0.1:50051", 3],
       ["127.0.0.1:50052", 1],
     ]);
-    expect(config.routes[0]).toEqual({ match: { method: "/acme.echo.v1.EchoService/Echo" }, cluster: "echo", timeoutMs: 2000 });
+    expect(config.routes[0]).toEqual({
+      match: { method: "/acme.echo.v1.EchoService/Echo" },
+      cluster: "echo",
+      timeoutMs: 2000,
+    });
     // The example spells out the defaults, plus hedging (off by default) and one idempotent method.
     expect(echo.resilience).toEqual({
       ...defaultResilience(),
@@ -96,7 +100,11 @@ routes:
     });
     expect(config.descriptorSets).toHaveLength(1);
     expect(config.clusters.get("secure")!.tls).toEqual({ ca: PEM("CERTIFICATE"), insecureSkipVerify: false });
-    expect(config.clusters.get("secure")!.resilience.retryPolicy).toMatchObject({ enabled: true, maxAttempts: 3, initialBackoffMs: 25 });
+    expect(config.clusters.get("secure")!.resilience.retryPolicy).toMatchObject({
+      enabled: true,
+      maxAttempts: 3,
+      initialBackoffMs: 25,
+    });
   });
 
   it("names the file when the config itself cannot be read", async () => {
@@ -110,7 +118,11 @@ routes:
   });
 
   it.each([
-    ["YAML syntax errors with line:column", "listeners:\n\t- port: 8080\n", ["YAML syntax error at line 2:1: Tabs are not allowed as indentation"]],
+    [
+      "YAML syntax errors with line:column",
+      "listeners:\n\t- port: 8080\n",
+      ["YAML syntax error at line 2:1: Tabs are not allowed as indentation"],
+    ],
     [
       "every YAML syntax error",
       "listeners:\n  - port: 8080\n  bad: [\n",
@@ -119,7 +131,11 @@ routes:
         "YAML syntax error at line 4:1: Flow sequence in block collection must be sufficiently indented and end with a ]",
       ],
     ],
-    ["duplicate YAML keys", `listeners: [{ port: 1 }]\nlisteners: [{ port: 2 }]\n${GOOD_CLUSTERS}`, ["YAML syntax error at line 2:1: Map keys must be unique"]],
+    [
+      "duplicate YAML keys",
+      `listeners: [{ port: 1 }]\nlisteners: [{ port: 2 }]\n${GOOD_CLUSTERS}`,
+      ["YAML syntax error at line 2:1: Map keys must be unique"],
+    ],
     ["an empty file", "", ["the config is empty (expected a mapping with listeners, clusters and routes)"]],
     [
       "a bad protocol",
@@ -156,11 +172,17 @@ routes:
       `listeners: [{ port: 8080 }]\nclusters:\n  echo: { protocol: grpc, endpoints: ["a:70000"] }\nroutes: [{ match: { prefix: / }, cluster: echo }]\n`,
       ['clusters.echo.endpoints[0]: "a:70000" has port 70000, which is not between 1 and 65535'],
     ],
-    ["duplicate listener ports", `listeners: [{ port: 8080 }, { port: 8080 }]\n${GOOD_CLUSTERS}`, ["listeners[1].port: 8080 is already used by listeners[0]"]],
+    [
+      "duplicate listener ports",
+      `listeners: [{ port: 8080 }, { port: 8080 }]\n${GOOD_CLUSTERS}`,
+      ["listeners[1].port: 8080 is already used by listeners[0]"],
+    ],
     [
       "a malformed method match",
       `listeners: [{ port: 8080 }]\nclusters:\n  echo: { protocol: grpc, endpoints: ["a:1"] }\nroutes: [{ match: { method: acme.Echo.Echo }, cluster: echo }]\n`,
-      ['routes[0].match.method: "acme.Echo.Echo" is not /pkg.Service/Method (expected e.g. "/acme.echo.v1.EchoService/Echo")'],
+      [
+        'routes[0].match.method: "acme.Echo.Echo" is not /pkg.Service/Method (expected e.g. "/acme.echo.v1.EchoService/Echo")',
+      ],
     ],
     [
       "no listeners, clusters or routes",
@@ -176,8 +198,16 @@ routes:
       "admin: { port: 9901 }\n",
       ["listeners: is required", "clusters: is required", "routes: is required"],
     ],
-    ["an unknown top-level key", `listeners: [{ port: 8080 }]\nlistener: []\n${GOOD_CLUSTERS}`, ["listener: unknown key (did you mean listeners?)"]],
-    ["a bad duration", `listeners: [{ port: 8080 }]\ndrainTimeout: 10 seconds\n${GOOD_CLUSTERS}`, [expect.stringMatching(/^drainTimeout: "10 seconds" is not a duration/)]],
+    [
+      "an unknown top-level key",
+      `listeners: [{ port: 8080 }]\nlistener: []\n${GOOD_CLUSTERS}`,
+      ["listener: unknown key (did you mean listeners?)"],
+    ],
+    [
+      "a bad duration",
+      `listeners: [{ port: 8080 }]\ndrainTimeout: 10 seconds\n${GOOD_CLUSTERS}`,
+      [expect.stringMatching(/^drainTimeout: "10 seconds" is not a duration/)],
+    ],
   ])("reports %s", async (_name, yaml, expected) => {
     expect(await problemsFor(yaml)).toEqual(expected);
   });
@@ -235,7 +265,12 @@ routes: [{ match: { prefix: / }, cluster: echo }]
     expect(r.circuitBreaker).toEqual({ ...defaultResilience().circuitBreaker, enabled: false });
     expect(r.retryPolicy).toMatchObject({ enabled: true, maxAttempts: 5, retryableStatusCodes: [14, 8] });
     expect(r.hedgingPolicy).toEqual({ ...defaultHedgingPolicy(), hedgingDelayMs: 50 });
-    expect(r.healthCheck).toMatchObject({ enabled: true, intervalMs: 500, timeoutMs: 1000, service: "acme.echo.v1.EchoService" });
+    expect(r.healthCheck).toMatchObject({
+      enabled: true,
+      intervalMs: 500,
+      timeoutMs: 1000,
+      service: "acme.echo.v1.EchoService",
+    });
     expect(r.outlierDetection).toMatchObject({ baseEjectionTimeMs: 30_000, maxEjectionTimeMs: 300_000 });
     expect(r.idempotentMethods).toEqual(["/acme.echo.v1.EchoService/Sum"]);
   });
@@ -260,7 +295,9 @@ clusters:
 routes: [{ match: { prefix: / }, cluster: echo }]
 `);
     expect(problems).toEqual([
-      expect.stringMatching(/^clusters\.echo\.retries: unknown key \(allowed: protocol, http, codec, .*, idempotentMethods\)$/),
+      expect.stringMatching(
+        /^clusters\.echo\.retries: unknown key \(allowed: protocol, http, codec, .*, idempotentMethods\)$/,
+      ),
       'clusters.echo.balancer: "p2c" must be one of weighted_round_robin, p2c_ewma, random',
       'clusters.echo.slowStart: "soon" is not a duration (expected e.g. "250ms", "5s", "1m", "1.5s", or a number of milliseconds)',
       "clusters.echo.circuitBreaker.maxInflight: unknown key (did you mean maxInFlight?)",

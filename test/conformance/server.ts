@@ -115,7 +115,8 @@ function readDelimited(stream: Readable, what: string, timeoutMs: number): Promi
         if (buf.byteLength >= 4 + len) finish(undefined, buf.subarray(4, 4 + len));
       }
     };
-    const onEnd = () => finish(new Error(`${what}: stream ended after ${buf.byteLength} bytes, before a whole message`));
+    const onEnd = () =>
+      finish(new Error(`${what}: stream ended after ${buf.byteLength} bytes, before a whole message`));
     stream.on("data", onData);
     stream.once("end", onEnd);
     stream.once("error", finish);
@@ -135,7 +136,9 @@ async function startReferenceServer(protocol: Protocol): Promise<Upstream> {
   // (An asynchronous command's stdin is /dev/null unless redirected from
   // another descriptor, hence fd 4.)
   const script = `exec 4<&0; "$0" <&4 4<&- & pid=$!; exec 4<&-; cat <&3 >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0`;
-  const child: ChildProcess = spawn("sh", ["-c", script, REFERENCE_SERVER], { stdio: ["pipe", "pipe", "inherit", "pipe"] });
+  const child: ChildProcess = spawn("sh", ["-c", script, REFERENCE_SERVER], {
+    stdio: ["pipe", "pipe", "inherit", "pipe"],
+  });
   const lifeline = child.stdio[3] as Writable;
   lifeline.on("error", () => {});
   const stop = () => lifeline.end();
@@ -152,7 +155,10 @@ async function startReferenceServer(protocol: Protocol): Promise<Upstream> {
   });
   child.stdin!.end(delimited(toBinary(ServerCompatRequestSchema, req)));
   try {
-    const res = fromBinary(ServerCompatResponseSchema, await readDelimited(child.stdout!, "the reference server's ServerCompatResponse", 15_000));
+    const res = fromBinary(
+      ServerCompatResponseSchema,
+      await readDelimited(child.stdout!, "the reference server's ServerCompatResponse", 15_000),
+    );
     return { port: res.port, stop };
   } catch (err) {
     stop();
@@ -176,7 +182,12 @@ function conformanceDescriptorSet(): Uint8Array {
   return toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: files.map((f) => f.proto) }));
 }
 
-async function startSwitchyard(req: ServerCompatRequest, upstreamProtocol: UpstreamProtocol, upstreamHttp: "2" | "1.1", upstreamPort: number): Promise<Gateway> {
+async function startSwitchyard(
+  req: ServerCompatRequest,
+  upstreamProtocol: UpstreamProtocol,
+  upstreamHttp: "2" | "1.1",
+  upstreamPort: number,
+): Promise<Gateway> {
   const files = new Map<string, Uint8Array>([["/conformance/conformance.binpb", conformanceDescriptorSet()]]);
   const listener: Record<string, unknown> = { port: 0, host: "127.0.0.1" };
   if (req.useTls) {
@@ -250,7 +261,10 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void shutdown(0));
   process.on("SIGINT", () => void shutdown(0));
   const mode = parseMode(process.argv.slice(2));
-  const req = fromBinary(ServerCompatRequestSchema, await readDelimited(process.stdin, "the ServerCompatRequest on stdin", 15_000));
+  const req = fromBinary(
+    ServerCompatRequestSchema,
+    await readDelimited(process.stdin, "the ServerCompatRequest on stdin", 15_000),
+  );
   const upstreamProtocol = mode === "same" ? protocolName(req.protocol) : mode;
   const upstream = await startReferenceServer(PROTOCOLS[upstreamProtocol]);
   cleanups.push(() => upstream.stop());

@@ -35,7 +35,15 @@ async function start(extra: Record<string, unknown> = {}): Promise<{ url: string
     {
       listeners: [{ port: 0, host: "127.0.0.1" }],
       admin: { port: 0 },
-      clusters: { echo: { protocol: "grpc", healthCheck: false, slowStart: "0s", discovery: { file: { path: "endpoints.yaml" } }, ...extra } },
+      clusters: {
+        echo: {
+          protocol: "grpc",
+          healthCheck: false,
+          slowStart: "0s",
+          discovery: { file: { path: "endpoints.yaml" } },
+          ...extra,
+        },
+      },
       routes: [{ match: { prefix: "/" }, cluster: "echo" }],
     },
     dir,
@@ -65,15 +73,31 @@ describe("discovery: file", () => {
 
     writeFileSync(join(dir, "endpoints.yaml"), "[ not: yaml: at all");
     await expect
-      .poll(async () => ((await (await fetch(`${adminUrl}/ready`)).json()) as { discovery: Array<{ state: string }> }).discovery[0].state, { timeout: 5000 })
+      .poll(
+        async () =>
+          ((await (await fetch(`${adminUrl}/ready`)).json()) as { discovery: Array<{ state: string }> }).discovery[0]
+            .state,
+        { timeout: 5000 },
+      )
       .toBe("failing");
-    const ready = (await (await fetch(`${adminUrl}/ready`)).json()) as { discovery: Array<{ error: string; endpoints: number }> };
+    const ready = (await (await fetch(`${adminUrl}/ready`)).json()) as {
+      discovery: Array<{ error: string; endpoints: number }>;
+    };
     expect(ready.discovery[0].endpoints).toBe(2);
     expect(ready.discovery[0].error).toContain("endpoints.yaml");
     expect(await repliesFrom(url, 8)).toEqual(new Set(["r1", "r2"]));
 
     writeList([]);
-    await expect.poll(() => callError(echoClient(grpc, url).echo({ message: "x" })).then((e) => e.rawMessage, () => ""), { timeout: 5000 }).toContain('cluster "echo" has no endpoints');
+    await expect
+      .poll(
+        () =>
+          callError(echoClient(grpc, url).echo({ message: "x" })).then(
+            (e) => e.rawMessage,
+            () => "",
+          ),
+        { timeout: 5000 },
+      )
+      .toContain('cluster "echo" has no endpoints');
   });
 
   it("keeps static endpoints in the set whatever the file says", async () => {

@@ -24,15 +24,25 @@ describe("backpressure through the gateway", () => {
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
     const sessions = new Set<http2.ServerHttp2Session>();
     upstream.on("session", (s) => sessions.add(s));
-    cleanup.push(() => new Promise<void>((r) => {
-      for (const s of sessions) s.destroy();
-      upstream.close(() => r());
-    }));
+    cleanup.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const s of sessions) s.destroy();
+          upstream.close(() => r());
+        }),
+    );
     const config = await validateConfigObject(
       {
         listeners: [{ port: 0, host: "127.0.0.1" }],
         limits: { maxMessageBytes: 1024 * 1024 },
-        clusters: { c: { protocol: "grpc", codec: "same", healthCheck: false, endpoints: [`127.0.0.1:${(upstream.address() as AddressInfo).port}`] } },
+        clusters: {
+          c: {
+            protocol: "grpc",
+            codec: "same",
+            healthCheck: false,
+            endpoints: [`127.0.0.1:${(upstream.address() as AddressInfo).port}`],
+          },
+        },
         routes: [{ match: { prefix: "/" }, cluster: "c" }],
       },
       process.cwd(),
@@ -67,7 +77,12 @@ describe("backpressure through the gateway", () => {
       upstreamWritten = flood(s);
     });
     const session = await gatewayTo(upstream);
-    const req = session.request({ ":method": "POST", ":path": "/x.v1.S/Stream", "content-type": "application/grpc", te: "trailers" });
+    const req = session.request({
+      ":method": "POST",
+      ":path": "/x.v1.S/Stream",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
     req.on("error", () => {});
     req.end(envelope(0, Buffer.alloc(0)));
     req.pause(); // the client reads nothing
@@ -92,11 +107,16 @@ describe("backpressure through the gateway", () => {
       s.pause(); // the upstream reads nothing
     });
     const session = await gatewayTo(upstream);
-    const req = session.request({ ":method": "POST", ":path": "/x.v1.S/Upload", "content-type": "application/grpc", te: "trailers" }, { endStream: false });
+    const req = session.request(
+      { ":method": "POST", ":path": "/x.v1.S/Upload", "content-type": "application/grpc", te: "trailers" },
+      { endStream: false },
+    );
     req.on("error", () => {});
     const clientWritten = flood(req);
     await new Promise((r) => setTimeout(r, 1500));
-    console.log(`[backpressure] client wrote ${(clientWritten() / 1048576).toFixed(1)} MiB while the upstream read nothing`);
+    console.log(
+      `[backpressure] client wrote ${(clientWritten() / 1048576).toFixed(1)} MiB while the upstream read nothing`,
+    );
     expect(clientWritten()).toBeGreaterThan(0);
     expect(clientWritten()).toBeLessThan(LIMIT);
     req.close(http2.constants.NGHTTP2_CANCEL);

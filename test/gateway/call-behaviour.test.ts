@@ -14,18 +14,20 @@ describe("deadlines, cancellation, compression, failures", () => {
     f = undefined;
   });
 
-  it.each([grpc, connectH1, webH1])("a hanging upstream ends in DEADLINE_EXCEEDED before the client's deadline ($name)", async (kind) => {
-    f = await startFixture({ protocol: "connect" });
-    f.replicas[0].faults.hang = true;
-    const t0 = performance.now();
-    // The gateway answers, not the client's own timer: the message says so.
-    const err = await callError(echoClient(kind, f.url)
-      .echo({ message: "x" }, { timeoutMs: 300 }));
-    const took = performance.now() - t0;
-    expect(err.code).toBe(Code.DeadlineExceeded);
-    expect(took).toBeGreaterThan(250);
-    expect(took).toBeLessThan(2000);
-  });
+  it.each([grpc, connectH1, webH1])(
+    "a hanging upstream ends in DEADLINE_EXCEEDED before the client's deadline ($name)",
+    async (kind) => {
+      f = await startFixture({ protocol: "connect" });
+      f.replicas[0].faults.hang = true;
+      const t0 = performance.now();
+      // The gateway answers, not the client's own timer: the message says so.
+      const err = await callError(echoClient(kind, f.url).echo({ message: "x" }, { timeoutMs: 300 }));
+      const took = performance.now() - t0;
+      expect(err.code).toBe(Code.DeadlineExceeded);
+      expect(took).toBeGreaterThan(250);
+      expect(took).toBeLessThan(2000);
+    },
+  );
 
   it("the cluster's default timeout applies when the client sets none", async () => {
     f = await startFixture({ timeoutMs: 200 });
@@ -56,13 +58,21 @@ describe("deadlines, cancellation, compression, failures", () => {
     const { EchoService } = await import("../../gen/acme/echo/v1/echo_pb.js");
     const transport = kind.transport(f.url);
     // connect-node transports take compression options at creation: rebuild with them.
-    const opts = { baseUrl: f.url, sendCompression: (await import("@connectrpc/connect-node")).compressionGzip, compressMinBytes: 10 };
+    const opts = {
+      baseUrl: f.url,
+      sendCompression: (await import("@connectrpc/connect-node")).compressionGzip,
+      compressMinBytes: 10,
+    };
     const mod = await import("@connectrpc/connect-node");
     const t = kind.name.startsWith("grpc-web")
       ? mod.createGrpcWebTransport({ ...opts, httpVersion: kind.name.endsWith("h1") ? "1.1" : "2" })
       : kind.name.startsWith("grpc")
         ? mod.createGrpcTransport(opts)
-        : mod.createConnectTransport({ ...opts, httpVersion: kind.name.endsWith("h1") ? "1.1" : "2", useBinaryFormat: true });
+        : mod.createConnectTransport({
+            ...opts,
+            httpVersion: kind.name.endsWith("h1") ? "1.1" : "2",
+            useBinaryFormat: true,
+          });
     void transport;
     const big = "z".repeat(50_000);
     const res = await createClient(EchoService, t).echo({ message: big });
@@ -79,10 +89,19 @@ describe("deadlines, cancellation, compression, failures", () => {
   });
 
   it("when every endpoint is out, calls fail fast with UNAVAILABLE naming the cluster and why", async () => {
-    const hc = { enabled: true, intervalMs: 50, timeoutMs: 200, unhealthyThreshold: 1, healthyThreshold: 1, service: "" };
+    const hc = {
+      enabled: true,
+      intervalMs: 50,
+      timeoutMs: 200,
+      unhealthyThreshold: 1,
+      healthyThreshold: 1,
+      service: "",
+    };
     f = await startFixture({ weights: [1, 1], resilience: { healthCheck: hc } });
     for (const r of f.replicas) r.health.setServing(false);
-    await expect.poll(() => f!.gateway.clusters.endpointSet("echo")!.list.every((e) => e.health?.healthy === false)).toBe(true);
+    await expect
+      .poll(() => f!.gateway.clusters.endpointSet("echo")!.list.every((e) => e.health?.healthy === false))
+      .toBe(true);
     const t0 = performance.now();
     const err = await callError(echoClient(grpc, f.url).echo({ message: "x" }, { timeoutMs: 5000 }));
     expect(err.code).toBe(Code.Unavailable);
@@ -91,7 +110,16 @@ describe("deadlines, cancellation, compression, failures", () => {
     expect(performance.now() - t0).toBeLessThan(1000);
     // And back in service once they pass again.
     for (const r of f.replicas) r.health.setServing(true);
-    await expect.poll(() => echoClient(grpc, f!.url).echo({ message: "y" }).then((r) => r.message, () => "")).toBe("y");
+    await expect
+      .poll(() =>
+        echoClient(grpc, f!.url)
+          .echo({ message: "y" })
+          .then(
+            (r) => r.message,
+            () => "",
+          ),
+      )
+      .toBe("y");
   });
 
   it("a lone endpoint answering errors is ejected but still served (panic routing), not cut off", async () => {
@@ -99,7 +127,9 @@ describe("deadlines, cancellation, compression, failures", () => {
     const client = echoClient(grpc, f.url);
     // Six application-level UNAVAILABLE answers in a row from a healthy replica.
     for (let i = 0; i < 6; i++) {
-      const err = await callError(client.write({ key: "k", value: "v" }, { headers: { "x-echo-fail": "unavailable" } }));
+      const err = await callError(
+        client.write({ key: "k", value: "v" }, { headers: { "x-echo-fail": "unavailable" } }),
+      );
       expect(err.rawMessage).toBe("requested failure");
     }
     const set = f.gateway.clusters.endpointSet("echo")!;

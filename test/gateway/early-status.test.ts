@@ -55,7 +55,10 @@ async function withTraffic<T>(body: () => Promise<T>): Promise<T> {
     stop = true;
     await Promise.all(loops);
     const unrelated = failures.filter(isReplicaGoaway);
-    if (unrelated.length) console.warn(`other traffic: ${unrelated.length} call(s) lost to the demo replica's GOAWAY (see isReplicaGoaway)`);
+    if (unrelated.length)
+      console.warn(
+        `other traffic: ${unrelated.length} call(s) lost to the demo replica's GOAWAY (see isReplicaGoaway)`,
+      );
     expect(failures.filter((x) => !isReplicaGoaway(x))).toEqual([]);
     expect(ok).toBeGreaterThan(0);
   }
@@ -76,7 +79,9 @@ function isReplicaGoaway(outcome: string): boolean {
 /** RUNS calls at once; returns how many ended with each code (or error text), and how long the batch took. */
 async function batch(run: () => Promise<string>): Promise<{ counts: Record<string, number>; ms: number }> {
   const t0 = performance.now();
-  const results = await Promise.all(Array.from({ length: RUNS }, () => run().catch((e: Error) => `threw: ${e.message}`)));
+  const results = await Promise.all(
+    Array.from({ length: RUNS }, () => run().catch((e: Error) => `threw: ${e.message}`)),
+  );
   const counts: Record<string, number> = {};
   for (const r of results) counts[r] = (counts[r] ?? 0) + 1;
   return { counts, ms: performance.now() - t0 };
@@ -92,7 +97,9 @@ describe("early status under load: connect-node clients", { timeout: TIMEOUT }, 
       // must fit in one connect-node HTTP/2 session's memory (10 MB by
       // default; past it the client itself refuses the response headers).
       const big = "x".repeat(LIMIT + 1024);
-      const { counts, ms } = await withTraffic(() => batch(async () => codeName(await callError(client.echo({ message: big })))));
+      const { counts, ms } = await withTraffic(() =>
+        batch(async () => codeName(await callError(client.echo({ message: big })))),
+      );
       expect(counts).toEqual({ ResourceExhausted: RUNS });
       expect(ms).toBeLessThan(15_000);
     });
@@ -103,7 +110,9 @@ describe("early status under load: connect-node clients", { timeout: TIMEOUT }, 
   for (const kind of CLIENT_KINDS.filter(streamsRequests)) {
     it(`${kind.name}: a client stream still sending at its deadline gets DEADLINE_EXCEEDED, ${RUNS} at once`, async () => {
       const client = createClient(EchoService, kind.transport(f.url));
-      const headers: Record<string, string> = kind.name.startsWith("connect") ? { "connect-timeout-ms": "300" } : { "grpc-timeout": "300m" };
+      const headers: Record<string, string> = kind.name.startsWith("connect")
+        ? { "connect-timeout-ms": "300" }
+        : { "grpc-timeout": "300m" };
       const { counts, ms } = await withTraffic(() =>
         batch(async () => {
           let release!: () => void;
@@ -123,7 +132,9 @@ describe("early status under load: connect-node clients", { timeout: TIMEOUT }, 
       const lost = counts["replica GOAWAY"] ?? 0;
       if (lost) console.warn(`${lost} deadline call(s) lost to the demo replica's GOAWAY (see isReplicaGoaway)`);
       expect(lost).toBeLessThan(RUNS / 2);
-      expect(counts).toEqual(lost ? { DeadlineExceeded: RUNS - lost, "replica GOAWAY": lost } : { DeadlineExceeded: RUNS });
+      expect(counts).toEqual(
+        lost ? { DeadlineExceeded: RUNS - lost, "replica GOAWAY": lost } : { DeadlineExceeded: RUNS },
+      );
       expect(ms).toBeLessThan(15_000);
     });
   }
@@ -179,7 +190,14 @@ function h2Call(
     req.on("error", () => {});
     req.on("close", () => {
       if (!ended) return reject(new Error(`stream closed before the response ended (rst ${req.rstCode})`));
-      resolve({ status: String(head[":status"]), body: Buffer.concat(chunks), headers: head, trailers, rstCode: req.rstCode ?? -1, written });
+      resolve({
+        status: String(head[":status"]),
+        body: Buffer.concat(chunks),
+        headers: head,
+        trailers,
+        rstCode: req.rstCode ?? -1,
+        written,
+      });
     });
     req.write(first);
     if (opts.stopAtHeaders) {
@@ -221,7 +239,9 @@ function h1Call(port: number, path: string, contentType: string, first: Buffer, 
     let doneAt = 0;
     socket.on("error", () => {});
     socket.on("connect", () => {
-      socket.write(`POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: ${contentType}\r\ncontent-length: ${first.length + more}\r\n\r\n`);
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: ${contentType}\r\ncontent-length: ${first.length + more}\r\n\r\n`,
+      );
       socket.write(first);
       written = first.length;
       const filler = Buffer.alloc(64 * 1024, 0);
@@ -239,7 +259,12 @@ function h1Call(port: number, path: string, contentType: string, first: Buffer, 
     });
     socket.on("close", () => {
       const r = parseH1(raw);
-      if (!r) return reject(new Error(`connection closed before a whole response: ${JSON.stringify(raw.toString("latin1").slice(0, 300))}`));
+      if (!r)
+        return reject(
+          new Error(
+            `connection closed before a whole response: ${JSON.stringify(raw.toString("latin1").slice(0, 300))}`,
+          ),
+        );
       resolve({ ...r, written, closedAfterMs: performance.now() - doneAt });
     });
   });
@@ -274,12 +299,16 @@ function parseH1(raw: Buffer): { status: number; headers: http.IncomingHttpHeade
 }
 
 /** The gRPC status of a gRPC or gRPC-Web response, or the code of a Connect one. */
-function statusOf(contentType: string, r: { headers: http.IncomingHttpHeaders; body: Buffer; trailers?: http.IncomingHttpHeaders }): string {
+function statusOf(
+  contentType: string,
+  r: { headers: http.IncomingHttpHeaders; body: Buffer; trailers?: http.IncomingHttpHeaders },
+): string {
   if (contentType.startsWith("application/grpc-web")) {
     const t = frames(r.body).find((fr) => fr.flags & 0x80);
     return `grpc-status ${/grpc-status: ?(\d+)/.exec(t?.data.toString() ?? "")?.[1]}`;
   }
-  if (contentType.startsWith("application/grpc")) return `grpc-status ${r.trailers?.["grpc-status"] ?? r.headers["grpc-status"]}`;
+  if (contentType.startsWith("application/grpc"))
+    return `grpc-status ${r.trailers?.["grpc-status"] ?? r.headers["grpc-status"]}`;
   if (contentType.startsWith("application/connect+")) {
     const end = frames(r.body).find((fr) => fr.flags & 2);
     return `connect ${JSON.parse(end?.data.toString() ?? "{}").error?.code}`;
@@ -292,16 +321,18 @@ async function delaySendTrailers(ms: number): Promise<() => void> {
   // Http2Stream's prototype, from a stream of a throwaway server.
   const server = http2.createServer();
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const proto = await new Promise<{ sendTrailers: (this: http2.Http2Stream, t: http2.OutgoingHttpHeaders) => void }>((resolve) => {
-    server.once("stream", (s) => {
-      resolve(Object.getPrototypeOf(Object.getPrototypeOf(s)));
-      s.respond({ ":status": 200 }, { endStream: true });
-    });
-    const c = http2.connect(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
-    const r = c.request({ ":path": "/" });
-    r.resume();
-    r.on("close", () => c.close());
-  });
+  const proto = await new Promise<{ sendTrailers: (this: http2.Http2Stream, t: http2.OutgoingHttpHeaders) => void }>(
+    (resolve) => {
+      server.once("stream", (s) => {
+        resolve(Object.getPrototypeOf(Object.getPrototypeOf(s)));
+        s.respond({ ":status": 200 }, { endStream: true });
+      });
+      const c = http2.connect(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+      const r = c.request({ ":path": "/" });
+      r.resume();
+      r.on("close", () => c.close());
+    },
+  );
   server.close();
   const orig = proto.sendTrailers;
   proto.sendTrailers = function (t) {
@@ -322,16 +353,46 @@ const HOSTILE = 50 * MiB;
 const BAD_FRAME = [
   { ct: "application/grpc", h1: false, first: envelope(1, sumBytes(1n)), want: "grpc-status 13" },
   { ct: "application/grpc-web+proto", h1: true, first: envelope(1, sumBytes(1n)), want: "grpc-status 13" },
-  { ct: "application/connect+proto", h1: true, first: envelope(2, Buffer.from("{}")), want: "connect invalid_argument" },
+  {
+    ct: "application/connect+proto",
+    h1: true,
+    first: envelope(2, Buffer.from("{}")),
+    want: "connect invalid_argument",
+  },
 ];
 
 // A message over the limit, seen from its length prefix (or, for Connect
 // unary, from the body's length) while the rest is still coming.
 const OVER_LIMIT = [
-  { ct: "application/grpc", h1: false, path: ECHO, first: envelope(0, echoBytes("x".repeat(4 * LIMIT))).subarray(0, 8192), want: "grpc-status 8" },
-  { ct: "application/grpc-web+proto", h1: true, path: ECHO, first: envelope(0, echoBytes("x".repeat(4 * LIMIT))).subarray(0, 8192), want: "grpc-status 8" },
-  { ct: "application/connect+proto", h1: true, path: SUM, first: envelope(0, sumBytes(1n)), over: true, want: "connect resource_exhausted" },
-  { ct: "application/proto", h1: true, path: ECHO, first: echoBytes("x".repeat(2 * LIMIT)), want: "connect resource_exhausted" },
+  {
+    ct: "application/grpc",
+    h1: false,
+    path: ECHO,
+    first: envelope(0, echoBytes("x".repeat(4 * LIMIT))).subarray(0, 8192),
+    want: "grpc-status 8",
+  },
+  {
+    ct: "application/grpc-web+proto",
+    h1: true,
+    path: ECHO,
+    first: envelope(0, echoBytes("x".repeat(4 * LIMIT))).subarray(0, 8192),
+    want: "grpc-status 8",
+  },
+  {
+    ct: "application/connect+proto",
+    h1: true,
+    path: SUM,
+    first: envelope(0, sumBytes(1n)),
+    over: true,
+    want: "connect resource_exhausted",
+  },
+  {
+    ct: "application/proto",
+    h1: true,
+    path: ECHO,
+    first: echoBytes("x".repeat(2 * LIMIT)),
+    want: "connect resource_exhausted",
+  },
 ];
 
 describe("early status under load: raw HTTP/2", { timeout: TIMEOUT }, () => {
@@ -352,7 +413,13 @@ describe("early status under load: raw HTTP/2", { timeout: TIMEOUT }, () => {
     it(`${c.ct}: over the limit, client stopping at the response headers like connect-go: ${c.want}, ${RUNS} at once`, async () => {
       const { counts, ms } = await withTraffic(() =>
         batch(async () => {
-          const r = await h2Call(session, { ":path": c.path, "content-type": c.ct, te: "trailers" }, c.first, 64 * LIMIT, { stopAtHeaders: true });
+          const r = await h2Call(
+            session,
+            { ":path": c.path, "content-type": c.ct, te: "trailers" },
+            c.first,
+            64 * LIMIT,
+            { stopAtHeaders: true },
+          );
           return statusOf(c.ct, r);
         }),
       );
@@ -375,7 +442,13 @@ describe("early status under load: raw HTTP/2", { timeout: TIMEOUT }, () => {
     for (const c of OVER_LIMIT.filter((x) => x.path === ECHO)) {
       it(`${c.ct}: over the limit, client stopping at the response headers: ${c.want}, ${RUNS} at once`, async () => {
         const { counts } = await batch(async () => {
-          const r = await h2Call(session, { ":path": c.path, "content-type": c.ct, te: "trailers" }, c.first, 64 * LIMIT, { stopAtHeaders: true });
+          const r = await h2Call(
+            session,
+            { ":path": c.path, "content-type": c.ct, te: "trailers" },
+            c.first,
+            64 * LIMIT,
+            { stopAtHeaders: true },
+          );
           return statusOf(c.ct, r);
         });
         expect(counts).toEqual({ [c.want]: RUNS });
@@ -405,7 +478,12 @@ describe("early status under load: raw HTTP/2", { timeout: TIMEOUT }, () => {
 
   it(`a hostile ${HOSTILE / MiB} MiB body after an early error is not read`, async () => {
     const t0 = performance.now();
-    const r = await h2Call(session, { ":path": ECHO, "content-type": "application/grpc", te: "trailers" }, OVER_LIMIT[0].first, HOSTILE);
+    const r = await h2Call(
+      session,
+      { ":path": ECHO, "content-type": "application/grpc", te: "trailers" },
+      OVER_LIMIT[0].first,
+      HOSTILE,
+    );
     expect(statusOf("application/grpc", r)).toBe("grpc-status 8");
     expect(r.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
     expect(r.written).toBeLessThan(4 * MiB);
@@ -424,7 +502,8 @@ describe("early status under load: raw HTTP/1.1", { timeout: TIMEOUT }, () => {
         const { counts, ms } = await withTraffic(() =>
           batch(async () => {
             const r = await h1Call(f.port, c.path, c.ct, first, 256 * 1024);
-            const closed = r.closedAfterMs < LINGER_MS + 1000 ? "closed" : `closed late (${Math.round(r.closedAfterMs)} ms)`;
+            const closed =
+              r.closedAfterMs < LINGER_MS + 1000 ? "closed" : `closed late (${Math.round(r.closedAfterMs)} ms)`;
             return `${statusOf(c.ct, r)} connection ${r.headers.connection} ${closed}`;
           }),
         );
@@ -444,4 +523,3 @@ describe("early status under load: raw HTTP/1.1", { timeout: TIMEOUT }, () => {
     expect(performance.now() - t0).toBeLessThan(LINGER_MS + 2000);
   });
 });
-

@@ -42,52 +42,55 @@ describe("graceful stop (gateway.close())", () => {
     f = undefined;
   });
 
-  it.each([grpcH2, connectH1, webH1])("an in-flight stream finishes with every message; close() resolves after it ($name)", async (kind) => {
-    f = await startFixture({ drainTimeoutMs: 10_000 });
-    const fx = f;
-    const events: string[] = [];
-    const ns: number[] = [];
-    let closing: Promise<void> | undefined;
-    let refusedDuringDrain: string | undefined;
-    const t0 = performance.now();
-    let closeTook = 0;
+  it.each([grpcH2, connectH1, webH1])(
+    "an in-flight stream finishes with every message; close() resolves after it ($name)",
+    async (kind) => {
+      f = await startFixture({ drainTimeoutMs: 10_000 });
+      const fx = f;
+      const events: string[] = [];
+      const ns: number[] = [];
+      let closing: Promise<void> | undefined;
+      let refusedDuringDrain: string | undefined;
+      const t0 = performance.now();
+      let closeTook = 0;
 
-    let streamError: unknown;
-    try {
-      for await (const m of echoClient(kind, fx.url).count({ count: 10, intervalMs: 100 })) {
-        ns.push(m.n);
-        events.push(`message ${m.n}`);
-        if (m.n === 2) {
-          closing = fx.gateway.close().then(() => {
-            closeTook = performance.now() - t0;
-            events.push("close resolved");
-          });
-          // Draining: the port no longer takes connections, the stream goes on.
-          refusedDuringDrain = await tcpConnect(fx.port);
+      let streamError: unknown;
+      try {
+        for await (const m of echoClient(kind, fx.url).count({ count: 10, intervalMs: 100 })) {
+          ns.push(m.n);
+          events.push(`message ${m.n}`);
+          if (m.n === 2) {
+            closing = fx.gateway.close().then(() => {
+              closeTook = performance.now() - t0;
+              events.push("close resolved");
+            });
+            // Draining: the port no longer takes connections, the stream goes on.
+            refusedDuringDrain = await tcpConnect(fx.port);
+          }
         }
+      } catch (err) {
+        streamError = err;
       }
-    } catch (err) {
-      streamError = err;
-    }
-    events.push("stream ended");
-    expect(closing).toBeDefined();
-    await within(closing!, 5000, "close()");
+      events.push("stream ended");
+      expect(closing).toBeDefined();
+      await within(closing!, 5000, "close()");
 
-    expect(ns).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    // Every message arrived; the stream must also end with OK, not a reset.
-    expect(streamError === undefined ? "OK" : String(streamError)).toBe("OK");
-    expect(refusedDuringDrain).toBe("ECONNREFUSED");
-    expect(events.indexOf("close resolved")).toBeGreaterThan(events.indexOf("message 10"));
-    // The stream needed ~900 ms; close() was called after ~100 ms and waited for it.
-    expect(closeTook).toBeGreaterThan(700);
-    expect(fx.replicas[0].stats.cancelled).toBe(0);
-    expect(fx.gateway.inflight.size).toBe(0);
+      expect(ns).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      // Every message arrived; the stream must also end with OK, not a reset.
+      expect(streamError === undefined ? "OK" : String(streamError)).toBe("OK");
+      expect(refusedDuringDrain).toBe("ECONNREFUSED");
+      expect(events.indexOf("close resolved")).toBeGreaterThan(events.indexOf("message 10"));
+      // The stream needed ~900 ms; close() was called after ~100 ms and waited for it.
+      expect(closeTook).toBeGreaterThan(700);
+      expect(fx.replicas[0].stats.cancelled).toBe(0);
+      expect(fx.gateway.inflight.size).toBe(0);
 
-    // Stopped for good: new connections and new calls are refused.
-    expect(await tcpConnect(fx.port)).toBe("ECONNREFUSED");
-    const err = await callError(echoClient(kind, fx.url).echo({ message: "late" }, { timeoutMs: 3000 }));
-    expect(err.message).toMatch(/ECONNREFUSED|unavailable/i);
-  });
+      // Stopped for good: new connections and new calls are refused.
+      expect(await tcpConnect(fx.port)).toBe("ECONNREFUSED");
+      const err = await callError(echoClient(kind, fx.url).echo({ message: "late" }, { timeoutMs: 3000 }));
+      expect(err.message).toMatch(/ECONNREFUSED|unavailable/i);
+    },
+  );
 
   it("grpc-js: an in-flight Count stream ends with every message and status OK", async () => {
     f = await startFixture({ drainTimeoutMs: 10_000 });
@@ -108,25 +111,28 @@ describe("graceful stop (gateway.close())", () => {
     }
   });
 
-  it.each([grpcH2, connectH1])("with drainTimeoutMs 300 and a hanging replica, close() resolves promptly and the call errors ($name)", async (kind) => {
-    f = await startFixture({ drainTimeoutMs: 300 });
-    const fx = f;
-    fx.replicas[0].faults.hang = true;
-    // No client deadline and no cluster timeout: only the drain can end this call.
-    const call = callError(echoClient(kind, fx.url).echo({ message: "stuck" }));
-    await expect.poll(() => fx.replicas[0].stats.calls.Echo, { timeout: 3000 }).toBe(1);
-    expect(fx.gateway.inflight.size).toBe(1);
+  it.each([grpcH2, connectH1])(
+    "with drainTimeoutMs 300 and a hanging replica, close() resolves promptly and the call errors ($name)",
+    async (kind) => {
+      f = await startFixture({ drainTimeoutMs: 300 });
+      const fx = f;
+      fx.replicas[0].faults.hang = true;
+      // No client deadline and no cluster timeout: only the drain can end this call.
+      const call = callError(echoClient(kind, fx.url).echo({ message: "stuck" }));
+      await expect.poll(() => fx.replicas[0].stats.calls.Echo, { timeout: 3000 }).toBe(1);
+      expect(fx.gateway.inflight.size).toBe(1);
 
-    const t0 = performance.now();
-    await within(fx.gateway.close(), 5000, "close()");
-    const took = performance.now() - t0;
-    expect(took).toBeGreaterThan(250); // it did wait for the drain timeout
-    expect(took).toBeLessThan(2000);
+      const t0 = performance.now();
+      await within(fx.gateway.close(), 5000, "close()");
+      const took = performance.now() - t0;
+      expect(took).toBeGreaterThan(250); // it did wait for the drain timeout
+      expect(took).toBeLessThan(2000);
 
-    const err = await within(call, 2000, "the in-flight call after close()");
-    expect(err).toBeDefined();
-    expect(await tcpConnect(fx.port)).toBe("ECONNREFUSED");
-  });
+      const err = await within(call, 2000, "the in-flight call after close()");
+      expect(err).toBeDefined();
+      expect(await tcpConnect(fx.port)).toBe("ECONNREFUSED");
+    },
+  );
 });
 
 describe("the switchyard CLI process", () => {

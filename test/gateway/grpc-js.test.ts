@@ -2,8 +2,22 @@ import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { startFixture, type Fixture } from "../helpers/gateway-fixture.js";
-import { collect, decodeStatusDetails, echoGrpcJsClient, grpc, metadata, unary, type EchoGrpcJsClient } from "../helpers/grpc-js.js";
-import { EchoRequestSchema, EchoResponseSchema, type ChatResponse, type EchoResponse, type SumResponse } from "../../gen/acme/echo/v1/echo_pb.js";
+import {
+  collect,
+  decodeStatusDetails,
+  echoGrpcJsClient,
+  grpc,
+  metadata,
+  unary,
+  type EchoGrpcJsClient,
+} from "../helpers/grpc-js.js";
+import {
+  EchoRequestSchema,
+  EchoResponseSchema,
+  type ChatResponse,
+  type EchoResponse,
+  type SumResponse,
+} from "../../gen/acme/echo/v1/echo_pb.js";
 import { envelope } from "../helpers/raw.js";
 
 // @grpc/grpc-js is a second, independent gRPC implementation: if the gateway
@@ -24,9 +38,7 @@ describe.each(UPSTREAMS)("grpc-js client, upstream %s", (protocol) => {
   });
 
   it("unary Echo", async () => {
-    const r = await unary<EchoResponse>((cb) =>
-      client.Echo({ message: "hello ünïcode" }, metadata(), {}, cb),
-    );
+    const r = await unary<EchoResponse>((cb) => client.Echo({ message: "hello ünïcode" }, metadata(), {}, cb));
     expect(r.error?.details).toBeUndefined();
     expect(r.status.code).toBe(grpc.status.OK);
     expect(r.response?.message).toBe("hello ünïcode");
@@ -89,7 +101,9 @@ describe.each(UPSTREAMS)("grpc-js client, upstream %s", (protocol) => {
   });
 
   it("error status code, message and grpc-status-details-bin", async () => {
-    const r = await unary<unknown>((cb) => client.Echo({ message: "x" }, metadata({ "x-echo-fail": "not_found" }), {}, cb));
+    const r = await unary<unknown>((cb) =>
+      client.Echo({ message: "x" }, metadata({ "x-echo-fail": "not_found" }), {}, cb),
+    );
     expect(r.response).toBeUndefined();
     expect(r.error?.code, r.error?.details).toBe(grpc.status.NOT_FOUND);
     expect(r.error?.details).toBe("requested failure");
@@ -106,7 +120,9 @@ describe.each(UPSTREAMS)("grpc-js client, upstream %s", (protocol) => {
   });
 
   it("the deadline travels upstream as grpc-timeout", async () => {
-    const r = await unary<unknown>((cb) => client.Echo({ message: "x" }, metadata(), { deadline: Date.now() + 5000 }, cb));
+    const r = await unary<unknown>((cb) =>
+      client.Echo({ message: "x" }, metadata(), { deadline: Date.now() + 5000 }, cb),
+    );
     expect(r.error).toBeUndefined();
     const seen = Number(r.headers?.get("x-echo-timeout-ms")[0]);
     expect(seen).toBeGreaterThan(3000);
@@ -117,7 +133,9 @@ describe.each(UPSTREAMS)("grpc-js client, upstream %s", (protocol) => {
     f.replicas[0].faults.hang = true;
     try {
       const t0 = performance.now();
-      const r = await unary<unknown>((cb) => client.Echo({ message: "x" }, metadata(), { deadline: Date.now() + 300 }, cb));
+      const r = await unary<unknown>((cb) =>
+        client.Echo({ message: "x" }, metadata(), { deadline: Date.now() + 300 }, cb),
+      );
       const took = performance.now() - t0;
       expect(r.error?.code, r.error?.details).toBe(grpc.status.DEADLINE_EXCEEDED);
       expect(took).toBeGreaterThan(250);
@@ -176,11 +194,18 @@ describe("gRPC Trailers-Only responses, at the frame level", () => {
   });
   afterAll(() => f?.close());
 
-  function firstFrame(headers: Record<string, string>): Promise<{ endStream: boolean; status: unknown; dataBytes: number; trailers: boolean }> {
+  function firstFrame(
+    headers: Record<string, string>,
+  ): Promise<{ endStream: boolean; status: unknown; dataBytes: number; trailers: boolean }> {
     return new Promise((resolve, reject) => {
       const session = http2.connect(f.url);
       session.on("error", reject);
-      const req = session.request({ ":method": "POST", "content-type": "application/grpc", te: "trailers", ...headers });
+      const req = session.request({
+        ":method": "POST",
+        "content-type": "application/grpc",
+        te: "trailers",
+        ...headers,
+      });
       let endStream = false;
       let status: unknown;
       let dataBytes = 0;
@@ -202,7 +227,11 @@ describe("gRPC Trailers-Only responses, at the frame level", () => {
 
   it.each([
     ["no route (the gateway's own error)", { ":path": "/nope.v1.Nope/Call" }, "12"],
-    ["an upstream error translated from Connect", { ":path": "/acme.echo.v1.EchoService/Echo", "x-echo-fail": "not_found" }, "5"],
+    [
+      "an upstream error translated from Connect",
+      { ":path": "/acme.echo.v1.EchoService/Echo", "x-echo-fail": "not_found" },
+      "5",
+    ],
   ])("%s: grpc-status in headers comes with END_STREAM on that HEADERS frame", async (_what, headers, code) => {
     const r = await firstFrame(headers);
     expect(r.status).toBe(code);

@@ -15,35 +15,59 @@ describe("bad and unusual input gets the protocol's error", () => {
   afterAll(() => f.close());
 
   it("gRPC: truncated envelope is INVALID_ARGUMENT", async () => {
-    const res = await h2Request(f.url, { ":path": ECHO, "content-type": "application/grpc", te: "trailers" }, Buffer.from([0, 0, 0, 0, 10, 1, 2]));
+    const res = await h2Request(
+      f.url,
+      { ":path": ECHO, "content-type": "application/grpc", te: "trailers" },
+      Buffer.from([0, 0, 0, 0, 10, 1, 2]),
+    );
     expect(res.status).toBe(200);
     const st = res.trailers["grpc-status"] ?? res.headers["grpc-status"];
     expect(st).toBe("3");
   });
 
   it("gRPC: unknown method is UNIMPLEMENTED", async () => {
-    const res = await h2Request(f.url, { ":path": "/nope.v1.Nope/Call", "content-type": "application/grpc", te: "trailers" }, envelope(0, echoBytes("x")));
+    const res = await h2Request(
+      f.url,
+      { ":path": "/nope.v1.Nope/Call", "content-type": "application/grpc", te: "trailers" },
+      envelope(0, echoBytes("x")),
+    );
     expect(res.headers["grpc-status"]).toBe("12");
     expect(String(res.headers["grpc-message"])).toContain("no route");
   });
 
   it("gRPC: message over the limit is RESOURCE_EXHAUSTED", async () => {
-    const res = await h2Request(f.url, { ":path": ECHO, "content-type": "application/grpc", te: "trailers" }, envelope(0, echoBytes("x".repeat(2000))));
+    const res = await h2Request(
+      f.url,
+      { ":path": ECHO, "content-type": "application/grpc", te: "trailers" },
+      envelope(0, echoBytes("x".repeat(2000))),
+    );
     expect(res.trailers["grpc-status"] ?? res.headers["grpc-status"]).toBe("8");
   });
 
   it("gRPC: compressed flag without grpc-encoding is INTERNAL", async () => {
-    const res = await h2Request(f.url, { ":path": ECHO, "content-type": "application/grpc", te: "trailers" }, envelope(1, echoBytes("x")));
+    const res = await h2Request(
+      f.url,
+      { ":path": ECHO, "content-type": "application/grpc", te: "trailers" },
+      envelope(1, echoBytes("x")),
+    );
     expect(res.trailers["grpc-status"] ?? res.headers["grpc-status"]).toBe("13");
   });
 
   it("gRPC: bad grpc-timeout is INVALID_ARGUMENT", async () => {
-    const res = await h2Request(f.url, { ":path": ECHO, "content-type": "application/grpc", te: "trailers", "grpc-timeout": "soon" }, envelope(0, echoBytes("x")));
+    const res = await h2Request(
+      f.url,
+      { ":path": ECHO, "content-type": "application/grpc", te: "trailers", "grpc-timeout": "soon" },
+      envelope(0, echoBytes("x")),
+    );
     expect(res.headers["grpc-status"]).toBe("3");
   });
 
   it("gRPC: unsupported grpc-encoding is UNIMPLEMENTED", async () => {
-    const res = await h2Request(f.url, { ":path": ECHO, "content-type": "application/grpc", te: "trailers", "grpc-encoding": "snappy" }, envelope(0, echoBytes("x")));
+    const res = await h2Request(
+      f.url,
+      { ":path": ECHO, "content-type": "application/grpc", te: "trailers", "grpc-encoding": "snappy" },
+      envelope(0, echoBytes("x")),
+    );
     expect(res.headers["grpc-status"]).toBe("12");
   });
 
@@ -71,7 +95,12 @@ describe("bad and unusual input gets the protocol's error", () => {
   });
 
   it("Connect: body over the limit is resource_exhausted with HTTP 429", async () => {
-    const res = await h1Request(`${f.url}${ECHO}`, "POST", { "content-type": "application/json" }, JSON.stringify({ message: "x".repeat(4000) }));
+    const res = await h1Request(
+      `${f.url}${ECHO}`,
+      "POST",
+      { "content-type": "application/json" },
+      JSON.stringify({ message: "x".repeat(4000) }),
+    );
     expect(res.status).toBe(429);
     expect(JSON.parse(res.body.toString()).code).toBe("resource_exhausted");
   });
@@ -81,7 +110,12 @@ describe("bad and unusual input gets the protocol's error", () => {
     const res = await h1Request(`${f.url}${ECHO}?${q}`, "GET", {});
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body.toString()).message).toBe("via get");
-    const q2 = new URLSearchParams({ connect: "v1", encoding: "proto", base64: "1", message: echoBytes("b64").toString("base64url") });
+    const q2 = new URLSearchParams({
+      connect: "v1",
+      encoding: "proto",
+      base64: "1",
+      message: echoBytes("b64").toString("base64url"),
+    });
     const res2 = await h1Request(`${f.url}${ECHO}?${q2}`, "GET", {});
     expect(res2.status).toBe(200);
     expect(fromBinary(EchoResponseSchema, res2.body).message).toBe("b64");
@@ -100,15 +134,28 @@ describe("bad and unusual input gets the protocol's error", () => {
   });
 
   it("Connect bidi over HTTP/1.1 is served half-duplex: the whole request, then the whole response", async () => {
-    const body = Buffer.concat([envelope(0, Buffer.from('{"message":"hi"}')), envelope(0, Buffer.from('{"message":"there"}'))]);
-    const res = await h1Request(`${f.url}/acme.echo.v1.EchoService/Chat`, "POST", { "content-type": "application/connect+json" }, body);
+    const body = Buffer.concat([
+      envelope(0, Buffer.from('{"message":"hi"}')),
+      envelope(0, Buffer.from('{"message":"there"}')),
+    ]);
+    const res = await h1Request(
+      `${f.url}/acme.echo.v1.EchoService/Chat`,
+      "POST",
+      { "content-type": "application/connect+json" },
+      body,
+    );
     const fr = frames(res.body);
     expect(fr.filter((x) => x.flags === 0).map((x) => JSON.parse(x.data.toString()).message)).toEqual(["hi", "there"]);
     expect(JSON.parse(fr.at(-1)!.data.toString())).toEqual({});
   });
 
   it("gRPC over HTTP/1.1 is refused with a pointer to gRPC-Web", async () => {
-    const res = await h1Request(`${f.url}${ECHO}`, "POST", { "content-type": "application/grpc" }, envelope(0, echoBytes("x")));
+    const res = await h1Request(
+      `${f.url}${ECHO}`,
+      "POST",
+      { "content-type": "application/grpc" },
+      envelope(0, echoBytes("x")),
+    );
     expect(res.headers["grpc-status"]).toBe("13");
     expect(String(res.headers["grpc-message"])).toContain("gRPC-Web");
   });
@@ -120,7 +167,12 @@ describe("bad and unusual input gets the protocol's error", () => {
     const res = await h1Request(`${f.url}${ECHO}`, "POST", { "content-type": "application/grpc-web-text" }, body);
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("application/grpc-web-text+proto");
-    const decoded = Buffer.concat(res.body.toString().match(/[^=]+=*/g)!.map((s) => Buffer.from(s, "base64")));
+    const decoded = Buffer.concat(
+      res.body
+        .toString()
+        .match(/[^=]+=*/g)!
+        .map((s) => Buffer.from(s, "base64")),
+    );
     const fr = frames(decoded);
     expect(fromBinary(EchoResponseSchema, fr[0].data).message).toBe("text mode");
     expect(fr[1].flags).toBe(0x80);
@@ -129,21 +181,41 @@ describe("bad and unusual input gets the protocol's error", () => {
 
   it("gRPC-Web text: server streaming", async () => {
     const env = envelope(0, Buffer.from([0x08, 0x03])); // CountRequest{count: 3}
-    const res = await h1Request(`${f.url}/acme.echo.v1.EchoService/Count`, "POST", { "content-type": "application/grpc-web-text" }, env.toString("base64"));
-    const decoded = Buffer.concat(res.body.toString().match(/[^=]+=*/g)!.map((s) => Buffer.from(s, "base64")));
+    const res = await h1Request(
+      `${f.url}/acme.echo.v1.EchoService/Count`,
+      "POST",
+      { "content-type": "application/grpc-web-text" },
+      env.toString("base64"),
+    );
+    const decoded = Buffer.concat(
+      res.body
+        .toString()
+        .match(/[^=]+=*/g)!
+        .map((s) => Buffer.from(s, "base64")),
+    );
     const fr = frames(decoded);
     expect(fr.filter((x) => x.flags === 0).map((x) => fromBinary(CountResponseSchema, x.data).n)).toEqual([1, 2, 3]);
     expect(fr.at(-1)!.data.toString()).toContain("grpc-status: 0");
   });
 
   it("gRPC-Web text: bad base64 is INVALID_ARGUMENT", async () => {
-    const res = await h1Request(`${f.url}${ECHO}`, "POST", { "content-type": "application/grpc-web-text" }, "!!!notbase64");
+    const res = await h1Request(
+      `${f.url}${ECHO}`,
+      "POST",
+      { "content-type": "application/grpc-web-text" },
+      "!!!notbase64",
+    );
     const decoded = Buffer.from(res.body.toString(), "base64");
     expect(frames(decoded).at(-1)!.data.toString()).toContain("grpc-status: 3");
   });
 
   it("gRPC-Web: bad envelope over HTTP/1.1 does not hang", async () => {
-    const res = await h1Request(`${f.url}${ECHO}`, "POST", { "content-type": "application/grpc-web+proto" }, Buffer.from([0, 0, 0, 1, 0, 1]));
+    const res = await h1Request(
+      `${f.url}${ECHO}`,
+      "POST",
+      { "content-type": "application/grpc-web+proto" },
+      Buffer.from([0, 0, 0, 1, 0, 1]),
+    );
     expect(frames(res.body).at(-1)!.data.toString()).toContain("grpc-status: 3");
   });
 
@@ -156,7 +228,12 @@ describe("bad and unusual input gets the protocol's error", () => {
     expect(pre.status).toBe(204);
     expect(pre.headers["access-control-allow-origin"]).toBe("http://example.test");
     expect(pre.headers["access-control-allow-headers"]).toContain("x-grpc-web");
-    const err = await h1Request(`${f.url}/nope.v1.Nope/Call`, "POST", { "content-type": "application/json", origin: "http://example.test" }, "{}");
+    const err = await h1Request(
+      `${f.url}/nope.v1.Nope/Call`,
+      "POST",
+      { "content-type": "application/json", origin: "http://example.test" },
+      "{}",
+    );
     expect(err.headers["access-control-allow-origin"]).toBe("http://example.test");
     expect(err.headers["access-control-expose-headers"]).toContain("grpc-status");
   });
@@ -166,13 +243,23 @@ describe("bad and unusual input gets the protocol's error", () => {
     for (let i = 0; i < 20; i++) {
       const s = http2.connect(f.url);
       s.on("error", () => {});
-      const r = s.request({ ":method": "POST", ":path": "/acme.echo.v1.EchoService/Count", "content-type": "application/grpc", te: "trailers" });
+      const r = s.request({
+        ":method": "POST",
+        ":path": "/acme.echo.v1.EchoService/Count",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
       r.on("error", () => {});
       r.write(envelope(0, Buffer.from([0x08, 0x64, 0x10, 0x05])));
       await new Promise((r2) => setTimeout(r2, 5));
       s.destroy();
     }
-    const res = await h1Request(`${f.url}${ECHO}`, "POST", { "content-type": "application/json" }, '{"message":"still here"}');
+    const res = await h1Request(
+      `${f.url}${ECHO}`,
+      "POST",
+      { "content-type": "application/json" },
+      '{"message":"still here"}',
+    );
     expect(JSON.parse(res.body.toString()).message).toBe("still here");
     // Clients going away are not the endpoint's fault: no failures counted, no ejection.
     const set = f.gateway.clusters.endpointSet("echo")!;

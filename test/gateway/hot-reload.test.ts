@@ -42,7 +42,11 @@ afterEach(async () => {
 type Endpoints = Array<Replica | [Replica, number]>;
 
 /** A config as a YAML user writes it (JSON is YAML): clusters of replicas, every Echo call routed to `route`. */
-function configObject(route: string, clusters: Record<string, Endpoints>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function configObject(
+  route: string,
+  clusters: Record<string, Endpoints>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     listeners: [{ port: 0, host: "127.0.0.1" }],
     admin: { port: 0, host: "127.0.0.1" },
@@ -82,7 +86,9 @@ async function start(obj: unknown): Promise<{ url: string; admin: string }> {
   return { url: `http://127.0.0.1:${gateway.ports[0]}`, admin: `http://127.0.0.1:${gateway.adminPort}` };
 }
 
-async function postReload(admin: string): Promise<{ code: number; body: { status: string; changed: string[]; problems: string[]; notes: string[] } }> {
+async function postReload(
+  admin: string,
+): Promise<{ code: number; body: { status: string; changed: string[]; problems: string[]; notes: string[] } }> {
   const res = await fetch(`${admin}/reload`, { method: "POST" });
   return { code: res.status, body: await res.json() };
 }
@@ -215,13 +221,28 @@ describe("POST /reload", () => {
     const snapshot = gateway!.current();
     const endpoint = gateway!.clusters.endpointSet("a")!.get(replicas[0].address);
 
-    expect(await postReload(admin)).toEqual({ code: 200, body: { status: "unchanged", changed: [], problems: [], notes: [] } });
+    expect(await postReload(admin)).toEqual({
+      code: 200,
+      body: { status: "unchanged", changed: [], problems: [], notes: [] },
+    });
     // The same config written again, keys in another order and another layout: still the same.
-    write("gateway.yaml", JSON.stringify({ routes: obj.routes, clusters: obj.clusters, admin: obj.admin, listeners: obj.listeners, drainTimeout: "5000ms" }));
+    write(
+      "gateway.yaml",
+      JSON.stringify({
+        routes: obj.routes,
+        clusters: obj.clusters,
+        admin: obj.admin,
+        listeners: obj.listeners,
+        drainTimeout: "5000ms",
+      }),
+    );
     expect((await postReload(admin)).body.status).toBe("unchanged");
     expect(gateway!.current()).toBe(snapshot);
     expect(gateway!.clusters.endpointSet("a")!.get(replicas[0].address)).toBe(endpoint);
-    expect(logs).toEqual(["reload (POST /reload): config unchanged, nothing to do", "reload (POST /reload): config unchanged, nothing to do"]);
+    expect(logs).toEqual([
+      "reload (POST /reload): config unchanged, nothing to do",
+      "reload (POST /reload): config unchanged, nothing to do",
+    ]);
 
     const get = await fetch(`${admin}/reload`);
     expect(get.status).toBe(405);
@@ -239,7 +260,10 @@ describe("POST /reload", () => {
     expect(await tcpConnect(p2)).toBe("ECONNREFUSED");
 
     writeConfig(configObject("a", { a: replicas }, at(p1, p2)));
-    expect((await postReload(admin)).body).toMatchObject({ status: "reloaded", changed: [`listeners[1] 127.0.0.1:${p2} (added)`] });
+    expect((await postReload(admin)).body).toMatchObject({
+      status: "reloaded",
+      changed: [`listeners[1] 127.0.0.1:${p2} (added)`],
+    });
     expect(gateway!.ports).toEqual([p1, p2]);
     expect([...(await repliesFrom(url(p2), 2)).keys()]).toEqual(["r1"]);
 
@@ -252,7 +276,10 @@ describe("POST /reload", () => {
     })();
     await expect.poll(() => seen.length > 1 && h1Seen.length > 1).toBe(true);
     writeConfig(configObject("a", { a: replicas }, at(p2)));
-    expect((await postReload(admin)).body).toMatchObject({ status: "reloaded", changed: [`listeners: 127.0.0.1:${p1} (removed)`, `listeners[0] 127.0.0.1:${p2} (was listeners[1])`] });
+    expect((await postReload(admin)).body).toMatchObject({
+      status: "reloaded",
+      changed: [`listeners: 127.0.0.1:${p1} (removed)`, `listeners[0] 127.0.0.1:${p2} (was listeners[1])`],
+    });
     expect(await tcpConnect(p1)).toBe("ECONNREFUSED");
     expect(gateway!.ports).toEqual([p2]);
     await Promise.all([stream, h1Stream]);
@@ -261,7 +288,10 @@ describe("POST /reload", () => {
 
     // A port change is a removal and an addition.
     writeConfig(configObject("a", { a: replicas }, at(p3)));
-    expect((await postReload(admin)).body.changed).toEqual([`listeners: 127.0.0.1:${p2} (removed)`, `listeners[0] 127.0.0.1:${p3} (added)`]);
+    expect((await postReload(admin)).body.changed).toEqual([
+      `listeners: 127.0.0.1:${p2} (removed)`,
+      `listeners[0] 127.0.0.1:${p3} (added)`,
+    ]);
     await expect.poll(() => tcpConnect(p2)).toBe("ECONNREFUSED");
     expect([...(await repliesFrom(url(p3), 2)).keys()]).toEqual(["r1"]);
 
@@ -294,11 +324,14 @@ describe("TLS certificate rotation", () => {
   /** What a fresh TLS handshake is shown. */
   function presented(port: number): Promise<string> {
     return new Promise((resolve, reject) => {
-      const s = tls.connect({ host: "127.0.0.1", port, servername: "localhost", ca: pki.ca, ALPNProtocols: ["h2"] }, () => {
-        const fp = s.getPeerX509Certificate()!.fingerprint256;
-        s.end();
-        resolve(fp);
-      });
+      const s = tls.connect(
+        { host: "127.0.0.1", port, servername: "localhost", ca: pki.ca, ALPNProtocols: ["h2"] },
+        () => {
+          const fp = s.getPeerX509Certificate()!.fingerprint256;
+          s.end();
+          resolve(fp);
+        },
+      );
       s.on("error", reject);
     });
   }
@@ -306,7 +339,11 @@ describe("TLS certificate rotation", () => {
   /** A Connect JSON Echo on an HTTP/2 session that is already up. */
   function h2Echo(session: http2.ClientHttp2Session): Promise<string> {
     return new Promise((resolve, reject) => {
-      const req = session.request({ ":method": "POST", ":path": "/acme.echo.v1.EchoService/Echo", "content-type": "application/json" });
+      const req = session.request({
+        ":method": "POST",
+        ":path": "/acme.echo.v1.EchoService/Echo",
+        "content-type": "application/json",
+      });
       let body = "";
       req.setEncoding("utf8");
       req.on("data", (c: string) => (body += c));
@@ -339,7 +376,10 @@ describe("TLS certificate rotation", () => {
       const next = issueServerCert(pki, "server-next");
       writePair(next);
       const res = await postReload(admin);
-      expect(res.body).toMatchObject({ status: "reloaded", changed: [`listeners[0] 127.0.0.1:${port} tls (certificates)`] });
+      expect(res.body).toMatchObject({
+        status: "reloaded",
+        changed: [`listeners[0] 127.0.0.1:${port} tls (certificates)`],
+      });
       expect(await presented(port)).toBe(fingerprint(next.cert));
       expect(new X509Certificate(next.cert).serialNumber).not.toBe(oldSerial);
       expect(new X509Certificate(pki.server.cert).serialNumber).toBe(oldSerial);
@@ -354,14 +394,19 @@ describe("TLS certificate rotation", () => {
       const bad = await postReload(admin);
       expect(bad.code).toBe(400);
       expect(bad.body.problems).toHaveLength(1);
-      expect(bad.body.problems[0]).toMatch(/^listeners\[0\]\.tls: cannot serve with this certificate and key: .*key values mismatch/);
+      expect(bad.body.problems[0]).toMatch(
+        /^listeners\[0\]\.tls: cannot serve with this certificate and key: .*key values mismatch/,
+      );
       expect(await presented(port)).toBe(fingerprint(next.cert));
       expect(await h2Echo(session)).toBe("r1");
 
       // TLS off on the same port: the TLS listener is replaced, its connections are sent away.
       const goaway = new Promise((r) => session.once("goaway", r));
       writeConfig(configObject("a", { a: replicas }, { listeners: [{ port, host: "127.0.0.1" }] }));
-      expect((await postReload(admin)).body.changed).toEqual([`listeners: 127.0.0.1:${port} (removed)`, `listeners[0] 127.0.0.1:${port} (added)`]);
+      expect((await postReload(admin)).body.changed).toEqual([
+        `listeners: 127.0.0.1:${port} (removed)`,
+        `listeners[0] 127.0.0.1:${port} (added)`,
+      ]);
       await goaway;
       expect([...(await repliesFrom(`http://127.0.0.1:${port}`, 2)).keys()]).toEqual(["r1"]);
     } finally {
@@ -394,7 +439,9 @@ describe("the CLI as a process", { timeout: 60_000 }, () => {
     bad.clusters.a.endpoints = ["localhost"];
     writeConfig(bad);
     cli!.child.kill("SIGHUP");
-    await expect.poll(() => cli!.stderr(), { timeout: 15_000 }).toContain("reload (SIGHUP) rejected, the old config keeps serving (1 problem)");
+    await expect
+      .poll(() => cli!.stderr(), { timeout: 15_000 })
+      .toContain("reload (SIGHUP) rejected, the old config keeps serving (1 problem)");
     expect(cli!.stderr()).toMatch(/ {2}- clusters\.a\.endpoints\[0\]: "localhost" is not host:port/);
     expect([...(await repliesFrom(url, 3)).keys()]).toEqual(["r2"]);
 

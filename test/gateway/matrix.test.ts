@@ -11,7 +11,10 @@ const UPSTREAMS = [
   { name: "connect h2", opts: { protocol: "connect" as const } },
   { name: "connect h1", opts: { protocol: "connect" as const, http: "1.1" as const } },
   { name: "grpc-web h2", opts: { protocol: "grpc-web" as const } },
-  { name: "grpc-web h1, json upstream", opts: { protocol: "grpc-web" as const, http: "1.1" as const, codec: "json" as const } },
+  {
+    name: "grpc-web h1, json upstream",
+    opts: { protocol: "grpc-web" as const, http: "1.1" as const, codec: "json" as const },
+  },
   { name: "grpc, codec same", opts: { protocol: "grpc" as const, codec: "same" as const } },
 ];
 
@@ -58,8 +61,9 @@ describe.each(UPSTREAMS)("upstream $name", ({ opts }) => {
     });
 
     it("error code, message and details", async () => {
-      const err = await callError(echoClient(kind, f.url)
-        .echo({ message: "x" }, { headers: { "x-echo-fail": "not_found" } }));
+      const err = await callError(
+        echoClient(kind, f.url).echo({ message: "x" }, { headers: { "x-echo-fail": "not_found" } }),
+      );
       expect(err).toBeInstanceOf(ConnectError);
       expect(err.code).toBe(Code.NotFound);
       expect(err.rawMessage).toBe("requested failure");

@@ -27,7 +27,15 @@ function config(routeTo: string, clusters: Record<string, Replica[]>): GatewayCo
     drainTimeoutMs: 1000,
     descriptorSets: [],
     cors: { allowedOrigins: [], allowCredentials: false },
-    clusters: new Map(Object.entries(clusters).map(([name, rs]) => [name, clusterConfig(rs.map((r) => endpointAt(r.port)), { name })])),
+    clusters: new Map(
+      Object.entries(clusters).map(([name, rs]) => [
+        name,
+        clusterConfig(
+          rs.map((r) => endpointAt(r.port)),
+          { name },
+        ),
+      ]),
+    ),
     routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: routeTo }],
   };
 }

@@ -4,7 +4,12 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { EchoService, EchoResponseSchema, SumResponseSchema, WriteResponseSchema } from "../../gen/acme/echo/v1/echo_pb.js";
+import {
+  EchoService,
+  EchoResponseSchema,
+  SumResponseSchema,
+  WriteResponseSchema,
+} from "../../gen/acme/echo/v1/echo_pb.js";
 import { validateConfigObject } from "../../gateway/config/load.js";
 import { startGateway, type Gateway } from "../../gateway/server.js";
 import { startScriptedUpstream, type Script } from "../helpers/scripted-upstream.js";
@@ -12,7 +17,9 @@ import { callError, values } from "../helpers/clients.js";
 
 const UNAVAILABLE = 14;
 const ok = (reply: Buffer) => ({ status: 0, reply });
-const echoReply = Buffer.from(toBinary(EchoResponseSchema, create(EchoResponseSchema, { message: "ok", replica: "scripted" })));
+const echoReply = Buffer.from(
+  toBinary(EchoResponseSchema, create(EchoResponseSchema, { message: "ok", replica: "scripted" })),
+);
 
 // gRPC A6 details, checked against exactly what reached a raw upstream.
 describe("retry semantics (A6)", () => {
@@ -21,7 +28,11 @@ describe("retry semantics (A6)", () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  async function setup(script: Script, cluster: Record<string, unknown> = {}, extraEndpoints: Array<{ address: string; weight: number }> = []) {
+  async function setup(
+    script: Script,
+    cluster: Record<string, unknown> = {},
+    extraEndpoints: Array<{ address: string; weight: number }> = [],
+  ) {
     const up = await startScriptedUpstream(script);
     cleanup.push(up.close);
     const config = await validateConfigObject(
@@ -57,7 +68,13 @@ describe("retry semantics (A6)", () => {
   });
 
   it("honours grpc-retry-pushback-ms, and a negative pushback stops retries", async () => {
-    const { up, client } = await setup((n) => (n === 0 ? { status: UNAVAILABLE, pushbackMs: "300" } : n === 1 ? ok(echoReply) : { status: UNAVAILABLE, pushbackMs: "-1" }));
+    const { up, client } = await setup((n) =>
+      n === 0
+        ? { status: UNAVAILABLE, pushbackMs: "300" }
+        : n === 1
+          ? ok(echoReply)
+          : { status: UNAVAILABLE, pushbackMs: "-1" },
+    );
     await client.echo({ message: "x" });
     expect(up.seen[1].at - up.seen[0].at).toBeGreaterThanOrEqual(290);
     const err = await callError(client.echo({ message: "y" }));
@@ -74,7 +91,9 @@ describe("retry semantics (A6)", () => {
   });
 
   it("retries a method with side effects when the first endpoint refused the connection", async () => {
-    const writeReply = Buffer.from(toBinary(WriteResponseSchema, create(WriteResponseSchema, { version: 1n, replica: "scripted" })));
+    const writeReply = Buffer.from(
+      toBinary(WriteResponseSchema, create(WriteResponseSchema, { version: 1n, replica: "scripted" })),
+    );
     // The dead endpoint's weight makes it the first pick.
     const { up, client } = await setup(() => ok(writeReply), {}, [{ address: "127.0.0.1:1", weight: 100 }]);
     const res = await client.write({ key: "k", value: "v" });
@@ -83,7 +102,9 @@ describe("retry semantics (A6)", () => {
   });
 
   it("one deadline covers every attempt; no attempt starts after it", async () => {
-    const { up, client } = await setup(() => ({ status: UNAVAILABLE, pushbackMs: "200" }), { retryPolicy: { maxAttempts: 5 } });
+    const { up, client } = await setup(() => ({ status: UNAVAILABLE, pushbackMs: "200" }), {
+      retryPolicy: { maxAttempts: 5 },
+    });
     const t0 = performance.now();
     const err = await callError(client.echo({ message: "x" }, { timeoutMs: 300 }));
     expect(err.code).toBe(Code.DeadlineExceeded);
@@ -92,7 +113,9 @@ describe("retry semantics (A6)", () => {
   });
 
   it("a client-streaming method marked safe in config is retried with its request messages replayed", async () => {
-    const sumReply = Buffer.from(toBinary(SumResponseSchema, create(SumResponseSchema, { total: 6n, replica: "scripted" })));
+    const sumReply = Buffer.from(
+      toBinary(SumResponseSchema, create(SumResponseSchema, { total: 6n, replica: "scripted" })),
+    );
     const { up, client } = await setup((n) => (n === 0 ? { status: UNAVAILABLE } : ok(sumReply)), {
       idempotentMethods: ["/acme.echo.v1.EchoService/Sum"],
     });
@@ -117,7 +140,8 @@ describe("hedging (A6)", () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  const reply = (name: string) => Buffer.from(toBinary(EchoResponseSchema, create(EchoResponseSchema, { message: "ok", replica: name })));
+  const reply = (name: string) =>
+    Buffer.from(toBinary(EchoResponseSchema, create(EchoResponseSchema, { message: "ok", replica: name })));
 
   async function twoUpstreams(a: Script, b: Script, hedgingDelay: string) {
     const A = await startScriptedUpstream(a);
@@ -146,11 +170,19 @@ describe("hedging (A6)", () => {
     );
     const gw = await startGateway(config, { descriptors: demoDescriptors });
     cleanup.push(() => gw.close());
-    return { A, B, client: createClient(EchoService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${gw.ports[0]}` })) };
+    return {
+      A,
+      B,
+      client: createClient(EchoService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${gw.ports[0]}` })),
+    };
   }
 
   it("a hedge goes to another endpoint after the delay; the first answer wins and the loser is cancelled upstream", async () => {
-    const { A, B, client } = await twoUpstreams(() => ({ ...ok(reply("A")), delayMs: 2000 }), () => ok(reply("B")), "50ms");
+    const { A, B, client } = await twoUpstreams(
+      () => ({ ...ok(reply("A")), delayMs: 2000 }),
+      () => ok(reply("B")),
+      "50ms",
+    );
     const res = await client.echo({ message: "x" });
     expect(res.replica).toBe("B");
     expect(B.seen[0].at - A.seen[0].at).toBeGreaterThanOrEqual(45);
@@ -159,7 +191,11 @@ describe("hedging (A6)", () => {
   });
 
   it("a non-fatal status sends the next hedge at once; a fatal one ends the call", async () => {
-    const { A, B, client } = await twoUpstreams((n) => (n === 0 ? { status: UNAVAILABLE } : { status: 3, message: "bad request" }), () => ok(reply("B")), "1s");
+    const { A, B, client } = await twoUpstreams(
+      (n) => (n === 0 ? { status: UNAVAILABLE } : { status: 3, message: "bad request" }),
+      () => ok(reply("B")),
+      "1s",
+    );
     const t0 = performance.now();
     expect((await client.echo({ message: "x" })).replica).toBe("B");
     expect(performance.now() - t0).toBeLessThan(500);
@@ -170,8 +206,14 @@ describe("hedging (A6)", () => {
   });
 
   it("never hedges a method with side effects", async () => {
-    const writeReply = Buffer.from(toBinary(WriteResponseSchema, create(WriteResponseSchema, { version: 1n, replica: "A" })));
-    const { A, B, client } = await twoUpstreams(() => ({ ...ok(writeReply), delayMs: 300 }), () => ok(writeReply), "20ms");
+    const writeReply = Buffer.from(
+      toBinary(WriteResponseSchema, create(WriteResponseSchema, { version: 1n, replica: "A" })),
+    );
+    const { A, B, client } = await twoUpstreams(
+      () => ({ ...ok(writeReply), delayMs: 300 }),
+      () => ok(writeReply),
+      "20ms",
+    );
     await client.write({ key: "k", value: "v" });
     expect(A.seen).toHaveLength(1);
     expect(B.seen).toHaveLength(0);

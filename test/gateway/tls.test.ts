@@ -22,19 +22,33 @@ afterAll(() => pki?.cleanup());
 const ECHO_PATH = "/acme.echo.v1.EchoService/Echo";
 
 /** TLS handshake only: what ALPN settled on, and what the server presented. */
-function handshake(port: number, ALPNProtocols: string[], clientCert?: KeyPair): Promise<{ alpn: string | false; authorized: boolean; cn: unknown }> {
+function handshake(
+  port: number,
+  ALPNProtocols: string[],
+  clientCert?: KeyPair,
+): Promise<{ alpn: string | false; authorized: boolean; cn: unknown }> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: "127.0.0.1", port, servername: "localhost", ca: pki.ca, ALPNProtocols, ...clientCert }, () => {
-      const result = { alpn: socket.alpnProtocol ?? false, authorized: socket.authorized, cn: socket.getPeerCertificate().subject?.CN };
-      socket.end();
-      resolve(result);
-    });
+    const socket = tls.connect(
+      { host: "127.0.0.1", port, servername: "localhost", ca: pki.ca, ALPNProtocols, ...clientCert },
+      () => {
+        const result = {
+          alpn: socket.alpnProtocol ?? false,
+          authorized: socket.authorized,
+          cn: socket.getPeerCertificate().subject?.CN,
+        };
+        socket.end();
+        resolve(result);
+      },
+    );
     socket.on("error", reject);
   });
 }
 
 /** A raw HTTP/1.1 Connect JSON Echo; resolves with the outcome instead of rejecting. */
-function h1Echo(url: string, opts: https.RequestOptions = {}): Promise<{ status?: number; httpVersion?: string; body?: string; error?: string }> {
+function h1Echo(
+  url: string,
+  opts: https.RequestOptions = {},
+): Promise<{ status?: number; httpVersion?: string; body?: string; error?: string }> {
   const mod = url.startsWith("https:") ? https : http;
   return new Promise((resolve) => {
     const req = mod.request(
@@ -125,8 +139,14 @@ describe("TLS listener", () => {
   });
 
   it("Connect over HTTPS/1.1", async () => {
-    const client = createClient(EchoService, createConnectTransport({ baseUrl: f.url, httpVersion: "1.1", nodeOptions: { ca: pki.ca } }));
-    expect(await client.echo({ message: "connect h1 tls" })).toMatchObject({ message: "connect h1 tls", replica: "r1" });
+    const client = createClient(
+      EchoService,
+      createConnectTransport({ baseUrl: f.url, httpVersion: "1.1", nodeOptions: { ca: pki.ca } }),
+    );
+    expect(await client.echo({ message: "connect h1 tls" })).toMatchObject({
+      message: "connect h1 tls",
+      replica: "r1",
+    });
     // And a raw request, to see the HTTP version actually spoken.
     const raw = await h1Echo(f.url, { ca: pki.ca });
     expect(raw.error).toBeUndefined();
@@ -169,14 +189,20 @@ describe("mutual TLS listener (clientCa + requireClientCert)", () => {
   });
 
   it("a client with a certificate from clientCa is served (connect-node gRPC, Connect h1, grpc-js)", async () => {
-    const grpcClient = createClient(EchoService, createGrpcTransport({ baseUrl: f.url, nodeOptions: { ca: pki.ca, ...pki.client } }));
+    const grpcClient = createClient(
+      EchoService,
+      createGrpcTransport({ baseUrl: f.url, nodeOptions: { ca: pki.ca, ...pki.client } }),
+    );
     expect((await grpcClient.echo({ message: "mtls grpc" })).message).toBe("mtls grpc");
     const connectClient = createClient(
       EchoService,
       createConnectTransport({ baseUrl: f.url, httpVersion: "1.1", nodeOptions: { ca: pki.ca, ...pki.client } }),
     );
     expect((await connectClient.echo({ message: "mtls connect" })).message).toBe("mtls connect");
-    const gj = grpcJs(f.port, grpc.credentials.createSsl(Buffer.from(pki.ca), Buffer.from(pki.client.key), Buffer.from(pki.client.cert)));
+    const gj = grpcJs(
+      f.port,
+      grpc.credentials.createSsl(Buffer.from(pki.ca), Buffer.from(pki.client.key), Buffer.from(pki.client.cert)),
+    );
     clients.push(gj);
     const r = await grpcJsEcho(gj, "mtls grpc-js");
     expect(r.error).toBeUndefined();
@@ -189,7 +215,10 @@ describe("mutual TLS listener (clientCa + requireClientCert)", () => {
     const grpcClient = createClient(EchoService, createGrpcTransport({ baseUrl: f.url, nodeOptions: { ca: pki.ca } }));
     const e1 = await callError(grpcClient.echo({ message: "no cert" }, { timeoutMs: 3000 }));
     expect(e1.message).toMatch(/certificate required/i);
-    const connectClient = createClient(EchoService, createConnectTransport({ baseUrl: f.url, httpVersion: "1.1", nodeOptions: { ca: pki.ca } }));
+    const connectClient = createClient(
+      EchoService,
+      createConnectTransport({ baseUrl: f.url, httpVersion: "1.1", nodeOptions: { ca: pki.ca } }),
+    );
     await callError(connectClient.echo({ message: "no cert" }, { timeoutMs: 3000 }));
     const raw = await h1Echo(f.url, { ca: pki.ca });
     expect(raw.status).toBeUndefined();
@@ -203,7 +232,10 @@ describe("mutual TLS listener (clientCa + requireClientCert)", () => {
 
   it("a client certificate from another CA is refused", async () => {
     const before = f.replicas[0].stats.calls.Echo;
-    const client = createClient(EchoService, createGrpcTransport({ baseUrl: f.url, nodeOptions: { ca: pki.ca, ...pki.strangerClient } }));
+    const client = createClient(
+      EchoService,
+      createGrpcTransport({ baseUrl: f.url, nodeOptions: { ca: pki.ca, ...pki.strangerClient } }),
+    );
     await callError(client.echo({ message: "stranger" }, { timeoutMs: 3000 }));
     const raw = await h1Echo(f.url, { ca: pki.ca, ...pki.strangerClient });
     expect(raw.status).toBeUndefined();
@@ -230,7 +262,10 @@ describe("TLS listener with clientCa but no requireClientCert", () => {
   it("client certificates are optional", async () => {
     const without = createClient(EchoService, createGrpcTransport({ baseUrl: f.url, nodeOptions: { ca: pki.ca } }));
     expect((await without.echo({ message: "no cert" })).message).toBe("no cert");
-    const withCert = createClient(EchoService, createGrpcTransport({ baseUrl: f.url, nodeOptions: { ca: pki.ca, ...pki.client } }));
+    const withCert = createClient(
+      EchoService,
+      createGrpcTransport({ baseUrl: f.url, nodeOptions: { ca: pki.ca, ...pki.client } }),
+    );
     expect((await withCert.echo({ message: "cert" })).message).toBe("cert");
   });
 });

@@ -16,7 +16,8 @@ import { defaultResilience } from "../../gateway/config/resilience.js";
 const ECHO = "/acme.echo.v1.EchoService/Echo";
 const GRPC = { ":path": ECHO, "content-type": "application/grpc", te: "trailers" };
 const echoBytes = (message: string) => Buffer.from(toBinary(EchoRequestSchema, create(EchoRequestSchema, { message })));
-const statusOf = (res: { headers: Record<string, unknown>; trailers: Record<string, unknown> }) => String(res.trailers["grpc-status"] ?? res.headers["grpc-status"]);
+const statusOf = (res: { headers: Record<string, unknown>; trailers: Record<string, unknown> }) =>
+  String(res.trailers["grpc-status"] ?? res.headers["grpc-status"]);
 
 describe("the unary lane", () => {
   let f: Fixture;
@@ -26,16 +27,26 @@ describe("the unary lane", () => {
   afterAll(() => f.close());
 
   it("refuses a second request message with UNIMPLEMENTED, as connect-go servers do, and goes on serving", async () => {
-    const res = await h2Request(f.url, GRPC, Buffer.concat([envelope(0, echoBytes("one")), envelope(0, echoBytes("two"))]));
+    const res = await h2Request(
+      f.url,
+      GRPC,
+      Buffer.concat([envelope(0, echoBytes("one")), envelope(0, echoBytes("two"))]),
+    );
     expect(statusOf(res)).toBe("12");
-    expect(decodeURIComponent(String(res.trailers["grpc-message"] ?? res.headers["grpc-message"]))).toContain("more than one message");
+    expect(decodeURIComponent(String(res.trailers["grpc-message"] ?? res.headers["grpc-message"]))).toContain(
+      "more than one message",
+    );
     const ok = await h2Request(f.url, GRPC, envelope(0, echoBytes("three")));
     expect(statusOf(ok)).toBe("0");
     expect(fromBinary(EchoResponseSchema, frames(ok.body)[0].data).message).toBe("three");
   });
 
   it("inflates a gzip-compressed request message and answers it", async () => {
-    const res = await h2Request(f.url, { ...GRPC, "grpc-encoding": "gzip" }, envelope(1, gzipSync(echoBytes("zipped"))));
+    const res = await h2Request(
+      f.url,
+      { ...GRPC, "grpc-encoding": "gzip" },
+      envelope(1, gzipSync(echoBytes("zipped"))),
+    );
     expect(statusOf(res)).toBe("0");
     expect(fromBinary(EchoResponseSchema, frames(res.body)[0].data).message).toBe("zipped");
   });
@@ -57,16 +68,18 @@ describe("the unary lane", () => {
       req.write(envelope(0, echoBytes("never finished")).subarray(0, 8));
       // The status comes while the request is still open (the client has
       // not finished), so wait for it rather than for the stream's close.
-      const res = await new Promise<{ headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders }>((resolve, reject) => {
-        let headers: http2.IncomingHttpHeaders = {};
-        req.on("response", (h) => {
-          headers = h;
-          if (h["grpc-status"] !== undefined) resolve({ headers, trailers: {} });
-        });
-        req.on("trailers", (trailers) => resolve({ headers, trailers }));
-        req.on("error", reject);
-        req.resume();
-      });
+      const res = await new Promise<{ headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders }>(
+        (resolve, reject) => {
+          let headers: http2.IncomingHttpHeaders = {};
+          req.on("response", (h) => {
+            headers = h;
+            if (h["grpc-status"] !== undefined) resolve({ headers, trailers: {} });
+          });
+          req.on("trailers", (trailers) => resolve({ headers, trailers }));
+          req.on("error", reject);
+          req.resume();
+        },
+      );
       expect(statusOf(res)).toBe("4");
     } finally {
       session.close();
@@ -90,30 +103,36 @@ describe("the unary lane with an upstream answering too much", () => {
     });
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
     const port = (upstream.address() as { port: number }).port;
-    gateway = await startGateway({
-      listeners: [{ port: 0, host: "127.0.0.1" }],
-      limits: { maxMessageBytes: 1024 },
-      drainTimeoutMs: 1000,
-      descriptorSets: [],
-      cors: { allowedOrigins: [], allowCredentials: false },
-      clusters: new Map([
-        [
-          "big",
-          {
-            name: "big",
-            protocol: "grpc",
-            http: "2",
-            codec: "proto",
-            compression: "identity",
-            connectTimeoutMs: 5000,
-            timeoutMs: undefined,
-            endpoints: [{ address: `127.0.0.1:${port}`, host: "127.0.0.1", port, weight: 1, priority: 0 }],
-            resilience: { ...defaultResilience(), healthCheck: { ...defaultResilience().healthCheck, enabled: false } },
-          },
-        ],
-      ]),
-      routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "big" }],
-    }, { descriptors: demoDescriptors });
+    gateway = await startGateway(
+      {
+        listeners: [{ port: 0, host: "127.0.0.1" }],
+        limits: { maxMessageBytes: 1024 },
+        drainTimeoutMs: 1000,
+        descriptorSets: [],
+        cors: { allowedOrigins: [], allowCredentials: false },
+        clusters: new Map([
+          [
+            "big",
+            {
+              name: "big",
+              protocol: "grpc",
+              http: "2",
+              codec: "proto",
+              compression: "identity",
+              connectTimeoutMs: 5000,
+              timeoutMs: undefined,
+              endpoints: [{ address: `127.0.0.1:${port}`, host: "127.0.0.1", port, weight: 1, priority: 0 }],
+              resilience: {
+                ...defaultResilience(),
+                healthCheck: { ...defaultResilience().healthCheck, enabled: false },
+              },
+            },
+          ],
+        ]),
+        routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "big" }],
+      },
+      { descriptors: demoDescriptors },
+    );
   });
   afterAll(async () => {
     await gateway.close();
@@ -123,6 +142,8 @@ describe("the unary lane with an upstream answering too much", () => {
   it("is RESOURCE_EXHAUSTED naming the limit", async () => {
     const res = await h2Request(`http://127.0.0.1:${gateway.ports[0]}`, GRPC, envelope(0, echoBytes("hi")));
     expect(statusOf(res)).toBe("8");
-    expect(decodeURIComponent(String(res.trailers["grpc-message"] ?? res.headers["grpc-message"]))).toMatch(/exceeds the limit|over \d+ bytes/);
+    expect(decodeURIComponent(String(res.trailers["grpc-message"] ?? res.headers["grpc-message"]))).toMatch(
+      /exceeds the limit|over \d+ bytes/,
+    );
   });
 });

@@ -8,7 +8,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { ChatRequestSchema, EchoRequestSchema, EchoResponseSchema, EchoService } from "../../gen/acme/echo/v1/echo_pb.js";
+import {
+  ChatRequestSchema,
+  EchoRequestSchema,
+  EchoResponseSchema,
+  EchoService,
+} from "../../gen/acme/echo/v1/echo_pb.js";
 import { startReplica, type Replica } from "../../services/replica.js";
 import type { UpstreamCompression, UpstreamProtocol } from "../../gateway/config/types.js";
 import { startFixture, type Fixture } from "../helpers/gateway-fixture.js";
@@ -45,11 +50,16 @@ function requestMessages(r: Recorded): { compressed: boolean; data: Buffer }[] {
     const compressed = r.headers["content-encoding"] === "gzip";
     return [{ compressed, data: compressed ? gunzipSync(r.body) : r.body }];
   }
-  return frames(r.body).map((env) => ({ compressed: (env.flags & 1) === 1, data: env.flags & 1 ? gunzipSync(env.data) : env.data }));
+  return frames(r.body).map((env) => ({
+    compressed: (env.flags & 1) === 1,
+    data: env.flags & 1 ? gunzipSync(env.data) : env.data,
+  }));
 }
 
 const encodingHeaders = (r: Recorded) =>
-  Object.fromEntries(Object.entries(r.headers).filter(([k]) => /(^|-)(content|accept)-encoding$|^grpc-(accept-)?encoding$/.test(k)));
+  Object.fromEntries(
+    Object.entries(r.headers).filter(([k]) => /(^|-)(content|accept)-encoding$|^grpc-(accept-)?encoding$/.test(k)),
+  );
 
 describe.each(PROTOCOLS)("compression: gzip to a %s cluster", (protocol) => {
   const unaryExpected =
@@ -67,7 +77,8 @@ describe.each(PROTOCOLS)("compression: gzip to a %s cluster", (protocol) => {
     expect(m.compressed).toBe(true);
     expect(fromBinary(EchoRequestSchema, m.data).message).toBe(BIG);
     // The replica took up the offer: its answer was compressed on the wire.
-    const answered = protocol === "connect" ? seen[0].responseHeaders["content-encoding"] : seen[0].responseHeaders["grpc-encoding"];
+    const answered =
+      protocol === "connect" ? seen[0].responseHeaders["content-encoding"] : seen[0].responseHeaders["grpc-encoding"];
     expect(answered).toBe("gzip");
   });
 
@@ -84,7 +95,10 @@ describe.each(PROTOCOLS)("compression: gzip to a %s cluster", (protocol) => {
   it("compresses each large message of a stream, and not the small ones", async () => {
     const { echo, seen } = await start(protocol, "gzip");
     const got: string[] = [];
-    for await (const r of echo.chat(values(create(ChatRequestSchema, { message: BIG }), create(ChatRequestSchema, { message: "hi" })))) got.push(r.message);
+    for await (const r of echo.chat(
+      values(create(ChatRequestSchema, { message: BIG }), create(ChatRequestSchema, { message: "hi" })),
+    ))
+      got.push(r.message);
     expect(got).toEqual([BIG, "hi"]);
     expect(encodingHeaders(seen[0])).toEqual(
       protocol === "connect"
@@ -105,7 +119,12 @@ describe.each(PROTOCOLS)("compression: gzip to a %s cluster", (protocol) => {
 });
 
 describe("a client's own compression stops at the gateway", () => {
-  const GRPC = { ":path": "/acme.echo.v1.EchoService/Echo", "content-type": "application/grpc", te: "trailers", "grpc-encoding": "gzip" };
+  const GRPC = {
+    ":path": "/acme.echo.v1.EchoService/Echo",
+    "content-type": "application/grpc",
+    te: "trailers",
+    "grpc-encoding": "gzip",
+  };
   const request = () => envelope(1, gzipSync(toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: BIG }))));
 
   it("a gzip request reaches an identity cluster inflated", async () => {

@@ -14,8 +14,12 @@ import { startScriptedUpstream, type Script } from "../helpers/scripted-upstream
 import { callError } from "../helpers/clients.js";
 import { type RawResponse, frames, h1Request, h2Request } from "../helpers/raw.js";
 
-const echoReply = Buffer.from(toBinary(EchoResponseSchema, create(EchoResponseSchema, { message: "ok", replica: "scripted" })));
-const countReply = Buffer.from(toBinary(CountResponseSchema, create(CountResponseSchema, { n: 1, replica: "scripted" })));
+const echoReply = Buffer.from(
+  toBinary(EchoResponseSchema, create(EchoResponseSchema, { message: "ok", replica: "scripted" })),
+);
+const countReply = Buffer.from(
+  toBinary(CountResponseSchema, create(CountResponseSchema, { n: 1, replica: "scripted" })),
+);
 const ECHO = "/acme.echo.v1.EchoService/Echo";
 
 describe("an upstream that breaks the protocol", () => {
@@ -30,7 +34,9 @@ describe("an upstream that breaks the protocol", () => {
     const config = await validateConfigObject(
       {
         listeners: [{ port: 0, host: "127.0.0.1" }],
-        clusters: { c: { protocol: "grpc", endpoints: [up.address], healthCheck: false, slowStart: 0, retryPolicy: false } },
+        clusters: {
+          c: { protocol: "grpc", endpoints: [up.address], healthCheck: false, slowStart: 0, retryPolicy: false },
+        },
         routes: [{ match: { prefix: "/" }, cluster: "c" }],
       },
       process.cwd(),
@@ -82,7 +88,12 @@ describe("an upstream that breaks the protocol", () => {
       expect(err.code).toBe(Code.Internal);
       expect(err.rawMessage).toContain("without a response message");
     }
-    const raw = await h1Request(url + ECHO, "POST", { "content-type": "application/json" }, JSON.stringify({ message: "x" }));
+    const raw = await h1Request(
+      url + ECHO,
+      "POST",
+      { "content-type": "application/json" },
+      JSON.stringify({ message: "x" }),
+    );
     expect(raw.status).not.toBe(200);
     expect(JSON.parse(raw.body.toString()).code).toBe("internal");
     expect(endpoint().outlier.failures).toBe(4);

@@ -16,7 +16,9 @@ import { startWedgedUpstream, type Wedge } from "../helpers/wedged-upstream.js";
 import { callError } from "../helpers/clients.js";
 import { type RawResponse, envelope, h1Request, h2Request } from "../helpers/raw.js";
 
-const echoReply = Buffer.from(toBinary(EchoResponseSchema, create(EchoResponseSchema, { message: "ok", replica: "good" })));
+const echoReply = Buffer.from(
+  toBinary(EchoResponseSchema, create(EchoResponseSchema, { message: "ok", replica: "good" })),
+);
 /** Generous: this bounds correctness (the call ends at its deadline), it is no speed benchmark. */
 const MARGIN_MS = 1500;
 const DEADLINE_MS = 3000;
@@ -67,7 +69,12 @@ describe("a wedged upstream does not outlive the deadline", () => {
     const res = await call();
     const ms = performance.now() - t0;
     const grpc = res.trailers["grpc-status"] ?? res.headers["grpc-status"];
-    const status = grpc !== undefined ? (Number(grpc) === Code.DeadlineExceeded ? "deadline_exceeded" : `grpc ${grpc}`) : JSON.parse(res.body.toString()).code;
+    const status =
+      grpc !== undefined
+        ? Number(grpc) === Code.DeadlineExceeded
+          ? "deadline_exceeded"
+          : `grpc ${grpc}`
+        : JSON.parse(res.body.toString()).code;
     return { ms, status };
   }
 
@@ -79,11 +86,21 @@ describe("a wedged upstream does not outlive the deadline", () => {
       // gateway's and cancel first, and then nothing would be the
       // endpoint's fault. Here only the gateway keeps the time.
       const grpcHeaders = { "content-type": "application/grpc", te: "trailers", "grpc-timeout": "3S" };
-      const request = envelope(0, Buffer.from(toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "x" }))));
+      const request = envelope(
+        0,
+        Buffer.from(toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "x" }))),
+      );
       const results = await Promise.all([
         rawTimed(() => h2Request(url, { ":path": ECHO, ...grpcHeaders }, request)),
         rawTimed(() => h2Request(url, { ":path": COUNT, ...grpcHeaders }, envelope(0, Buffer.from([0x08, 0x02])))),
-        rawTimed(() => h1Request(url + ECHO, "POST", { "content-type": "application/json", "connect-timeout-ms": "3000" }, '{"message":"x"}')),
+        rawTimed(() =>
+          h1Request(
+            url + ECHO,
+            "POST",
+            { "content-type": "application/json", "connect-timeout-ms": "3000" },
+            '{"message":"x"}',
+          ),
+        ),
       ]);
       for (const r of results) {
         expect(r.status).toBe("deadline_exceeded");
@@ -98,7 +115,10 @@ describe("a wedged upstream does not outlive the deadline", () => {
   );
 
   it("a call goes on to a good endpoint once the handshake times out (connectTimeout), within its deadline", async () => {
-    const { bad, grpc, badEndpoint } = await setup("bad-settings", { good: true, cluster: { connectTimeout: "300ms" } });
+    const { bad, grpc, badEndpoint } = await setup("bad-settings", {
+      good: true,
+      cluster: { connectTimeout: "300ms" },
+    });
     const t0 = performance.now();
     const res = await grpc.echo({ message: "x" }, { timeoutMs: DEADLINE_MS });
     expect(res.replica).toBe("good");
@@ -124,7 +144,9 @@ describe("a wedged upstream does not outlive the deadline", () => {
   });
 
   it("over HTTP/1.1, a TLS handshake that never ends fails as UNAVAILABLE after connectTimeout", async () => {
-    const { grpc } = await setup("silent", { cluster: { protocol: "connect", http: "1.1", tls: { insecureSkipVerify: true }, connectTimeout: "300ms" } });
+    const { grpc } = await setup("silent", {
+      cluster: { protocol: "connect", http: "1.1", tls: { insecureSkipVerify: true }, connectTimeout: "300ms" },
+    });
     const r = await timed(() => grpc.echo({ message: "x" }));
     expect(r.err?.code).toBe(Code.Unavailable);
     expect(r.err?.rawMessage).toContain("connectTimeout");

@@ -12,14 +12,46 @@ export interface ClientKind {
 /** Every inbound protocol, codec and HTTP version the gateway serves, as connect-node clients. */
 export const CLIENT_KINDS: ClientKind[] = [
   { name: "grpc proto h2", bidi: true, transport: (baseUrl) => createGrpcTransport({ baseUrl }) },
-  { name: "grpc json h2", bidi: true, transport: (baseUrl) => createGrpcTransport({ baseUrl, useBinaryFormat: false }) },
-  { name: "connect json h1", bidi: false, transport: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1" }) },
-  { name: "connect proto h1", bidi: false, transport: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }) },
-  { name: "connect json h2", bidi: true, transport: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "2" }) },
-  { name: "connect proto h2", bidi: true, transport: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }) },
-  { name: "grpc-web proto h1", bidi: false, transport: (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }) },
-  { name: "grpc-web json h1", bidi: false, transport: (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }) },
-  { name: "grpc-web proto h2", bidi: true, transport: (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "2" }) },
+  {
+    name: "grpc json h2",
+    bidi: true,
+    transport: (baseUrl) => createGrpcTransport({ baseUrl, useBinaryFormat: false }),
+  },
+  {
+    name: "connect json h1",
+    bidi: false,
+    transport: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1" }),
+  },
+  {
+    name: "connect proto h1",
+    bidi: false,
+    transport: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+  },
+  {
+    name: "connect json h2",
+    bidi: true,
+    transport: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "2" }),
+  },
+  {
+    name: "connect proto h2",
+    bidi: true,
+    transport: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
+  },
+  {
+    name: "grpc-web proto h1",
+    bidi: false,
+    transport: (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
+  },
+  {
+    name: "grpc-web json h1",
+    bidi: false,
+    transport: (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }),
+  },
+  {
+    name: "grpc-web proto h2",
+    bidi: true,
+    transport: (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "2" }),
+  },
 ];
 
 export function echoClient(kind: ClientKind, baseUrl: string): Client<typeof EchoService> {

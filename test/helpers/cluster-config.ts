@@ -10,5 +10,15 @@ export function endpointAt(port: number, weight = 1, priority = 0): EndpointConf
 export function clusterConfig(endpoints: EndpointConfig[], change: Partial<ClusterConfig> = {}): ClusterConfig {
   const resilience = defaultResilience();
   resilience.healthCheck.enabled = false;
-  return { name: "echo", protocol: "grpc", http: "2", codec: "proto", compression: "identity", connectTimeoutMs: 5000, endpoints, resilience, ...change };
+  return {
+    name: "echo",
+    protocol: "grpc",
+    http: "2",
+    codec: "proto",
+    compression: "identity",
+    connectTimeoutMs: 5000,
+    endpoints,
+    resilience,
+    ...change,
+  };
 }

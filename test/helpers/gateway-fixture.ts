@@ -36,7 +36,13 @@ export interface FixtureOptions {
 export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> {
   const weights = opts.weights ?? [1];
   const replicas = await Promise.all(weights.map((_, i) => startReplica({ name: `r${i + 1}` })));
-  const endpoints = replicas.map((r, i) => ({ address: r.address, host: "127.0.0.1", port: r.port, weight: weights[i], priority: opts.priorities?.[i] ?? 0 }));
+  const endpoints = replicas.map((r, i) => ({
+    address: r.address,
+    host: "127.0.0.1",
+    port: r.port,
+    weight: weights[i],
+    priority: opts.priorities?.[i] ?? 0,
+  }));
   for (const a of opts.extraEndpoints ?? []) {
     const [host, port] = a.split(":");
     endpoints.push({ address: a, host, port: Number(port), weight: 1, priority: 0 });
@@ -52,7 +58,11 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     endpoints,
     // Health checks off unless a test asks: a test that hangs its only replica
     // wants to see the call's deadline, not the endpoint declared unhealthy.
-    resilience: { ...defaultResilience(), healthCheck: { ...defaultResilience().healthCheck, enabled: false }, ...opts.resilience },
+    resilience: {
+      ...defaultResilience(),
+      healthCheck: { ...defaultResilience().healthCheck, enabled: false },
+      ...opts.resilience,
+    },
   };
   const config: GatewayConfig = {
     listeners: [{ port: 0, host: "127.0.0.1", tls: opts.listenerTls }],

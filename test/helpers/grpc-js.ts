@@ -1,5 +1,12 @@
 import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import {
   EchoService,
@@ -56,15 +63,35 @@ export const echoServiceDefinition: grpc.ServiceDefinition = Object.fromEntries(
 
 /** Typed view of the generic client (grpc-js adds one method per definition key). */
 export interface EchoGrpcJsClient extends grpc.Client {
-  Echo(req: Init<typeof EchoRequestSchema>, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<EchoResponse>): grpc.ClientUnaryCall;
-  Count(req: Init<typeof CountRequestSchema>, md: grpc.Metadata, opts: grpc.CallOptions): grpc.ClientReadableStream<CountResponse>;
-  Sum(md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<SumResponse>): grpc.ClientWritableStream<Init<typeof SumRequestSchema>>;
-  Chat(md: grpc.Metadata, opts: grpc.CallOptions): grpc.ClientDuplexStream<Init<typeof ChatRequestSchema>, ChatResponse>;
+  Echo(
+    req: Init<typeof EchoRequestSchema>,
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: grpc.requestCallback<EchoResponse>,
+  ): grpc.ClientUnaryCall;
+  Count(
+    req: Init<typeof CountRequestSchema>,
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+  ): grpc.ClientReadableStream<CountResponse>;
+  Sum(
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: grpc.requestCallback<SumResponse>,
+  ): grpc.ClientWritableStream<Init<typeof SumRequestSchema>>;
+  Chat(
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+  ): grpc.ClientDuplexStream<Init<typeof ChatRequestSchema>, ChatResponse>;
 }
 
 export const EchoGrpcJsClientCtor = grpc.makeGenericClientConstructor(echoServiceDefinition, EchoService.typeName);
 
-export function echoGrpcJsClient(target: string, creds: grpc.ChannelCredentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): EchoGrpcJsClient {
+export function echoGrpcJsClient(
+  target: string,
+  creds: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): EchoGrpcJsClient {
   return new EchoGrpcJsClientCtor(target, creds, options) as unknown as EchoGrpcJsClient;
 }
 
@@ -82,7 +109,9 @@ export interface UnaryResult<T> {
 }
 
 /** One unary call, resolving with everything the client saw (never rejects). */
-export function unary<T>(start: (cb: grpc.requestCallback<T>) => grpc.ClientUnaryCall | grpc.ClientWritableStream<unknown>): Promise<UnaryResult<T>> {
+export function unary<T>(
+  start: (cb: grpc.requestCallback<T>) => grpc.ClientUnaryCall | grpc.ClientWritableStream<unknown>,
+): Promise<UnaryResult<T>> {
   return new Promise((resolve) => {
     let response: T | undefined;
     let error: grpc.ServiceError | undefined;
@@ -107,7 +136,9 @@ export function unary<T>(start: (cb: grpc.requestCallback<T>) => grpc.ClientUnar
 }
 
 /** All messages of a server stream plus its final status. */
-export function collect<T>(call: grpc.ClientReadableStream<T> | grpc.ClientDuplexStream<unknown, T>): Promise<{ messages: T[]; error?: grpc.ServiceError; status: grpc.StatusObject }> {
+export function collect<T>(
+  call: grpc.ClientReadableStream<T> | grpc.ClientDuplexStream<unknown, T>,
+): Promise<{ messages: T[]; error?: grpc.ServiceError; status: grpc.StatusObject }> {
   return new Promise((resolve) => {
     const messages: T[] = [];
     let error: grpc.ServiceError | undefined;

@@ -9,7 +9,11 @@ export interface RawResponse {
 }
 
 /** One HTTP/2 request with prior knowledge, body sent as given (hostile input welcome). */
-export function h2Request(url: string, headers: Record<string, string>, body?: Buffer | Buffer[]): Promise<RawResponse> {
+export function h2Request(
+  url: string,
+  headers: Record<string, string>,
+  body?: Buffer | Buffer[],
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(url);
     session.on("error", reject);
@@ -34,12 +38,24 @@ export function h2Request(url: string, headers: Record<string, string>, body?: B
 }
 
 /** One HTTP/1.1 request. */
-export function h1Request(url: string, method: string, headers: Record<string, string>, body?: Buffer | string): Promise<RawResponse> {
+export function h1Request(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body?: Buffer | string,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), trailers: res.trailers }));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          trailers: res.trailers,
+        }),
+      );
     });
     req.on("error", reject);
     req.end(body);

@@ -16,7 +16,9 @@ export interface Recorded {
  * wire, and a real server still has to understand it. Bodies are held
  * whole, which suits unary calls and short streams only.
  */
-export async function startRecordingProxy(target: string): Promise<{ address: string; seen: Recorded[]; close(): Promise<void> }> {
+export async function startRecordingProxy(
+  target: string,
+): Promise<{ address: string; seen: Recorded[]; close(): Promise<void> }> {
   const seen: Recorded[] = [];
   const upstream = http2.connect(`http://${target}`);
   upstream.on("error", () => {});

@@ -29,7 +29,9 @@ export type Script = (
  * attempt it sees (headers, request bytes, arrival time): the one place
  * the tests need to look at exactly what the gateway sent upstream.
  */
-export async function startScriptedUpstream(script: Script): Promise<{ address: string; seen: SeenAttempt[]; close(): Promise<void> }> {
+export async function startScriptedUpstream(
+  script: Script,
+): Promise<{ address: string; seen: SeenAttempt[]; close(): Promise<void> }> {
   const seen: SeenAttempt[] = [];
   const server = http2.createServer();
   server.on("stream", (stream, headers) => {
@@ -37,7 +39,13 @@ export async function startScriptedUpstream(script: Script): Promise<{ address: 
     const chunks: Buffer[] = [];
     stream.on("data", (c: Buffer) => chunks.push(c));
     stream.on("end", () => {
-      const attempt: SeenAttempt = { path: String(headers[":path"]), headers, body: Buffer.concat(chunks), at: performance.now(), cancelled: false };
+      const attempt: SeenAttempt = {
+        path: String(headers[":path"]),
+        headers,
+        body: Buffer.concat(chunks),
+        at: performance.now(),
+        cancelled: false,
+      };
       const n = seen.push(attempt) - 1;
       const a = script(n, attempt);
       let answered = false;

@@ -15,7 +15,9 @@ export type Wedge = "bad-settings" | "bad-hpack" | "silent";
  * failures Node's own http2 server will not produce. `connections` counts
  * the TCP connections it accepted.
  */
-export async function startWedgedUpstream(wedge: Wedge): Promise<{ address: string; connections: () => number; close(): Promise<void> }> {
+export async function startWedgedUpstream(
+  wedge: Wedge,
+): Promise<{ address: string; connections: () => number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   let connections = 0;
   const server = net.createServer((s) => {

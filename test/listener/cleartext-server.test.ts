@@ -18,7 +18,11 @@ async function start(sniffTimeoutMs?: number) {
     res.setHeader("content-type", "text/plain");
     res.end(`${req.httpVersion} ${req.method} ${req.url}`);
   };
-  const server = new CleartextServer(http.createServer(handler), http2.createServer({}, handler as never), sniffTimeoutMs);
+  const server = new CleartextServer(
+    http.createServer(handler),
+    http2.createServer({}, handler as never),
+    sniffTimeoutMs,
+  );
   const sessions: http2.Http2Session[] = [];
   // What reads the socket: a JSStreamSocket-wrapped session (what httpolyglot
   // produced) has a JSStream handle; nghttp2 reading the socket itself, TCP.
@@ -28,7 +32,14 @@ async function start(sniffTimeoutMs?: number) {
     handles.push((s.socket as unknown as { _handle?: object })._handle?.constructor.name ?? "none");
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  cleanups.push(() => new Promise<void>((r) => { server.close(() => r()); for (const s of sessions) s.destroy(); server.closeIdleConnections(); }));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        for (const s of sessions) s.destroy();
+        server.closeIdleConnections();
+      }),
+  );
   return { server, port: (server.address() as net.AddressInfo).port, sessions, handles };
 }
 
@@ -111,7 +122,9 @@ describe("CleartextServer: h2c and HTTP/1.1 on one port", () => {
   it("answers bytes that are neither protocol with HTTP/1.1 400, not a hang", async () => {
     const { port } = await start();
     const reply = await new Promise<string>((resolve) => {
-      const s = net.connect({ port, host: "127.0.0.1" }, () => s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5, 13, 10, 13, 10])));
+      const s = net.connect({ port, host: "127.0.0.1" }, () =>
+        s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5, 13, 10, 13, 10])),
+      );
       let got = "";
       s.on("data", (d) => (got += d.toString("latin1")));
       s.on("close", () => resolve(got));

@@ -68,7 +68,10 @@ describe("health", () => {
 describe("GET /stats", () => {
   it("counts calls per method and writes", async () => {
     const r = await replica("s1");
-    const client = createClient(EchoService, createConnectTransport({ baseUrl: `http://${r.address}`, httpVersion: "1.1" }));
+    const client = createClient(
+      EchoService,
+      createConnectTransport({ baseUrl: `http://${r.address}`, httpVersion: "1.1" }),
+    );
     await client.echo({ message: "a" });
     await client.echo({ message: "b" });
     await client.write({ key: "k", value: "v" });
@@ -91,7 +94,10 @@ describe("close", () => {
   it("does not hang on open HTTP/2 sessions, keep-alive sockets and hung calls", async () => {
     const r = await replica("c1", { hang: true });
     const h2 = createClient(EchoService, createGrpcTransport({ baseUrl: `http://${r.address}` }));
-    const h1 = createClient(EchoService, createConnectTransport({ baseUrl: `http://${r.address}`, httpVersion: "1.1" }));
+    const h1 = createClient(
+      EchoService,
+      createConnectTransport({ baseUrl: `http://${r.address}`, httpVersion: "1.1" }),
+    );
     const hungH2 = h2.echo({ message: "never" }).catch((e: unknown) => ConnectError.from(e));
     const hungH1 = h1.echo({ message: "never" }).catch((e: unknown) => ConnectError.from(e));
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -106,7 +112,10 @@ describe("close", () => {
 
   it("closes promptly when clients have finished", async () => {
     const r = await replica("c2");
-    const h1 = createClient(EchoService, createConnectTransport({ baseUrl: `http://${r.address}`, httpVersion: "1.1" }));
+    const h1 = createClient(
+      EchoService,
+      createConnectTransport({ baseUrl: `http://${r.address}`, httpVersion: "1.1" }),
+    );
     await h1.echo({ message: "done" });
     const t0 = performance.now();
     await r.close();

@@ -48,7 +48,11 @@ describe.each(transportCases)("$label", ({ create, fullDuplex }) => {
   it("Count streams 1..count with the replica name", async () => {
     const got: Array<[number, string]> = [];
     for await (const res of client.count({ count: 3, intervalMs: 10 })) got.push([res.n, res.replica]);
-    expect(got).toEqual([[1, "r1"], [2, "r1"], [3, "r1"]]);
+    expect(got).toEqual([
+      [1, "r1"],
+      [2, "r1"],
+      [3, "r1"],
+    ]);
   });
 
   it("Sum adds int64 values beyond 2^53", async () => {

@@ -25,7 +25,15 @@ function provide(req) {
     if (!canApt) return undefined;
     log(`installing ${req.name} (${req.why}) ...`);
     const { ok, output } = aptInstall(req.apt);
-    if (!ok) console.log(output.trimEnd().split("\n").slice(-20).map((l) => `   ${l}`).join("\n"));
+    if (!ok)
+      console.log(
+        output
+          .trimEnd()
+          .split("\n")
+          .slice(-20)
+          .map((l) => `   ${l}`)
+          .join("\n"),
+      );
     return ok;
   }
   if (checkOnly || !onPath(req.needs.tool)) return undefined;

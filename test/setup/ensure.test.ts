@@ -2,7 +2,16 @@
 // tool saying what to run, a failed run under CI=true, and apt-get (a fake one
 // here, which "installs" by creating the tool) run as root.
 import { spawnSync } from "node:child_process";
-import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,7 +83,9 @@ describe("test/setup/ensure.mjs", () => {
       ["etcd", "etcd tests", "etcd-server"],
       ["redis-server", "Redis tests", "redis-server"],
     ]) {
-      expect(linesFor(lines, name)).toEqual([`== setup: MISSING ${name} (${why}): run \`${sudo}apt-get install -y ${pkg}\``]);
+      expect(linesFor(lines, name)).toEqual([
+        `== setup: MISSING ${name} (${why}): run \`${sudo}apt-get install -y ${pkg}\``,
+      ]);
     }
     expect(lines.some((l) => l.includes("installing"))).toBe(false);
     expect(lines.at(-1)).toMatch(/^== setup: FAILED: chromium, etcd, redis-server.* missing under CI=true/);
@@ -89,29 +100,32 @@ describe("test/setup/ensure.mjs", () => {
     expect(lines.at(-1)).toMatch(/^== setup: WARNING: carrying on without chromium, etcd, redis-server/);
   });
 
-  it(isRoot ? "as root, installs the missing packages with apt-get (update once)" : "not root, says to use sudo", () => {
-    const dir = binDir(["bash", "dirname", "openssl"], true);
-    const { status, lines } = ensure(dir, { CI: "true" });
-    if (!isRoot) {
-      expect(status).toBe(1);
+  it(
+    isRoot ? "as root, installs the missing packages with apt-get (update once)" : "not root, says to use sudo",
+    () => {
+      const dir = binDir(["bash", "dirname", "openssl"], true);
+      const { status, lines } = ensure(dir, { CI: "true" });
+      if (!isRoot) {
+        expect(status).toBe(1);
+        expect(linesFor(lines, "chromium")).toEqual([
+          "== setup: MISSING chromium (browser tests): run `sudo apt-get install -y chromium`",
+        ]);
+        return;
+      }
       expect(linesFor(lines, "chromium")).toEqual([
-        "== setup: MISSING chromium (browser tests): run `sudo apt-get install -y chromium`",
+        "== setup: installing chromium (browser tests) ...",
+        `== setup: chromium ok (${dir}/chromium)`,
       ]);
-      return;
-    }
-    expect(linesFor(lines, "chromium")).toEqual([
-      "== setup: installing chromium (browser tests) ...",
-      `== setup: chromium ok (${dir}/chromium)`,
-    ]);
-    expect(lines).toContain(`== setup: etcd ok (${dir}/etcd)`);
-    expect(lines).toContain(`== setup: redis-server ok (${dir}/redis-server)`);
-    expect(lines).toContain(`== setup: ip ok (${dir}/ip)`);
-    expect(readFileSync(join(dir, "apt.log"), "utf8").trimEnd().split("\n")).toEqual([
-      "update -qq",
-      "install -y -qq chromium",
-      "install -y -qq etcd-server",
-      "install -y -qq redis-server",
-      "install -y -qq iproute2",
-    ]);
-  });
+      expect(lines).toContain(`== setup: etcd ok (${dir}/etcd)`);
+      expect(lines).toContain(`== setup: redis-server ok (${dir}/redis-server)`);
+      expect(lines).toContain(`== setup: ip ok (${dir}/ip)`);
+      expect(readFileSync(join(dir, "apt.log"), "utf8").trimEnd().split("\n")).toEqual([
+        "update -qq",
+        "install -y -qq chromium",
+        "install -y -qq etcd-server",
+        "install -y -qq redis-server",
+        "install -y -qq iproute2",
+      ]);
+    },
+  );
 });

@@ -21,7 +21,11 @@ describe("H2Transport session pool", () => {
     server.on("session", (s) => sessions.add(s));
     server.on("stream", (stream) => held.push(stream));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const transport = new H2Transport({ origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, label: "test upstream", connectTimeoutMs: 5000 });
+    const transport = new H2Transport({
+      origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      label: "test upstream",
+      connectTimeoutMs: 5000,
+    });
     cleanups.push(async () => {
       for (const s of sessions) s.destroy();
       await transport.close();
@@ -33,7 +37,14 @@ describe("H2Transport session pool", () => {
     // a new session takes before its SETTINGS arrive may be refused with
     // REFUSED_STREAM, which the gateway retries as never having left.)
     const cancel = new Cancel();
-    const call = () => transport.request({ method: "POST", path: "/acme.echo.v1.EchoService/Chat", headers: {}, body: (async function* () {})(), cancel });
+    const call = () =>
+      transport.request({
+        method: "POST",
+        path: "/acme.echo.v1.EchoService/Chat",
+        headers: {},
+        body: (async function* () {})(),
+        cancel,
+      });
     const calls = [];
     for (let i = 1; i <= 5; i++) {
       calls.push(call());

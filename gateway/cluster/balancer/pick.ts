@@ -94,7 +94,11 @@ function pickWeightedRandom<T>(candidates: readonly T[], ws: readonly number[], 
  * minimum avoid herding every concurrent pick onto the same endpoint between
  * updates, and still cut the worst load exponentially compared with one.
  */
-function pickP2cEwma<T extends Peer>(candidates: readonly T[], effectiveWeight: (p: T) => number, random: () => number): T | undefined {
+function pickP2cEwma<T extends Peer>(
+  candidates: readonly T[],
+  effectiveWeight: (p: T) => number,
+  random: () => number,
+): T | undefined {
   if (candidates.length <= 1) return candidates[0];
   const ws = weights(candidates, effectiveWeight);
   const a = drawIndex(ws, random);

@@ -1,4 +1,11 @@
-import { Code, type Detail, type Status, codeToConnectName, connectNameToCode, httpStatusToCode } from "../../call/status.js";
+import {
+  Code,
+  type Detail,
+  type Status,
+  codeToConnectName,
+  connectNameToCode,
+  httpStatusToCode,
+} from "../../call/status.js";
 import type { Metadata } from "../../call/metadata.js";
 
 const b64 = (v: Uint8Array) => Buffer.from(v).toString("base64").replace(/=+$/, "");
@@ -55,7 +62,10 @@ export function parseEndStream(data: Uint8Array, label: string): { status: Statu
   try {
     json = JSON.parse(Buffer.from(data).toString("utf8"));
   } catch {
-    return { status: { code: Code.INTERNAL, message: `${label} sent an invalid end-of-stream message`, details: [] }, trailers: {} };
+    return {
+      status: { code: Code.INTERNAL, message: `${label} sent an invalid end-of-stream message`, details: [] },
+      trailers: {},
+    };
   }
   const j = (json ?? {}) as { error?: unknown; metadata?: Record<string, unknown> };
   const trailers: Metadata = {};

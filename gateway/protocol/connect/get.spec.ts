@@ -3,7 +3,6 @@ import { thrownCallError } from "../../../test/helpers/thrown.js";
 import { Code } from "../../call/status.js";
 import { parseGetQuery } from "./get.js";
 
-
 const path = "/acme.echo.v1.EchoService/Echo";
 const text = (b: Uint8Array) => Buffer.from(b).toString();
 
@@ -53,7 +52,9 @@ describe("parseGetQuery", () => {
   });
 
   it("refuses a message that is not base64 when base64=1", () => {
-    const err = thrownCallError(() => parseGetQuery(`${path}?encoding=proto&base64=1&message=${encodeURIComponent("no!pe")}`));
+    const err = thrownCallError(() =>
+      parseGetQuery(`${path}?encoding=proto&base64=1&message=${encodeURIComponent("no!pe")}`),
+    );
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.message).toMatch(/not valid base64/);
   });

@@ -17,7 +17,10 @@ export function parseGetQuery(url: string): GetQuery {
   }
   const enc = q.get("encoding");
   if (enc !== "proto" && enc !== "json") {
-    throw new CallError(Code.INVALID_ARGUMENT, `query parameter encoding must be "proto" or "json", got ${enc === null ? "nothing" : `"${enc}"`}`);
+    throw new CallError(
+      Code.INVALID_ARGUMENT,
+      `query parameter encoding must be "proto" or "json", got ${enc === null ? "nothing" : `"${enc}"`}`,
+    );
   }
   const encoding = parseEncoding(q.get("compression") ?? undefined, "compression");
   const raw = q.get("message") ?? "";
@@ -25,7 +28,8 @@ export function parseGetQuery(url: string): GetQuery {
   if (q.get("base64") === "1") {
     // URLSearchParams reads "+" as a space; standard base64 may carry it unescaped.
     const b64 = raw.replace(/ /g, "+");
-    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b64)) throw new CallError(Code.INVALID_ARGUMENT, "query parameter message is not valid base64");
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b64))
+      throw new CallError(Code.INVALID_ARGUMENT, "query parameter message is not valid base64");
     message = Buffer.from(b64, "base64");
   } else {
     message = Buffer.from(raw, "utf8");

@@ -60,7 +60,6 @@ describe("connectForm", () => {
   });
 });
 
-
 function sinkFor(headers: Record<string, string>) {
   const res = new FakeResponse();
   return { sink: connectInbound.sink(request("POST", headers), res as unknown as ServerResponseLike), res };

@@ -132,10 +132,14 @@ async function* unaryMessage(req: ServerRequest, encoding: ReturnType<typeof par
 async function* streamMessages(req: ServerRequest, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
   for await (const env of readEnvelopes(requestBody(req), maxBytes)) {
     if (env.flags & FLAG_CONNECT_END) {
-      throw new CallError(Code.INVALID_ARGUMENT, "protocol error: a request stream must not carry an end-of-stream message");
+      throw new CallError(
+        Code.INVALID_ARGUMENT,
+        "protocol error: a request stream must not carry an end-of-stream message",
+      );
     }
     if (env.flags & FLAG_COMPRESSED) {
-      if (encoding === "identity") throw new CallError(Code.INTERNAL, "protocol error: compressed message without connect-content-encoding");
+      if (encoding === "identity")
+        throw new CallError(Code.INTERNAL, "protocol error: compressed message without connect-content-encoding");
       yield await decompress(env.data, encoding, maxBytes);
     } else yield env.data;
   }

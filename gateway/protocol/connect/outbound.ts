@@ -95,7 +95,11 @@ async function* streaming(call: OutboundCall): AsyncGenerator<ResponseEvent> {
     }
     yield { type: "message", data };
   }
-  yield { type: "end", status: { code: Code.INTERNAL, message: `${label} ended the stream without an end-of-stream message`, details: [] }, trailers: {} };
+  yield {
+    type: "end",
+    status: { code: Code.INTERNAL, message: `${label} ended the stream without an end-of-stream message`, details: [] },
+    trailers: {},
+  };
 }
 
 const plainEnvelope = (m: Uint8Array) => encodeEnvelope(0, m);

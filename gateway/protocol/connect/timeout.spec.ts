@@ -3,7 +3,6 @@ import { thrownCallError } from "../../../test/helpers/thrown.js";
 import { Code } from "../../call/status.js";
 import { encodeConnectTimeout, parseConnectTimeout } from "./timeout.js";
 
-
 describe("parseConnectTimeout", () => {
   it("reads whole milliseconds, up to 10 digits", () => {
     expect(parseConnectTimeout("250")).toBe(250);

@@ -16,7 +16,6 @@ describe("grpcWebType", () => {
   });
 });
 
-
 function webSink(contentType: string) {
   const req = {
     method: "POST",

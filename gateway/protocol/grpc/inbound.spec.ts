@@ -43,7 +43,6 @@ function request(
   return { method: "POST", url, httpVersionMajor, headers } as unknown as ServerRequest;
 }
 
-
 describe("grpcInbound.parse", () => {
   const opts = { maxBytes: 1 << 20 };
 
@@ -75,25 +74,27 @@ describe("grpcInbound.parse", () => {
 
   it("refuses HTTP/1.1, an unknown content type, a path that is not a method and a bad grpc-timeout", () => {
     expect(
-      thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc" }, undefined, 1), opts)).message,
+      thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc" }, undefined, 1), opts))
+        .message,
     ).toMatch(/requires HTTP\/2/);
-    expect(thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc+thrift" }), opts)).code).toBe(
-      Code.INTERNAL,
-    );
-    expect(thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc" }, "/nope"), opts)).code).toBe(
-      Code.UNIMPLEMENTED,
-    );
     expect(
-      thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc", "grpc-timeout": "soon" }), opts))
-        .code,
+      thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc+thrift" }), opts)).code,
+    ).toBe(Code.INTERNAL);
+    expect(
+      thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc" }, "/nope"), opts)).code,
+    ).toBe(Code.UNIMPLEMENTED);
+    expect(
+      thrownCallError(() =>
+        grpcInbound.parse(request({ "content-type": "application/grpc", "grpc-timeout": "soon" }), opts),
+      ).code,
     ).toBe(Code.INVALID_ARGUMENT);
     expect(
-      thrownCallError(() => grpcInbound.parse(request({ "content-type": "application/grpc", "grpc-encoding": "br" }), opts))
-        .code,
+      thrownCallError(() =>
+        grpcInbound.parse(request({ "content-type": "application/grpc", "grpc-encoding": "br" }), opts),
+      ).code,
     ).toBe(Code.UNIMPLEMENTED);
   });
 });
-
 
 function grpcSink(withStream = true, headers: Record<string, string> = {}) {
   const res = new FakeResponse(withStream);

@@ -30,14 +30,21 @@ export function grpcCodec(ct: string, base: string): Codec | undefined {
  * `body` makes the (decoded) body's chunks when the messages are first
  * read; `raw`, when the body can also be read whole, is its stream.
  */
-export function parseGrpcRequest(req: ServerRequest, opts: InboundOptions, codec: Codec, body: () => AsyncIterable<Uint8Array>, raw: Readable | undefined): InboundCall {
+export function parseGrpcRequest(
+  req: ServerRequest,
+  opts: InboundOptions,
+  codec: Codec,
+  body: () => AsyncIterable<Uint8Array>,
+  raw: Readable | undefined,
+): InboundCall {
   const url = req.url ?? "";
   const q = url.indexOf("?");
   // The path as it came (a flat string) rather than rebuilt from its parts:
   // the route and method lookups hash it, and a built one is hashed anew.
   const path = q < 0 ? url : url.slice(0, q);
   const parts = splitPath(path);
-  if (!parts) throw new CallError(Code.UNIMPLEMENTED, `"${req.url}" is not a gRPC method path (/package.Service/Method)`);
+  if (!parts)
+    throw new CallError(Code.UNIMPLEMENTED, `"${req.url}" is not a gRPC method path (/package.Service/Method)`);
   const timeoutMs = parseGrpcTimeout(firstValue(req.headers["grpc-timeout"]));
   const encoding = parseEncoding(firstValue(req.headers["grpc-encoding"]), "grpc-encoding");
   return {
@@ -50,7 +57,8 @@ export function parseGrpcRequest(req: ServerRequest, opts: InboundOptions, codec
 async function* decodeMessages(body: () => AsyncIterable<Uint8Array>, encoding: Encoding, maxBytes: number) {
   const split = new EnvelopeSplitter(maxBytes);
   for await (const chunk of body()) {
-    for (const env of split.push(chunk)) yield env.flags & FLAG_COMPRESSED ? await inflate(env, encoding, maxBytes) : env.data;
+    for (const env of split.push(chunk))
+      yield env.flags & FLAG_COMPRESSED ? await inflate(env, encoding, maxBytes) : env.data;
   }
   split.end();
 }
@@ -63,7 +71,8 @@ async function wholeMessage(raw: Readable, encoding: Encoding, maxBytes: number,
 }
 
 function inflate(env: Envelope, encoding: Encoding, maxBytes: number): Promise<Uint8Array> {
-  if (encoding === "identity") throw new CallError(Code.INTERNAL, "protocol error: compressed message without a grpc-encoding header");
+  if (encoding === "identity")
+    throw new CallError(Code.INTERNAL, "protocol error: compressed message without a grpc-encoding header");
   return decompress(env.data, encoding, maxBytes);
 }
 

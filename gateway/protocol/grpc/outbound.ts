@@ -1,8 +1,20 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Message, ResponseEvent } from "../../call/call.js";
 import { Code, httpStatusToCode } from "../../call/status.js";
-import { type Envelope, EnvelopeSplitter, FLAG_COMPRESSED, FLAG_GRPC_WEB_TRAILER, encodeEnvelope } from "../../call/envelope.js";
-import { type Encoding, compressForUpstream, decompress, parseEncoding, upstreamEnvelope } from "../../call/compression.js";
+import {
+  type Envelope,
+  EnvelopeSplitter,
+  FLAG_COMPRESSED,
+  FLAG_GRPC_WEB_TRAILER,
+  encodeEnvelope,
+} from "../../call/envelope.js";
+import {
+  type Encoding,
+  compressForUpstream,
+  decompress,
+  parseEncoding,
+  upstreamEnvelope,
+} from "../../call/compression.js";
 import { encodeGrpcTimeout } from "./timeout.js";
 import { copyMetadata, firstValue, forwardableResponseMetadata } from "../../call/metadata.js";
 import { type OutboundCall, type OutboundProtocol, isWhole } from "../contract.js";
@@ -30,9 +42,16 @@ export function grpcFamilyOutbound(flavor: GrpcFlavor): OutboundProtocol {
   };
 }
 
-export const grpcOutbound: OutboundProtocol = grpcFamilyOutbound({ contentType: "application/grpc", requestHeaders: { te: "trailers" } });
+export const grpcOutbound: OutboundProtocol = grpcFamilyOutbound({
+  contentType: "application/grpc",
+  requestHeaders: { te: "trailers" },
+});
 
-async function* streamed(call: OutboundCall, messages: AsyncIterable<Uint8Array>, flavor: GrpcFlavor): AsyncGenerator<ResponseEvent> {
+async function* streamed(
+  call: OutboundCall,
+  messages: AsyncIterable<Uint8Array>,
+  flavor: GrpcFlavor,
+): AsyncGenerator<ResponseEvent> {
   const { head, transport, label } = call;
   const res = await transport.request({
     method: "POST",
@@ -71,15 +90,32 @@ async function* streamed(call: OutboundCall, messages: AsyncIterable<Uint8Array>
  * exchange, then handed on as the same events, without an async step per
  * chunk and event.
  */
-async function exchangeWhole(call: OutboundCall, request: readonly Message[], flavor: GrpcFlavor): Promise<ResponseEvent[]> {
+async function exchangeWhole(
+  call: OutboundCall,
+  request: readonly Message[],
+  flavor: GrpcFlavor,
+): Promise<ResponseEvent[]> {
   const { head, transport, label } = call;
   const res = await transport.exchange(
-    { method: "POST", path: head.path, headers: requestHeaders(call, flavor), body: unaryBody(request, call.compression), cancel: call.cancel },
+    {
+      method: "POST",
+      path: head.path,
+      headers: requestHeaders(call, flavor),
+      body: unaryBody(request, call.compression),
+      cancel: call.cancel,
+    },
     call.maxBytes + UNARY_BODY_ROOM,
   );
   const refused = notGrpc(res.status, res.headers, flavor.contentType, label);
   if (refused) return [refused];
-  if (res.headers["grpc-status"] !== undefined) return [trailersOnly(res.headers, label, res.chunks.some((c) => c.byteLength > 0))];
+  if (res.headers["grpc-status"] !== undefined)
+    return [
+      trailersOnly(
+        res.headers,
+        label,
+        res.chunks.some((c) => c.byteLength > 0),
+      ),
+    ];
   const events: ResponseEvent[] = [{ type: "headers", metadata: forwardableResponseMetadata(res.headers) }];
   const frames = new ResponseFrames(res.headers, flavor, call.maxBytes);
   for (const chunk of res.chunks) {
@@ -135,11 +171,20 @@ function envelopeOf(m: Message, compression: Encoding): Uint8Array {
 }
 
 /** The call's end when the response is not a gRPC one at all: not 200, or another content type. */
-function notGrpc(httpStatus: number, headers: IncomingHttpHeaders, base: string, label: string): ResponseEvent | undefined {
+function notGrpc(
+  httpStatus: number,
+  headers: IncomingHttpHeaders,
+  base: string,
+  label: string,
+): ResponseEvent | undefined {
   if (httpStatus !== 200) return endFromHttp(httpStatus, headers, label);
   const ct = firstValue(headers["content-type"]) ?? "";
   if (!ct.startsWith(base)) {
-    return { type: "end", status: { code: Code.UNKNOWN, message: `${label} answered with content-type "${ct}", not ${base}`, details: [] }, trailers: {} };
+    return {
+      type: "end",
+      status: { code: Code.UNKNOWN, message: `${label} answered with content-type "${ct}", not ${base}`, details: [] },
+      trailers: {},
+    };
   }
   return undefined;
 }
@@ -214,12 +259,26 @@ function messageEvent(env: Envelope): ResponseEvent {
 }
 
 function endEvent(trailers: IncomingHttpHeaders | undefined, label: string): ResponseEvent {
-  if (!trailers) return { type: "end", status: { code: Code.INTERNAL, message: `${label} ended the stream without trailers`, details: [] }, trailers: {} };
-  return { type: "end", status: statusFromGrpcHeaders(trailers, label), trailers: forwardableResponseMetadata(trailers) };
+  if (!trailers)
+    return {
+      type: "end",
+      status: { code: Code.INTERNAL, message: `${label} ended the stream without trailers`, details: [] },
+      trailers: {},
+    };
+  return {
+    type: "end",
+    status: statusFromGrpcHeaders(trailers, label),
+    trailers: forwardableResponseMetadata(trailers),
+  };
 }
 
 function endFromHttp(httpStatus: number, headers: IncomingHttpHeaders, label: string): ResponseEvent {
-  if (headers["grpc-status"] !== undefined) return { type: "end", status: statusFromGrpcHeaders(headers, label), trailers: {} };
+  if (headers["grpc-status"] !== undefined)
+    return { type: "end", status: statusFromGrpcHeaders(headers, label), trailers: {} };
   const code = httpStatusToCode(httpStatus);
-  return { type: "end", status: { code, message: `${label} answered HTTP ${httpStatus}`, details: [], httpStatus }, trailers: {} };
+  return {
+    type: "end",
+    status: { code, message: `${label} answered HTTP ${httpStatus}`, details: [], httpStatus },
+    trailers: {},
+  };
 }

@@ -73,7 +73,8 @@ describe("statusFromGrpcHeaders", () => {
 
   // The spec's grammar is 1*DIGIT: Number("") is 0, and must not pass as OK.
   it("does not take an empty or malformed grpc-status for OK", () => {
-    for (const raw of ["", " ", "0x0", " 0 ", "1e1"]) expect(statusFromGrpcHeaders({ "grpc-status": raw }, "up").code).toBe(Code.UNKNOWN);
+    for (const raw of ["", " ", "0x0", " 0 ", "1e1"])
+      expect(statusFromGrpcHeaders({ "grpc-status": raw }, "up").code).toBe(Code.UNKNOWN);
   });
 
   it("keeps code and message when the details cannot be decoded", () => {

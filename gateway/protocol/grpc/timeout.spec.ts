@@ -4,7 +4,6 @@ import { Code } from "../../call/status.js";
 import { encodeGrpcTimeout, parseGrpcTimeout } from "./timeout.js";
 import { Deadline } from "../../call/deadline.js";
 
-
 describe("parseGrpcTimeout", () => {
   it("reads every unit of the gRPC spec as milliseconds", () => {
     expect(parseGrpcTimeout("2H")).toBe(7_200_000);
@@ -75,7 +74,6 @@ describe("encodeGrpcTimeout", () => {
     expect(encodeGrpcTimeout(99_999_999_500)).toMatch(/^\d{1,8}[HMSmun]$/);
   });
 });
-
 
 describe("grpc-timeout", () => {
   it("encodes in the finest unit that fits 8 digits", () => {

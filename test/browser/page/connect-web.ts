@@ -19,7 +19,8 @@ export const TRANSPORTS = {
   "grpc-web-json": (baseUrl: string) => createGrpcWebTransport({ baseUrl, useBinaryFormat: false }),
   // credentials: "include" (cookies go along, and the answer must allow them).
   "connect-json-credentials": (baseUrl: string) => createConnectTransport({ baseUrl, fetch: withCredentials }),
-  "connect-json-get-credentials": (baseUrl: string) => createConnectTransport({ baseUrl, useHttpGet: true, fetch: withCredentials }),
+  "connect-json-get-credentials": (baseUrl: string) =>
+    createConnectTransport({ baseUrl, useHttpGet: true, fetch: withCredentials }),
 } satisfies Record<string, (baseUrl: string) => Transport>;
 
 export type TransportName = keyof typeof TRANSPORTS;
@@ -107,7 +108,9 @@ export function connectWebScenarios(transport: TransportName, baseUrl: string) {
 
     /** An error response must carry CORS headers too, or fetch() sees only a network error. */
     async error() {
-      return failure(() => echo.echo({ message: "fail" }, { headers: { "x-echo-fail": "not_found", "x-echo-trailer": "on-error" } }));
+      return failure(() =>
+        echo.echo({ message: "fail" }, { headers: { "x-echo-fail": "not_found", "x-echo-trailer": "on-error" } }),
+      );
     },
 
     async streamError() {

@@ -47,7 +47,8 @@ export interface GrpcWebTextCall<T> {
   headers: Metadata;
   /** The final status from the trailer frame in the body. */
   status: { code: number; details: string; metadata: Metadata } | undefined;
-  error: { code: number; message: string; metadata: Metadata; details: { message: string; replica: string }[] } | undefined;
+  error:
+    { code: number; message: string; metadata: Metadata; details: { message: string; replica: string }[] } | undefined;
 }
 
 function observe<T, R>(
@@ -108,11 +109,17 @@ export function grpcWebTextScenarios(baseUrl: string) {
     observe<{ message: string; replica: string }, EchoResponse>((record, done) =>
       // rpcCall rather than thenableCall: only the stream API shows the
       // response headers and the status trailers.
-      client.rpcCall(`${baseUrl}${ECHO.getName()}`, { $typeName: "acme.echo.v1.EchoRequest", message }, metadata, ECHO, (err, res) => {
-        if (err) record.error = errorOf(err);
-        else record.messages.push({ message: res.message, replica: res.replica });
-        done();
-      }),
+      client.rpcCall(
+        `${baseUrl}${ECHO.getName()}`,
+        { $typeName: "acme.echo.v1.EchoRequest", message },
+        metadata,
+        ECHO,
+        (err, res) => {
+          if (err) record.error = errorOf(err);
+          else record.messages.push({ message: res.message, replica: res.replica });
+          done();
+        },
+      ),
     );
   return {
     unary: () => unary("hello from grpc-web text", {}),
