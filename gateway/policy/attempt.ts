@@ -106,17 +106,23 @@ export class Attempt {
   private async readToCommit(): Promise<Lookahead> {
     const events = (this.events = callUpstream(this.input.protocol, this.call));
     const held: ResponseEvent[] = [];
-    // Every wait races the attempt's stop: an upstream whose connection is
+    // The read races the attempt's stop: an upstream whose connection is
     // wedged (a handshake that never ends, a session nghttp2 gave up on)
     // never settles its stream, and the call's deadline must still end
     // the attempt, and free its place in the endpoint's books, on time.
+    // One race for the whole read, not one per event (docs/DESIGN.md, "The
+    // hot path"): a read left behind settles when the stop resets its stream.
     let off: () => void = noop;
     const stopped = new Promise<never>((_, reject) => {
-      off = this.stop.on(() => reject(STOPPED));
+      // Not when the attempt stopped itself having settled (fail() stops it
+      // on its way out with the failure in hand): that result stands.
+      off = this.stop.on(() => {
+        if (!this.settled) reject(STOPPED);
+      });
     });
     stopped.catch(noop);
     try {
-      return await this.commitPoint(events, held, stopped);
+      return await Promise.race([this.commitPoint(events, held), stopped]);
     } catch (err) {
       // The error is made only here: fail() stops every failed attempt too.
       throw err === STOPPED ? this.stoppedError() : err;
@@ -125,13 +131,10 @@ export class Attempt {
     }
   }
 
-  private async commitPoint(
-    events: ResponseEvents,
-    held: ResponseEvent[],
-    stopped: Promise<never>,
-  ): Promise<Lookahead> {
+  private async commitPoint(events: ResponseEvents, held: ResponseEvent[]): Promise<Lookahead> {
     for (;;) {
-      const r = await Promise.race([events.next(), stopped]);
+      const r = await events.next();
+      if (this.stop.cancelled) throw STOPPED;
       this.markAnswered();
       if (r.done)
         return this.fail(
@@ -201,7 +204,7 @@ export class Attempt {
    * The committed attempt's events, from the ones held at the commit point
    * on. `onAnswer` runs at the first message, or at an OK end without one.
    */
-  rest(held: ResponseEvent[], onAnswer: () => void): AsyncIterator<ResponseEvent> {
+  rest(held: ResponseEvent[], onAnswer: () => void): CommittedEvents {
     return new CommittedEvents(this, this.events!, held, onAnswer);
   }
 
@@ -253,7 +256,7 @@ export class Attempt {
 }
 
 /** The committed attempt's events, bookkept as they pass (a class: docs/DESIGN.md, "The hot path"). */
-class CommittedEvents implements AsyncIterator<ResponseEvent> {
+export class CommittedEvents implements AsyncIterator<ResponseEvent> {
   private i = 0;
   private over = false;
   private answered = false;
@@ -264,6 +267,16 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
     private readonly held: ResponseEvent[],
     private readonly onAnswer: () => void,
   ) {}
+
+  /**
+   * The next event when it is already in hand (held at the commit point,
+   * as a unary answer read whole all is), without an async step; else
+   * undefined, and next() waits for it.
+   */
+  ready(): ResponseEvent | undefined {
+    if (this.over || this.i >= this.held.length) return undefined;
+    return this.pass(this.held[this.i++]);
+  }
 
   async next(): Promise<IteratorResult<ResponseEvent>> {
     if (this.over) return DONE;
@@ -285,6 +298,11 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
       }
       ev = r.value;
     }
+    return { value: this.pass(ev), done: false };
+  }
+
+  /** The bookkeeping every event gets on its way out. */
+  private pass(ev: ResponseEvent): ResponseEvent {
     if (!this.answered && answers(ev)) {
       this.answered = true;
       this.onAnswer();
@@ -293,7 +311,7 @@ class CommittedEvents implements AsyncIterator<ResponseEvent> {
       this.over = true;
       this.attempt.ended(ev.status.code);
     }
-    return { value: ev, done: false };
+    return ev;
   }
 
   async return(): Promise<IteratorResult<ResponseEvent>> {

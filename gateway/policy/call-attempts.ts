@@ -66,10 +66,16 @@ function attempts(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
 
 /** The events of whichever attempt the call committed to (a class: docs/DESIGN.md, "The hot path"). */
 class CallEvents implements ResponseEvents {
-  private inner: AsyncIterator<ResponseEvent> | undefined;
+  private inner: (AsyncIterator<ResponseEvent> & { ready?(): ResponseEvent | undefined }) | undefined;
   private closed = false;
 
-  constructor(private readonly start: () => Promise<AsyncIterator<ResponseEvent>>) {}
+  constructor(
+    private readonly start: () => Promise<AsyncIterator<ResponseEvent> & { ready?(): ResponseEvent | undefined }>,
+  ) {}
+
+  ready(): ResponseEvent | undefined {
+    return this.closed ? undefined : this.inner?.ready?.();
+  }
 
   async next(): Promise<IteratorResult<ResponseEvent>> {
     if (this.closed) return DONE;

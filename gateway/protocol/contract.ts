@@ -68,7 +68,13 @@ export interface OutboundCall {
 }
 
 /** An upstream's answer, pulled one event at a time: headers? message* end. */
-export type ResponseEvents = AsyncIterableIterator<ResponseEvent>;
+export interface ResponseEvents extends AsyncIterableIterator<ResponseEvent> {
+  /**
+   * The next event if it is already in hand (a unary answer read whole),
+   * taken without an async step; undefined: call next() and wait.
+   */
+  ready?(): ResponseEvent | undefined;
+}
 
 /** An outbound adapter: one protocol spoken to an upstream. */
 export type OutboundProtocol = (call: OutboundCall) => ResponseEvents;

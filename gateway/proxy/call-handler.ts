@@ -154,9 +154,14 @@ async function forward(
   aborted.catch(() => {});
   try {
     for (;;) {
-      const r = await Promise.race([events.next(), aborted]);
-      if (r.done) return;
-      const ev = r.value;
+      // An event already in hand (a unary answer read whole) is handed on
+      // without an async step: the unary lane's gain (docs/DESIGN.md).
+      let ev = events.ready?.();
+      if (ev === undefined) {
+        const r = await Promise.race([events.next(), aborted]);
+        if (r.done) return;
+        ev = r.value;
+      } else if (cancel.cancelled) throw new CallError(Code.CANCELLED, "call aborted");
       if (ev.type === "end") beforeEnd();
       const w = deliver(ev, sink, t);
       if (w) await Promise.race([w, aborted]);
