@@ -298,7 +298,7 @@ routes: [{ match: { prefix: / }, cluster: echo }]
       expect.stringMatching(
         /^clusters\.echo\.retries: unknown key \(allowed: protocol, http, codec, .*, idempotentMethods\)$/,
       ),
-      'clusters.echo.balancer: "p2c" must be one of weighted_round_robin, p2c_ewma, random',
+      'clusters.echo.balancer: "p2c" must be one of weighted_round_robin, p2c_ewma, random, ring_hash, maglev',
       'clusters.echo.slowStart: "soon" is not a duration (expected e.g. "250ms", "5s", "1m", "1.5s", or a number of milliseconds)',
       "clusters.echo.circuitBreaker.maxInflight: unknown key (did you mean maxInFlight?)",
       "clusters.echo.circuitBreaker.errorThresholdPercentage: 0 must be between 1 and 100",
