@@ -73,7 +73,9 @@ describe("a wedged upstream does not outlive the deadline", () => {
       grpc !== undefined
         ? Number(grpc) === Code.DeadlineExceeded
           ? "deadline_exceeded"
-          : `grpc ${grpc}`
+          : Number(grpc) === Code.Unavailable
+            ? "unavailable"
+            : `grpc ${grpc}`
         : JSON.parse(res.body.toString()).code;
     return { ms, status };
   }
@@ -103,12 +105,18 @@ describe("a wedged upstream does not outlive the deadline", () => {
         ),
       ]);
       for (const r of results) {
-        expect(r.status).toBe("deadline_exceeded");
+        // Node 24's nghttp2 notices a bad header block and fails the session
+        // (UNAVAILABLE, early); Node 20's leaves it wedged, and the deadline
+        // ends the call. Either way no call outlives its deadline.
+        if (wedge === "bad-hpack") expect(["deadline_exceeded", "unavailable"]).toContain(r.status);
+        else expect(r.status).toBe("deadline_exceeded");
         expect(r.ms).toBeLessThan(DEADLINE_MS + MARGIN_MS);
       }
       // Timeouts against a silent endpoint are its failures, not harmless cancels.
       const ep = badEndpoint();
-      expect(ep.outlier.failures).toBe(3);
+      // One per call; more where an early UNAVAILABLE was retried (Node 24, bad-hpack).
+      if (wedge === "bad-hpack") expect(ep.outlier.failures).toBeGreaterThanOrEqual(3);
+      else expect(ep.outlier.failures).toBe(3);
       expect(ep.inflight).toBe(0);
     },
     20_000,
@@ -155,10 +163,15 @@ describe("a wedged upstream does not outlive the deadline", () => {
 
   it("a session stuck after a bad header block is torn down, so the next call gets a fresh connection", async () => {
     const { bad, grpc } = await setup("bad-hpack", { cluster: { connectTimeout: "300ms" } });
-    expect((await timed(() => grpc.echo({ message: "x" }, { timeoutMs: 500 }))).err?.code).toBe(Code.DeadlineExceeded);
-    expect(bad.connections()).toBe(1);
+    // Node 20 leaves the session wedged (the deadline ends the call); Node
+    // 24's nghttp2 fails it at once (UNAVAILABLE). Either way the next call
+    // must not wait on the same session.
+    const failed = [Code.DeadlineExceeded, Code.Unavailable];
+    expect(failed).toContain((await timed(() => grpc.echo({ message: "x" }, { timeoutMs: 500 }))).err?.code);
+    const first = bad.connections();
+    expect(first).toBeGreaterThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 600));
-    expect((await timed(() => grpc.echo({ message: "y" }, { timeoutMs: 500 }))).err?.code).toBe(Code.DeadlineExceeded);
-    expect(bad.connections()).toBe(2);
+    expect(failed).toContain((await timed(() => grpc.echo({ message: "y" }, { timeoutMs: 500 }))).err?.code);
+    expect(bad.connections()).toBeGreaterThan(first);
   });
 });
