@@ -21,6 +21,7 @@ export const LAYERS = [
   "local",
   "snapshot",
   "proxy",
+  "admin",
 ];
 const TOP = LAYERS.length;
 

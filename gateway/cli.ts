@@ -4,7 +4,7 @@ import { loadConfigFile, validateConfigObject } from "./config/load.js";
 import { ConfigError } from "./config/config-error.js";
 import type { GatewayConfig } from "./config/types.js";
 import { startGateway } from "./server.js";
-import { formatReload, watchConfig } from "./reload.js";
+import { formatReload, watchConfig } from "./snapshot/reload.js";
 import { tuneRuntime } from "./runtime.js";
 import { demoDescriptors, startDemoReplicas } from "./demo.js";
 

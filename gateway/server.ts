@@ -13,6 +13,7 @@ import type { Snapshot } from "./snapshot/snapshot.js";
 import { InFlight } from "./proxy/inflight.js";
 import { handleRpc } from "./proxy/call-handler.js";
 import { FASTIFY, answerer } from "./proxy/detect.js";
+import { startAdmin } from "./admin/admin-server.js";
 import {
   type ReloadCounts,
   type ReloadResult,
@@ -22,7 +23,7 @@ import {
   problemsOf,
   rejected,
   stableText,
-} from "./reload.js";
+} from "./snapshot/reload.js";
 
 export interface Gateway {
   /** One Fastify app per listener, in listener order; proxied calls bypass its request lifecycle. */
@@ -290,43 +291,6 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     adminPort: admin ? (admin.server.address() as { port: number }).port : undefined,
     close,
   };
-}
-
-async function startAdmin(
-  cfg: { port: number; host: string },
-  current: () => Snapshot,
-  inflight: InFlight,
-  discovery: DiscoveryManager,
-  draining: () => boolean,
-  reload: (trigger: string) => Promise<ReloadResult>,
-): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/ready", async (_req, reply) => {
-    if (draining()) return reply.code(503).send({ status: "draining" });
-    // Ready while serving: a failing discovery keeps its last good endpoints, and says so here.
-    return {
-      status: "ready",
-      clusters: [...current().upstreams.keys()],
-      inflight: inflight.size,
-      discovery: discovery.status(),
-    };
-  });
-  // Reload the config file: 200 reloaded or unchanged, 400 rejected with every problem.
-  app.post("/reload", async (_req, reply) => {
-    if (draining()) return reply.code(503).send({ status: "draining" });
-    const result = await reload("POST /reload");
-    return reply.code(result.status === "rejected" ? 400 : 200).send(result);
-  });
-  for (const method of ["GET", "PUT", "DELETE", "PATCH"] as const) {
-    app.route({
-      method,
-      url: "/reload",
-      handler: async (_req, reply) => reply.code(405).header("allow", "POST").send({ error: "use POST /reload" }),
-    });
-  }
-  await app.listen({ port: cfg.port, host: cfg.host });
-  return app;
 }
 
 function landingText(config: GatewayConfig): string {

@@ -10,7 +10,7 @@ import { EchoService } from "../../gen/acme/echo/v1/echo_pb.js";
 import { demoDescriptors } from "../../gateway/demo.js";
 import { loadConfigFile } from "../../gateway/config/load.js";
 import { startGateway, type Gateway } from "../../gateway/server.js";
-import { formatReload, type ReloadResult } from "../../gateway/reload.js";
+import { formatReload, type ReloadResult } from "../../gateway/snapshot/reload.js";
 import { generateTestPki, issueServerCert, type KeyPair, type TestPki } from "../helpers/tls-certs.js";
 import { spawnReplica, type ReplicaProcess } from "./replica-process.js";
 import { describeLoad, runLoad } from "./load.js";

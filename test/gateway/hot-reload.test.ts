@@ -10,7 +10,7 @@ import { startReplica, type Replica } from "../../services/replica.js";
 import { startGateway, type Gateway } from "../../gateway/server.js";
 import { demoDescriptors } from "../../gateway/demo.js";
 import { loadConfigFile } from "../../gateway/config/load.js";
-import { formatReload } from "../../gateway/reload.js";
+import { formatReload } from "../../gateway/snapshot/reload.js";
 import { CLIENT_KINDS, echoClient } from "../helpers/clients.js";
 import { spawnCli, type CliProcess } from "../helpers/cli-process.js";
 import { generateTestPki, issueServerCert, type KeyPair, type TestPki } from "../helpers/tls-certs.js";

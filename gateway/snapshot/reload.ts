@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { type Stats, unwatchFile, watchFile } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { ConfigError } from "./config/config-error.js";
-import { collectFileRefs } from "./config/files.js";
-import type { GatewayConfig, ListenerConfig } from "./config/types.js";
-import { parseYamlText } from "./config/yaml-text.js";
+import { ConfigError } from "../config/config-error.js";
+import { collectFileRefs } from "../config/files.js";
+import type { GatewayConfig, ListenerConfig } from "../config/types.js";
+import { parseYamlText } from "../config/yaml-text.js";
 
 // Hot reload of the gateway's own config: what the three triggers (SIGHUP,
 // --watch, POST /reload on the admin port) share apart from applying it,

@@ -2,8 +2,8 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { GatewayConfig, ListenerConfig } from "./config/types.js";
-import { ConfigError } from "./config/config-error.js";
+import type { GatewayConfig, ListenerConfig } from "../config/types.js";
+import { ConfigError } from "../config/config-error.js";
 import {
   configFiles,
   describeChanges,
@@ -13,7 +13,7 @@ import {
   stableText,
   watchConfig,
 } from "./reload.js";
-import { clusterConfig, endpointAt } from "../test/helpers/cluster-config.js";
+import { clusterConfig, endpointAt } from "../../test/helpers/cluster-config.js";
 
 function config(change: (c: GatewayConfig) => void = () => {}): GatewayConfig {
   const c: GatewayConfig = {
