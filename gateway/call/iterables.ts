@@ -68,7 +68,8 @@ export class ListIterator<T> implements AsyncIterableIterator<T> {
   private items: readonly T[] | undefined;
   private i = 0;
 
-  constructor(private readonly list: Promise<readonly T[]>) {}
+  /** The whole list, for a reader that takes it at once (policy/attempt.ts). */
+  constructor(readonly list: Promise<readonly T[]>) {}
 
   async next(): Promise<IteratorResult<T>> {
     const items = (this.items ??= await this.list);

@@ -1,4 +1,4 @@
-import { DONE } from "../call/iterables.js";
+import { DONE, ListIterator } from "../call/iterables.js";
 import type { CallHead, ResponseEvent } from "../call/call.js";
 import { Code, CallError, type Status, toStatus } from "../call/status.js";
 import { type Metadata, copyMetadata } from "../call/metadata.js";
@@ -122,7 +122,16 @@ export class Attempt {
     });
     stopped.catch(noop);
     try {
-      return await Promise.race([this.commitPoint(events, held), stopped]);
+      // An answer read whole (the unary lane) is taken in one step and
+      // looked through without further awaits (docs/DESIGN.md, "The hot path").
+      const read =
+        events instanceof ListIterator
+          ? (events.list as Promise<readonly ResponseEvent[]>).then((list) => {
+              void events.return(); // read here, all of it: the committed rest reads only what is held
+              return this.commitList(list, held);
+            })
+          : this.commitPoint(events, held);
+      return await Promise.race([read, stopped]);
     } catch (err) {
       // The error is made only here: fail() stops every failed attempt too.
       throw err === STOPPED ? this.stoppedError() : err;
@@ -136,27 +145,45 @@ export class Attempt {
       const r = await events.next();
       if (this.stop.cancelled) throw STOPPED;
       this.markAnswered();
-      if (r.done)
-        return this.fail(
-          { code: Code.INTERNAL, message: `${this.endpoint.label} ended the call without a status`, details: [] },
-          {},
-          false,
-        );
-      let ev = r.value;
-      if (ev.type === "headers") {
-        // Headers alone do not commit: a replica that dies before its first
-        // message can still be retried (issue 3, scenario 8).
-        held.push(ev);
-        continue;
-      }
-      if (ev.type === "end" && ev.status.code === Code.OK && answersOnce(this.input.head)) ev = this.noAnswer(ev);
-      if (ev.type === "end" && ev.status.code !== Code.OK && this.input.retryable(ev.status.code)) {
-        return this.fail(ev.status, ev.trailers, false);
-      }
-      held.push(ev);
-      if (ev.type === "end") this.finish(ev.status.code);
-      return { kind: "commit", events: held };
+      if (r.done) return this.noStatus();
+      const la = this.look1(r.value, held);
+      if (la) return la;
     }
+  }
+
+  /** commitPoint over a whole answer in hand: every event is held, so the rest needs no reads. */
+  private commitList(list: readonly ResponseEvent[], held: ResponseEvent[]): Lookahead {
+    if (this.stop.cancelled) throw STOPPED;
+    this.markAnswered();
+    let committed: Lookahead | undefined;
+    for (const ev of list) {
+      if (committed) held.push(ev);
+      else committed = this.look1(ev, held);
+    }
+    return committed ?? this.noStatus();
+  }
+
+  /** One event up to the commit point: undefined while only headers came. */
+  private look1(event: ResponseEvent, held: ResponseEvent[]): Lookahead | undefined {
+    let ev = event;
+    if (ev.type === "headers") {
+      // Headers alone do not commit: a replica that dies before its first
+      // message can still be retried (issue 3, scenario 8).
+      held.push(ev);
+      return undefined;
+    }
+    if (ev.type === "end" && ev.status.code === Code.OK && answersOnce(this.input.head)) ev = this.noAnswer(ev);
+    if (ev.type === "end" && ev.status.code !== Code.OK && this.input.retryable(ev.status.code)) {
+      return this.fail(ev.status, ev.trailers, false);
+    }
+    held.push(ev);
+    if (ev.type === "end") this.finish(ev.status.code);
+    return { kind: "commit", events: held };
+  }
+
+  private noStatus(): Lookahead {
+    const message = `${this.endpoint.label} ended the call without a status`;
+    return this.fail({ code: Code.INTERNAL, message, details: [] }, {}, false);
   }
 
   /** Why the attempt was stopped before its commit point: the call's deadline (the endpoint's doing, if it never said a word) or a cancel. */

@@ -80,7 +80,9 @@ class CallEvents implements ResponseEvents {
   async next(): Promise<IteratorResult<ResponseEvent>> {
     if (this.closed) return DONE;
     this.inner ??= await this.start();
-    return this.inner.next();
+    // The first event is usually in hand already (held at the commit point).
+    const ev = this.inner.ready?.();
+    return ev === undefined ? this.inner.next() : { value: ev, done: false };
   }
 
   async return(): Promise<IteratorResult<ResponseEvent>> {
