@@ -23,7 +23,7 @@ import {
 } from "./lib/procs.mjs";
 import { ghz, h2load, wrk } from "./lib/load.mjs";
 import { makeWires, verify } from "./lib/wire.mjs";
-import { SCENARIOS, STREAM } from "./lib/scenarios.mjs";
+import { NODE24, SCENARIOS, STREAM, TARGET_LABELS } from "./lib/scenarios.mjs";
 import { startTarget, startTargets, startUpstream } from "./lib/targets.mjs";
 import { profileGateway } from "./lib/profile.mjs";
 import { aggregate, markdown, progressLine, svgChart } from "./lib/report.mjs";
@@ -34,6 +34,8 @@ const USAGE = `usage: npm run bench [-- options]
   --runs N         runs per measurement (default 3; medians are reported)
   --seconds S      measured seconds per load run (default 3, quick 1)
   --only a,b       only scenarios whose id contains one of these
+  --without a,b    leave these targets out; "node24" leaves out every Node 24 row
+                   (${Object.keys(TARGET_LABELS).join(", ")})
   --no-profile     skip the --cpu-prof run of the gateway
   --no-install     never apt-get / go install; fail with what to run instead
   --render FILE    rewrite the .md/.svg/.png (and RESULTS.md, for a full run) of
@@ -52,6 +54,7 @@ const { values: opt } = parseArgs({
     runs: { type: "string" },
     seconds: { type: "string" },
     only: { type: "string" },
+    without: { type: "string" },
     "no-profile": { type: "boolean" },
     "no-install": { type: "boolean" },
     render: { type: "string" },
@@ -71,12 +74,28 @@ const only = opt.only
   ?.split(",")
   .map((s) => s.trim())
   .filter(Boolean);
-const scenarios = only ? SCENARIOS.filter((s) => only.some((o) => s.id.includes(o))) : SCENARIOS;
+const without = new Set(
+  opt.without
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+for (const w of without)
+  if (w !== "node24" && !TARGET_LABELS[w.replace(NODE24, "")]) {
+    console.error(`--without ${w}: no such target; ids: ${Object.keys(TARGET_LABELS).join(", ")}, node24`);
+    process.exit(2);
+  }
+// Run under Node 24 itself, the harness's own Node rows are the Node 24 rows.
+const harnessIs24 = process.version.startsWith("v24.");
+const kept = (t) => !without.has(t) && !((harnessIs24 || without.has("node24")) && t.endsWith(NODE24));
+const scenarios = (only ? SCENARIOS.filter((s) => only.some((o) => s.id.includes(o))) : SCENARIOS)
+  .map((s) => ({ ...s, targets: s.targets.filter(kept) }))
+  .filter((s) => s.targets.length);
 if (!scenarios.length) {
   console.error(`no scenario matches --only ${opt.only}; ids: ${SCENARIOS.map((s) => s.id).join(", ")}`);
   process.exit(2);
 }
-const fullRun = !quick && !only && !opt.runs && !opt.seconds && !opt["no-profile"];
+const fullRun = !quick && !only && !without.size && !opt.runs && !opt.seconds && !opt["no-profile"];
 
 const started = Date.now();
 const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
@@ -105,16 +124,22 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
 
 async function main() {
   console.log(
-    `switchyard bench: ${quick ? "quick" : "full"} run, ${scenarios.length} scenarios, ${runs} run(s) x ${seconds} s per measurement`,
+    `switchyard bench: ${quick ? "quick" : fullRun ? "full" : "partial"} run, ${scenarios.length} scenarios, ${runs} run(s) x ${seconds} s per measurement`,
   );
   const m = machine();
   const load0 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   console.log(
     `machine: ${m.cores} cores, ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${process.version}; load average ${load0}`,
   );
+  if (harnessIs24) log("the harness runs on Node 24: its Node rows are the Node 24 rows, none run twice");
 
   try {
-    paths = await ensureTools({ repo, install: !opt["no-install"], log });
+    paths = await ensureTools({
+      repo,
+      install: !opt["no-install"],
+      log,
+      targets: new Set(scenarios.flatMap((s) => s.targets)),
+    });
   } catch (err) {
     if (err instanceof SetupError) {
       console.error(`\nbench setup: ${err.message}`);
@@ -145,6 +170,16 @@ async function main() {
   const ctx = { repo, paths, tmp };
   const targets = await startTargets(ctx, needed);
   log(`started ${targets.size} targets: ${[...targets.keys()].join(", ")} (total ${elapsed()})`);
+  // Before any load: every proxy must pass one gRPC call through, OK with the
+  // upstream's trailers (h2load would count a wrong HTTP 200 as a success).
+  for (const inst of targets.values()) {
+    const problem = await verify(inst.port, wires.grpcSmall);
+    if (problem)
+      throw new Error(
+        `${inst.key} does not pass gRPC through: ${problem}. Its log and config: ${relative(repo, inst.proxy?.logFile ?? tmp)} and ${relative(repo, tmp)}/`,
+      );
+  }
+  log(`every target passed a gRPC call through (OK in trailers)`);
   // JIT warm-up of every Node process (and the others, for symmetry) before
   // anything is measured; each scenario adds its own short warm-up too.
   const warmAll = quick ? 1 : 2;
@@ -248,7 +283,7 @@ async function main() {
   await stopAll();
 
   const load1 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-  const machineLine = `${m.cores} cores ${m.cpuModel}, Node ${process.version}`;
+  const machineLine = `${m.cores} cores ${m.cpuModel}, Node ${process.version}${versions.node24 ? ` and ${versions.node24}` : ""}`;
   const meta = {
     stamp,
     quick,
@@ -277,7 +312,7 @@ async function main() {
           closed,
           open,
         })),
-        summary: aggregate(records, scenarios),
+        summary: aggregate(records, scenarios, versions),
         records,
       },
       null,
@@ -296,7 +331,7 @@ async function main() {
 
 /** The .md, .svg and .png next to a results .json, and RESULTS.md for a full run. Returns the PNG path if made. */
 async function writeReports(meta, records, scs, base) {
-  const summary = aggregate(records, scs);
+  const summary = aggregate(records, scs, meta.versions);
   const md = markdown(summary, meta);
   writeFileSync(`${base}.md`, `# Switchyard benchmark ${meta.stamp}\n\n${machineDescription(meta)}\n\n${md}\n`);
   writeFileSync(`${base}.svg`, svgChart(summary, meta));
@@ -539,8 +574,8 @@ function machineDescription(meta) {
   return [
     `- Machine: ${m.cores} cores, ${m.cpuModel}${m.cpuMHz ? ` (${Math.round(m.cpuMHz)} MHz)` : ""}, ${m.memoryGiB} GiB RAM, ${m.os}, Linux ${m.kernel}`,
     `- Switchyard under test: commit ${v.switchyard ?? "?"}`,
-    `- Node ${v.node}, ${v.go}; ghz ${v.ghz}, ${v.h2load}, ${v.wrk}, nginx/${v.nginx.replace(/^nginx\//, "")}, connect-go ${v["connect-go"]}, vanguard-go ${v["vanguard-go"]}`,
-    `- Run: ${meta.quick ? "quick" : "full"}, ${meta.runs} run(s) x ${meta.seconds} s per measurement (+${meta.warmupSeconds} s warm-up per scenario and target), ${meta.durationSeconds} s in all; load average ${meta.loadAverage.start} at the start, ${meta.loadAverage.end} at the end`,
+    `- Node ${v.node}${v.node24 ? ` (rows marked Node 24: ${v.node24})` : ""}, ${v.go}; ghz ${v.ghz}, ${v.h2load}, ${v.wrk}, nginx/${v.nginx.replace(/^nginx\//, "")}${v.haproxy ? `, HAProxy ${v.haproxy}` : ""}${v.caddy ? `, Caddy ${v.caddy}` : ""}, connect-go ${v["connect-go"]}, vanguard-go ${v["vanguard-go"]}`,
+    `- Run: ${meta.quick ? "quick" : meta.fullRun ? "full" : "partial"}, ${meta.runs} run(s) x ${meta.seconds} s per measurement (+${meta.warmupSeconds} s warm-up per scenario and target), ${meta.durationSeconds} s in all; load average ${meta.loadAverage.start} at the start, ${meta.loadAverage.end} at the end`,
     `- Load tools, upstream and proxy share the same ${m.cores} cores. Numbers from a loaded machine are indicative: compare rows of one run, not runs of different days.`,
   ].join("\n");
 }

@@ -1,5 +1,5 @@
 // Turns raw measurements into medians, Markdown tables, an SVG/PNG chart and RESULTS.md.
-import { TARGET_LABELS } from "./scenarios.mjs";
+import { NODE24, targetLabel } from "./scenarios.mjs";
 
 export function median(xs) {
   const v = xs.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
@@ -21,8 +21,8 @@ const stat = (runs, f) => {
   return { median: median(xs), spread: spread(xs), n: xs.filter((x) => x !== undefined).length };
 };
 
-/** Medians per scenario and target. */
-export function aggregate(records, scenarios) {
+/** Medians per scenario and target. `versions` (the run's meta.versions) names the Node of Node rows. */
+export function aggregate(records, scenarios, versions) {
   const out = [];
   for (const sc of scenarios) {
     const rows = [];
@@ -34,7 +34,7 @@ export function aggregate(records, scenarios) {
       if (sc.kind === "idle") {
         rows.push({
           target,
-          label: TARGET_LABELS[target],
+          label: targetLabel(target, versions),
           rssBeforeMB: stat(mine, (r) => r.rssBeforeMB),
           rssAfterMB: stat(mine, (r) => r.rssAfterMB),
           perConnKB: stat(mine, (r) => r.perConnKB),
@@ -45,7 +45,7 @@ export function aggregate(records, scenarios) {
       const open = mine.filter((r) => r.mode === "open");
       rows.push({
         target,
-        label: TARGET_LABELS[target],
+        label: targetLabel(target, versions),
         perSec: stat(closed, (r) => r.perSec),
         mbps: stat(closed, (r) => r.mbps),
         cpuPer10k: stat(closed, (r) => r.proxyCpuPer10k),
@@ -134,7 +134,7 @@ export function markdown(summary, meta) {
     `Medians of ${meta.runs} run(s) of ${meta.seconds} s each; ±x% is half the min-max spread. Throughput relative to direct:`,
     "",
   );
-  lines.push(`| scenario | ${targets.map((t) => TARGET_LABELS[t]).join(" | ")} |`);
+  lines.push(`| scenario | ${targets.map((t) => targetLabel(t, meta.versions)).join(" | ")} |`);
   lines.push(`|---|${targets.map(() => "---:").join("|")}|`);
   for (const s of loadScenarios) {
     const cells = targets.map((t) => {
@@ -143,7 +143,7 @@ export function markdown(summary, meta) {
     });
     lines.push(`| ${s.id} | ${cells.join(" | ")} |`);
   }
-  lines.push("");
+  lines.push("", ...runtimeMarkdown(loadScenarios, meta));
   for (const s of summary) {
     lines.push(`### ${s.id}: ${s.title}`, "");
     if (s.kind === "idle") {
@@ -186,7 +186,7 @@ export function markdown(summary, meta) {
     for (const inc of (meta.incidents ?? []).filter((x) => x.scenario === s.id)) {
       lines.push(
         "",
-        `Incident: before a timed run, ${TARGET_LABELS[inc.target]} failed a check call (${inc.problem}); ${inc.recovered ? "it answered again" : "it still failed"} after ${inc.waitedSeconds.toFixed(1)} s of waiting (not measured).`,
+        `Incident: before a timed run, ${targetLabel(inc.target, meta.versions)} failed a check call (${inc.problem}); ${inc.recovered ? "it answered again" : "it still failed"} after ${inc.waitedSeconds.toFixed(1)} s of waiting (not measured).`,
       );
     }
     if (s.othersCores !== undefined)
@@ -199,6 +199,39 @@ export function markdown(summary, meta) {
   if (meta.profile) lines.push(profileMarkdown(meta.profile));
   return lines.join("\n");
 }
+
+/**
+ * The gateway on each Node beside the node:http2 floor on the same Node and
+ * the deployed peers of the same run: the figures the issue's targets are
+ * written in. Empty unless the run has Node 24 rows.
+ */
+function runtimeMarkdown(loadScenarios, meta) {
+  if (!loadScenarios.some((s) => s.rows.some((r) => r.target.endsWith(NODE24)))) return [];
+  const v = meta.versions ?? {};
+  const lines = [
+    `Each Node row on ${v.node ?? "the harness's Node"} and on ${v.node24 ?? "Node 24"}: the gateway's calls/s against nginx's and vanguard-go's, and its proxy CPU per call against the node:http2 pipe's on the same Node (at peak / at the fixed rate):`,
+    "",
+    "| scenario | Node | switchyard calls/s | x nginx | x vanguard-go | CPU s/10k | node-pipe CPU s/10k | x node-pipe CPU | node-pipe x nginx |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  const cpu = (r) => `${f(r?.cpuPer10k.median)} / ${r?.fixedCpuPer10k?.n ? f(r.fixedCpuPer10k.median) : "—"}`;
+  const over = (a, b) => (a !== undefined && b ? `${f(a / b)}x` : "—");
+  for (const s of loadScenarios) {
+    const row = (t) => s.rows.find((r) => r.target === t);
+    for (const suffix of ["", NODE24]) {
+      const gw = row(`switchyard${suffix}`) ?? row(`switchyard-on${suffix}`);
+      if (!gw) continue;
+      const pipe = row(`node-pipe${suffix}`);
+      const nginx = row("nginx")?.perSec.median;
+      lines.push(
+        `| ${s.id} | ${suffix ? (major(v.node24) ?? 24) : (major(v.node) ?? "")} | ${k(gw.perSec.median)} | ${over(gw.perSec.median, nginx)} | ${over(gw.perSec.median, row("vanguard")?.perSec.median)} | ${cpu(gw)} | ${pipe ? cpu(pipe) : "—"} | ${over(gw.cpuPer10k.median, pipe?.cpuPer10k.median)} / ${over(gw.fixedCpuPer10k?.median, pipe?.fixedCpuPer10k?.median)} | ${over(pipe?.perSec.median, nginx)} |`,
+      );
+    }
+  }
+  lines.push("");
+  return lines;
+}
+const major = (ver) => /^v?(\d+)/.exec(ver ?? "")?.[1];
 
 export function profileMarkdown(p) {
   const lines = [
@@ -224,12 +257,19 @@ export function profileMarkdown(p) {
 
 // ---- chart
 
+// A Node 24 row has a lighter shade of its Node 20 twin's colour.
 const COLORS = {
   switchyard: "#d9480f",
+  "switchyard-node24": "#ff922b",
   "switchyard-on": "#c2255c",
+  "switchyard-on-node24": "#f06595",
   "switchyard-off": "#fab005",
+  "switchyard-off-node24": "#ffd43b",
   "node-pipe": "#1c7ed6",
+  "node-pipe-node24": "#74c0fc",
   nginx: "#2b8a3e",
+  haproxy: "#0b7285",
+  caddy: "#5c940d",
   vanguard: "#7048e8",
 };
 const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
@@ -273,13 +313,13 @@ export function svgChart(summary, meta) {
   let lx = left;
   let ly = y + 8;
   for (const [t, c] of legendItems) {
-    const w = 40 + TARGET_LABELS[t].length * 7.5;
+    const w = 40 + targetLabel(t, meta.versions).length * 7.5;
     if (lx + w > width - 10) {
       lx = left;
       ly += 20;
     }
     legend.push(
-      `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${c}"/><text x="${lx + 16}" y="${ly + 10}" font-size="12">${esc(TARGET_LABELS[t])}</text>`,
+      `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${c}"/><text x="${lx + 16}" y="${ly + 10}" font-size="12">${esc(targetLabel(t, meta.versions))}</text>`,
     );
     lx += w;
   }

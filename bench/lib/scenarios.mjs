@@ -7,9 +7,13 @@
 // switchyard-on and switchyard-off = two more gateways, with the defaults and
 // with all four turned off; node-pipe =
 // bench/peers/node-pipe-proxy.mjs; nginx = nginx grpc_pass, one worker;
-// vanguard = bench/peers/vanguard (connectrpc/vanguard-go). `upstream` says
-// whose echo server is behind them: "go" (bench/upstream, connect-go) or
-// "node" (services/replica.ts, connect-es).
+// haproxy = HAProxy, HTTP/2 on both sides, one thread; caddy = Caddy's
+// reverse_proxy to h2c:// (bench/lib/peers.mjs); vanguard =
+// bench/peers/vanguard (connectrpc/vanguard-go). Every Node target (the
+// gateway and the node:http2 pipe) runs on the harness's Node and again on
+// Node 24 as "<target>-node24". `upstream` says whose echo server is behind
+// them: "go" (bench/upstream, connect-go) or "node" (services/replica.ts,
+// connect-es).
 
 export const TARGET_LABELS = {
   direct: "direct",
@@ -18,15 +22,39 @@ export const TARGET_LABELS = {
   "switchyard-off": "switchyard, resilience off",
   "node-pipe": "node-pipe-proxy",
   nginx: "nginx grpc_pass",
+  haproxy: "HAProxy",
+  caddy: "Caddy",
   vanguard: "vanguard-go",
 };
+
+/** The targets that are Node processes; each also runs on Node 24 as `${target}${NODE24}`. */
+export const NODE_TARGETS = ["switchyard", "switchyard-on", "switchyard-off", "node-pipe"];
+export const NODE24 = "-node24";
+
+/** A target id without its runtime suffix: "switchyard-node24" -> "switchyard". */
+export const baseTarget = (t) => (t.endsWith(NODE24) ? t.slice(0, -NODE24.length) : t);
+
+/**
+ * What a report calls a target. Node targets say which Node ran them
+ * (`versions.node` is the harness's, which ran the plain ids).
+ */
+export function targetLabel(t, versions) {
+  const base = TARGET_LABELS[baseTarget(t)] ?? t;
+  if (t.endsWith(NODE24)) return `${base}, Node ${major(versions?.node24) ?? 24}`;
+  if (NODE_TARGETS.includes(t) && versions?.node) return `${base}, Node ${major(versions.node)}`;
+  return base;
+}
+const major = (v) => /^v?(\d+)/.exec(v ?? "")?.[1];
+
+/** Each Node target followed by its Node 24 twin. */
+const withNode24 = (targets) => targets.flatMap((t) => (NODE_TARGETS.includes(t) ? [t, t + NODE24] : [t]));
 
 // Streams: Count with this many messages per call, each carrying this many
 // bytes of padding (x-bench-pad, honoured by bench/upstream only).
 export const STREAM = { count: 200, pad: 1024 };
 
-const GRPC_PEERS = ["direct", "switchyard", "node-pipe", "nginx", "vanguard"];
-const TRANSLATORS = ["direct", "switchyard", "vanguard"];
+const GRPC_PEERS = withNode24(["direct", "switchyard", "node-pipe", "nginx", "haproxy", "caddy", "vanguard"]);
+const TRANSLATORS = withNode24(["direct", "switchyard", "vanguard"]);
 
 export const SCENARIOS = [
   {
@@ -46,7 +74,7 @@ export const SCENARIOS = [
     upstream: "go",
     // node-pipe-proxy multiplexes everything onto one upstream session and
     // stalls at the upstream's 1,000-stream limit: the floor does not do this.
-    targets: ["direct", "switchyard", "nginx", "vanguard"],
+    targets: withNode24(["direct", "switchyard", "nginx", "haproxy", "caddy", "vanguard"]),
     wire: "grpcSmall",
     connections: 100,
     streamsPerConnection: 100,
@@ -119,7 +147,7 @@ export const SCENARIOS = [
     title: "Resilience defaults vs all off, gRPC unary small (ghz; ratio to direct of grpc-small-ghz)",
     upstream: "go",
     // Two processes of their own with the same history, so JIT warm-up does not tilt the comparison.
-    targets: ["switchyard-on", "switchyard-off"],
+    targets: withNode24(["switchyard-on", "switchyard-off"]),
     ratioBase: "grpc-small-ghz",
     wire: "grpcSmall",
     closed: { tool: "ghz", concurrency: 50, connections: 2 },
@@ -129,7 +157,7 @@ export const SCENARIOS = [
     id: "node-upstream",
     title: "Second view: gRPC unary small in front of the Node demo replica (connect-es; ghz)",
     upstream: "node",
-    targets: ["direct", "switchyard", "node-pipe", "nginx"],
+    targets: withNode24(["direct", "switchyard", "node-pipe", "nginx", "haproxy", "caddy"]),
     wire: "grpcSmall",
     closed: { tool: "ghz", concurrency: 50, connections: 2 },
     open: { tool: "ghz", peakShare: 0.5, concurrency: 16 },

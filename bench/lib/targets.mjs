@@ -3,6 +3,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, startProcess } from "./procs.mjs";
+import { startPeer } from "./peers.mjs";
+import { baseTarget, NODE24 } from "./scenarios.mjs";
 
 /** Switchyard's config (the YAML shape, as JSON) for one gRPC upstream. */
 export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight } = {}) {
@@ -75,22 +77,24 @@ export function startUpstream(up, { repo, paths, tmp, suffix = "" }) {
 /**
  * Starts the proxy of `target` in front of `server` (a started upstream) and
  * returns { key, target, upstream, port, proxy?, server }. For "direct" there
- * is no proxy: `port` is the upstream's own.
+ * is no proxy: `port` is the upstream's own. A Node target ending in
+ * "-node24" runs on `paths.node24` instead of the harness's Node.
  */
 export async function startTarget(target, up, server, { repo, paths, tmp, suffix = "", maxInFlight }) {
-  const node = process.execPath;
+  const kind = baseTarget(target);
+  const node = target.endsWith(NODE24) ? paths.node24 : process.execPath;
   const addr = `127.0.0.1:${server.port}`;
   const name = `${target}-${up}${suffix}`;
   const logFile = join(tmp, `${name}.log`);
   let proxy;
-  if (target.startsWith("switchyard")) {
+  if (kind.startsWith("switchyard")) {
     const cfg = join(tmp, `${name}.json`);
     writeFileSync(
       cfg,
-      JSON.stringify(gatewayConfig(addr, { resilience: target !== "switchyard-off", maxInFlight }), null, 2),
+      JSON.stringify(gatewayConfig(addr, { resilience: kind !== "switchyard-off", maxInFlight }), null, 2),
     );
     proxy = await startProcess(name, node, ["dist/bench/gateway-main.js", cfg], { cwd: repo, logFile });
-  } else if (target === "node-pipe") {
+  } else if (kind === "node-pipe") {
     proxy = await startProcess(name, node, ["bench/peers/node-pipe-proxy.mjs", "0", addr], { cwd: repo, logFile });
   } else if (target === "nginx") {
     const dir = join(tmp, name);
@@ -105,6 +109,8 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
     );
   } else if (target === "vanguard") {
     proxy = await startProcess(name, paths.vanguard, ["-addr", "127.0.0.1:0", "-upstream", addr], { logFile });
+  } else if (target === "haproxy" || target === "caddy") {
+    proxy = await startPeer(target, { paths, dir: join(tmp, name), name, logFile, upstreamAddr: addr });
   } else if (target !== "direct") {
     throw new Error(`unknown target ${target}`);
   }

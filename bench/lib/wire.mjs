@@ -183,6 +183,10 @@ export async function verify(port, w) {
   } else if (w.headers["content-type"] === "application/grpc") {
     const status = r.trailers["grpc-status"] ?? r.headers["grpc-status"];
     if (status !== "0") return `grpc-status ${status} ${r.trailers["grpc-message"] ?? r.headers["grpc-message"] ?? ""}`;
+    // A proxy that passes gRPC through must deliver the upstream's trailers
+    // after the body; an OK in the response headers (trailers-only) is not
+    // what the upstream sent for a call with a message.
+    if (r.trailers["grpc-status"] === undefined) return "grpc-status 0 came in the response headers, not in trailers";
   }
   if (w.json) {
     let msg;
