@@ -44,6 +44,11 @@ export class ControlPlane {
     );
   }
 
+  /** The API server's certificate, which is also the CA its clients trust (a pod's ca.crt). */
+  get caFile(): string {
+    return this.pki.cert;
+  }
+
   /** A kubeconfig for `token`, written into the folder; its path. */
   kubeconfig(name: string, token: string): string {
     const ca = readFileSync(this.pki.cert).toString("base64");

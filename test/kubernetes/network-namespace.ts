@@ -5,10 +5,15 @@ import { execFileSync } from "node:child_process";
 // addresses (192.0.2.0/24, RFC 5737) sit on the loopback interface: replicas
 // bind them, slices name them, and no packet leaves the namespace.
 
-/** The command that runs `argv` in a new network namespace (a user namespace too when not root). */
-export function unshareCommand(argv: string[]): string[] {
+/**
+ * The command that runs `argv` in a new network namespace (a user namespace
+ * too when not root), and with `mount`, a mount namespace of its own as well
+ * (mounts made inside, such as a pod's service-account folder, stay there).
+ */
+export function unshareCommand(argv: string[], options: { mount?: boolean } = {}): string[] {
   const asRoot = process.getuid?.() === 0;
-  return ["unshare", ...(asRoot ? ["--net"] : ["--map-root-user", "--net"]), "--", ...argv];
+  const flags = [...(asRoot ? [] : ["--map-root-user"]), "--net", ...(options.mount ? ["--mount"] : [])];
+  return ["unshare", ...flags, "--", ...argv];
 }
 
 /** Inside the namespace: brings lo up and gives it `addresses` (/32 each). */

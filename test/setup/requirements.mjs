@@ -33,4 +33,11 @@ export const REQUIREMENTS = [
     build: "test/kubernetes/build-apiserver.sh",
     needs: GO,
   },
+  {
+    name: "kustomize",
+    why: "deploy/ manifest tests (test/kubernetes/deploy.test.ts)",
+    detect: () => scriptSays("test/kubernetes/build-kustomize.sh", ["--check"], ".cache/bin/kustomize"),
+    build: "test/kubernetes/build-kustomize.sh",
+    needs: GO,
+  },
 ];
