@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parseHostPort } from "./address.js";
 import { parseDuration } from "./duration.js";
 import { resolve } from "node:path";
@@ -107,6 +108,16 @@ function normalizeCluster(
   return out;
 }
 
+/** In a pod, its own namespace, as kubectl and client-go default to (the service account's namespace file). */
+function podNamespace(): string | undefined {
+  try {
+    return readFileSync(POD_NAMESPACE_FILE, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+const POD_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
 function normalizeDiscovery(d: DiscoveryInput, baseDir: string): DiscoveryConfig {
   if ("dns" in d) {
     const { name, port, refresh, servers } = d.dns;
@@ -115,7 +126,12 @@ function normalizeDiscovery(d: DiscoveryInput, baseDir: string): DiscoveryConfig
   if ("etcd" in d) return { kind: "etcd", endpoints: [...d.etcd.endpoints], prefix: d.etcd.prefix };
   if ("kubernetes" in d) {
     const { namespace, service, port } = d.kubernetes;
-    return { kind: "kubernetes", namespace: namespace ?? DEFAULTS.kubernetesNamespace, service, port };
+    return {
+      kind: "kubernetes",
+      namespace: namespace ?? podNamespace() ?? DEFAULTS.kubernetesNamespace,
+      service,
+      port,
+    };
   }
   return { kind: "file", path: resolve(baseDir, d.file.path) };
 }
