@@ -140,6 +140,19 @@ describe("EndpointSet.setDrained (an operator's drain)", () => {
     expect(set.drainedAddresses()).toEqual([]);
   });
 
+  it("logs each change once", () => {
+    const events: string[] = [];
+    const set = new EndpointSet(clusterConfig([ep(1)]), (m) => events.push(m));
+    sets.push(set);
+    set.setDrained("127.0.0.1:1", true);
+    set.setDrained("127.0.0.1:1", true);
+    set.setDrained("127.0.0.1:1", false);
+    expect(events).toEqual([
+      'cluster "echo" endpoint 127.0.0.1:1 drained by an operator',
+      'cluster "echo" endpoint 127.0.0.1:1 undrained by an operator',
+    ]);
+  });
+
   it("answers undefined for an address the set does not have", () => {
     const set = setOf([ep(1)]);
     expect(set.setDrained("127.0.0.1:9", true)).toBeUndefined();

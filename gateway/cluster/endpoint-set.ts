@@ -132,6 +132,7 @@ export class EndpointSet {
     if (!ep) return undefined;
     if (on) this.drainedByOperator.add(address);
     else this.drainedByOperator.delete(address);
+    if (ep.drained !== on) this.onEvent(`${ep.label} ${on ? "drained" : "undrained"} by an operator`);
     ep.setDrained(on);
     return ep;
   }
