@@ -22,6 +22,10 @@ export interface AdminScene {
   grpc: AdminClient;
   /** AdminService over Connect JSON (HTTP/1.1), as curl and the dashboard speak it. */
   connect: AdminClient;
+  /** The gateway's cluster events (health, breaker, ejection, drain), with the ms since the scene started. */
+  events: string[];
+  /** Adds a line of the test's own to `events`, on the same clock. */
+  mark(what: string): void;
   /** Rewrites a file in the folder the way config managers do: a new file renamed over the old. */
   write(name: string, content: string): void;
   close(): Promise<void>;
@@ -37,9 +41,12 @@ export async function startAdminScene(config: Record<string, unknown>): Promise<
   write("gateway.yaml", JSON.stringify(config, null, 2));
   const path = join(dir, "gateway.yaml");
   let gateway: Gateway;
+  const events: string[] = [];
+  const t0 = performance.now();
   try {
     gateway = await startGateway(await loadConfigFile(path), {
       descriptors: demoDescriptors,
+      onClusterEvent: (m) => events.push(`+${Math.round(performance.now() - t0)} ms ${m}`),
       loadConfig: () => loadConfigFile(path),
     });
   } catch (err) {
@@ -54,6 +61,8 @@ export async function startAdminScene(config: Record<string, unknown>): Promise<
     admin,
     grpc: createClient(AdminService, createGrpcTransport({ baseUrl: admin })),
     connect: createClient(AdminService, createConnectTransport({ baseUrl: admin, httpVersion: "1.1" })),
+    events,
+    mark: (what) => events.push(`+${Math.round(performance.now() - t0)} ms (test) ${what}`),
     write,
     close: async () => {
       await gateway.close();
