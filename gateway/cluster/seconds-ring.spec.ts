@@ -10,14 +10,14 @@ describe("SecondsRing", () => {
       (i) => cleared.push(i),
       () => t,
     );
-    const first = ring.slot();
+    const first = ring.slot(t);
     expect(cleared).toEqual([]);
     t += 1000;
-    expect(ring.slot()).toBe((first + 1) % 4);
+    expect(ring.slot(t)).toBe((first + 1) % 4);
     expect(cleared).toEqual([(first + 1) % 4]);
     cleared.length = 0;
     t += 60_000; // far past the window: each slot once
-    ring.slot();
+    ring.slot(t);
     expect(cleared.sort()).toEqual([0, 1, 2, 3]);
   });
 
@@ -28,9 +28,9 @@ describe("SecondsRing", () => {
       () => {},
       () => t,
     );
-    const s = ring.slot();
+    const s = ring.slot(t);
     t -= 5000;
-    expect(ring.slot()).toBe(s);
+    expect(ring.slot(t)).toBe(s);
   });
 
   it("covers only the time it has been alive, up to its length", () => {

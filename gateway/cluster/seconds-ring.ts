@@ -14,15 +14,16 @@ export class SecondsRing {
     readonly slots: number,
     /** Zeroes slot `i` when its second has aged out. */
     private readonly clear: (i: number) => void,
+    /** The clock every caller reads (performance.now()); slot() takes its time from the caller. */
     private readonly now: () => number = () => performance.now(),
   ) {
     this.born = now();
     this.newest = Math.floor(this.born / 1000);
   }
 
-  /** The current second's slot, after clearing the slots that aged out since the last call. */
-  slot(): number {
-    const second = Math.floor(this.now() / 1000);
+  /** The slot of `now` (the clock's time), after clearing the slots that aged out since the last call. */
+  slot(now: number): number {
+    const second = Math.floor(now / 1000);
     // A clock that steps back (or a fake one in tests) keeps the current slot.
     const steps = Math.min(Math.max(second - this.newest, 0), this.slots);
     for (let k = 1; k <= steps; k++) this.clear(this.index(this.newest + k));

@@ -11,7 +11,7 @@ export class AttemptRates {
   private readonly hedges = new Uint32Array(STATS_WINDOW_S);
   private readonly ring: SecondsRing;
 
-  constructor(now?: () => number) {
+  constructor(private readonly now: () => number = () => performance.now()) {
     this.ring = new SecondsRing(
       STATS_WINDOW_S,
       (i) => {
@@ -24,16 +24,16 @@ export class AttemptRates {
 
   /** An attempt after the first that was not a hedge (transparent retries included). */
   retried(): void {
-    this.retries[this.ring.slot()]++;
+    this.retries[this.ring.slot(this.now())]++;
   }
 
   /** A hedged attempt started. */
   hedged(): void {
-    this.hedges[this.ring.slot()]++;
+    this.hedges[this.ring.slot(this.now())]++;
   }
 
   read(): { retriesPerSecond: number; hedgesPerSecond: number } {
-    this.ring.slot();
+    this.ring.slot(this.now());
     let retries = 0;
     let hedges = 0;
     for (let i = 0; i < STATS_WINDOW_S; i++) {

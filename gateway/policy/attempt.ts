@@ -250,7 +250,7 @@ export class Attempt {
     this.endpoint.leave(!isTransportFailure(code), code !== Code.CANCELLED);
 
     // The admin API's live per-endpoint stats.
-    this.endpoint.stats.record(performance.now() - this.started, code);
+    this.endpoint.stats.record(this.started, code);
   }
 
   get code(): Code | undefined {
