@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["gateway/**/*.spec.ts", "services/**/*.spec.ts", "test/**/*.test.ts"],
+    include: ["gateway/**/*.spec.ts", "services/**/*.spec.ts", "dashboard/**/*.spec.ts", "test/**/*.test.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Integration tests start real servers on ephemeral ports; forks keep

@@ -35,4 +35,23 @@ await build({
 // Read at run time relative to the module (gateway/config/schema.ts).
 mkdirSync(join(root, "dist/schema"), { recursive: true });
 cpSync(join(root, "schema/gateway.schema.json"), join(root, "dist/schema/gateway.schema.json"));
-console.log(`build: ${entryPoints.length} modules -> dist/ in ${Math.round(performance.now() - t0)} ms`);
+// The admin dashboard, one browser bundle (connect-web and the generated
+// stubs included) beside its page; the admin listener serves both
+// (gateway/admin/dashboard-assets.ts). platform "browser" fails the build on
+// any Node import that slips into it.
+await build({
+  absWorkingDir: root,
+  entryPoints: ["dashboard/main.ts"],
+  outfile: "dist/dashboard/dashboard.js",
+  bundle: true,
+  minify: true,
+  format: "iife",
+  platform: "browser",
+  target: "chrome120",
+  sourcemap: "linked",
+  logLevel: "warning",
+});
+cpSync(join(root, "dashboard/index.html"), join(root, "dist/dashboard/index.html"));
+console.log(
+  `build: ${entryPoints.length} modules and the dashboard -> dist/ in ${Math.round(performance.now() - t0)} ms`,
+);

@@ -6,13 +6,14 @@ import type { GatewayConfig } from "./config/types.js";
 import { startGateway } from "./server.js";
 import { formatReload, watchConfig } from "./snapshot/reload.js";
 import { tuneRuntime } from "./runtime.js";
-import { demoDescriptors, startDemoReplicas } from "./demo.js";
+import { DEMO_ADMIN_PORT, demoDescriptors, startDemoReplicas } from "./demo.js";
 
-const USAGE = `usage: switchyard --config gateway.yaml [--port N] [--watch]
-       switchyard --demo [--port N]     (three in-process demo replicas, weights 1, 1, 2)
+const USAGE = `usage: switchyard --config gateway.yaml [--port N] [--admin-port N] [--watch]
+       switchyard --demo [--port N] [--admin-port N]     (three in-process demo replicas, weights 1, 1, 2)
 
   --config FILE   YAML config (see examples/gateway.yaml, schema/gateway.schema.json)
   --port N        override the first listener's port (also: PORT environment variable)
+  --admin-port N  override the admin port (admin API, dashboard, probes; the demo's is ${DEMO_ADMIN_PORT})
   --watch         reload when the config file, or a file it names (certificates, descriptor sets), changes
   --demo          run in front of embedded demo replicas (what \`npm start\` does)
   --check         validate the config and exit
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
       options: {
         config: { type: "string", short: "c" },
         port: { type: "string", short: "p" },
+        "admin-port": { type: "string" },
         demo: { type: "boolean" },
         watch: { type: "boolean", short: "w" },
         check: { type: "boolean" },
@@ -49,6 +51,14 @@ async function main(): Promise<void> {
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
     fail(`--port/PORT must be a port number 0-65535, got "${portText}"`, 2);
   }
+  const adminPortText = args["admin-port"];
+  const adminPort = adminPortText === undefined ? undefined : Number(adminPortText);
+  if (adminPort !== undefined && !(Number.isInteger(adminPort) && adminPort >= 0 && adminPort <= 65535)) {
+    fail(`--admin-port must be a port number 0-65535, got "${adminPortText}"`, 2);
+  }
+  const withAdminPort = (c: GatewayConfig) => {
+    if (adminPort !== undefined) c.admin = { port: adminPort, host: c.admin?.host ?? "127.0.0.1" };
+  };
 
   let config: GatewayConfig;
   let stopDemo: (() => Promise<void>) | undefined;
@@ -58,6 +68,7 @@ async function main(): Promise<void> {
     ? async () => {
         const c = await loadConfigFile(configPath);
         if (port !== undefined) c.listeners[0].port = port;
+        withAdminPort(c);
         return c;
       }
     : undefined;
@@ -67,7 +78,7 @@ async function main(): Promise<void> {
     } else {
       const demo = await startDemoReplicas();
       stopDemo = demo.close;
-      config = await validateConfigObject(demo.config(port ?? 8080), process.cwd());
+      config = await validateConfigObject(demo.config(port ?? 8080, adminPort ?? DEMO_ADMIN_PORT), process.cwd());
     }
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 1);
@@ -95,11 +106,14 @@ async function main(): Promise<void> {
   console.log(
     `switchyard listening on port ${gateway.ports.join(", ")} (gRPC, gRPC-Web, Connect; HTTP/1.1 + h2c${config.listeners[0].tls ? " + TLS" : ""})`,
   );
-  if (gateway.adminPort) console.log(`admin on port ${gateway.adminPort} (/healthz, /ready, POST /reload)`);
+  if (gateway.adminPort)
+    console.log(
+      `admin on port ${gateway.adminPort} (dashboard at /, AdminService, /healthz, /ready, POST /reload); bound to ${config.admin!.host}`,
+    );
   for (const c of config.clusters.values()) {
     console.log(`cluster ${c.name} (${c.protocol}): ${c.endpoints.map((e) => `${e.address} w${e.weight}`).join(", ")}`);
   }
-  if (stopDemo) printDemoHelp(p);
+  if (stopDemo) printDemoHelp(p, gateway.adminPort);
 
   const watcher = configPath && args.watch ? watchConfig(configPath, () => gateway.reload("file change")) : undefined;
   if (watcher) console.log(`watching ${configPath} and the files it names; a change reloads`);
@@ -127,14 +141,20 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-function printDemoHelp(port: number): void {
+function printDemoHelp(port: number, adminPort: number | undefined): void {
   console.log(`
 Try it:
   curl -s localhost:${port}/acme.echo.v1.EchoService/Echo -H 'content-type: application/json' -d '{"message":"hi"}'
   curl -s 'localhost:${port}/acme.echo.v1.EchoService/Echo?connect=v1&encoding=json&message=%7B%22message%22%3A%22hi%22%7D'
   grpcurl -plaintext -import-path proto -proto acme/echo/v1/echo.proto -d '{"message":"hi"}' localhost:${port} acme.echo.v1.EchoService/Echo
   grpcurl -plaintext -import-path proto -proto acme/echo/v1/echo.proto -d '{"count":3,"interval_ms":200}' localhost:${port} acme.echo.v1.EchoService/Count
-Browsers: any connect-web or grpc-web client pointed at http://localhost:${port} (CORS is open).
+Browsers: any connect-web or grpc-web client pointed at http://localhost:${port} (CORS is open).${
+    adminPort === undefined
+      ? ""
+      : `
+Dashboard: http://localhost:${adminPort}/   (live endpoints, charts, drain buttons)
+  curl -s -X POST localhost:${adminPort}/switchyard.admin.v1.AdminService/ListClusters -H 'content-type: application/json' -d '{}'`
+  }
 Ctrl-C drains and stops.`);
 }
 

@@ -9,18 +9,22 @@ import { file_acme_echo_v1_echo } from "../gen/acme/echo/v1/echo_pb.js";
  */
 export const demoDescriptors: readonly DescFile[] = [file_acme_echo_v1_echo];
 
+/** Where `npm start` serves the admin API and the dashboard. */
+export const DEMO_ADMIN_PORT = 9901;
+
 /** Three in-process demo replicas with weights 1, 1, 2, as `npm start` runs them. */
 export async function startDemoReplicas(): Promise<{
   replicas: Replica[];
-  config(port: number): unknown;
+  config(port: number, adminPort?: number): unknown;
   close(): Promise<void>;
 }> {
   const replicas = await Promise.all(["r1", "r2", "r3"].map((name) => startReplica({ name })));
   const weights = [1, 1, 2];
   return {
     replicas,
-    config: (port: number) => ({
+    config: (port: number, adminPort = DEMO_ADMIN_PORT) => ({
       listeners: [{ port }],
+      admin: { port: adminPort },
       clusters: {
         echo: {
           protocol: "grpc",

@@ -36,6 +36,18 @@ describe("ClusterManager.apply", () => {
     expect(old.unavailableReason()).toBe("draining");
   });
 
+  it("hands an operator's drains on to a rebuilt set, for the addresses it still has", () => {
+    const m = manager();
+    m.apply(new Map([["echo", clusterConfig([ep(1), ep(2)])]]));
+    m.endpointSet("echo")!.setDrained("127.0.0.1:2", true);
+    const b = m.apply(new Map([["echo", clusterConfig([ep(1), ep(2)], { protocol: "connect" })]])).get("echo")!;
+    expect(b.endpoints.list.map((e) => [e.address, e.drained])).toEqual([
+      ["127.0.0.1:1", false],
+      ["127.0.0.1:2", true],
+    ]);
+    expect(b.pick()?.address).toBe("127.0.0.1:1");
+  });
+
   it("retires the set of a cluster the config no longer has", () => {
     const m = manager();
     const a = m.apply(new Map([["echo", clusterConfig([ep(1)])]])).get("echo")!;

@@ -30,6 +30,8 @@ export class ClusterManager {
         set = new EndpointSet(config, this.onEvent, this.connectFailed);
         // A rebuilt set keeps what other sources (discovery) had found.
         for (const [source, list] of previous?.otherSources() ?? []) set.update(source, list);
+        // And an operator's drains, for the addresses it still has.
+        for (const address of previous?.drainedAddresses() ?? []) set.setDrained(address, true);
         set.start();
         this.sets.set(name, set);
       }

@@ -111,3 +111,51 @@ describe("EndpointSet.update (sources)", () => {
     expect(set.otherSources()).toEqual([["discovery", []]]);
   });
 });
+
+describe("EndpointSet.setDrained (an operator's drain)", () => {
+  it("takes the endpoint out of service until undrained, keeping its calls in flight and its connections", () => {
+    const set = setOf([ep(1), ep(2)]);
+    const e = set.get("127.0.0.1:2")!;
+    e.enter(); // a call in flight
+    expect(set.setDrained("127.0.0.1:2", true)).toBe(e);
+    expect(e.unavailableReason()).toBe("drained by an operator");
+    expect(e.isHealthy()).toBe(false);
+    expect(e.inflight).toBe(1);
+    e.leave(true, true);
+    expect(set.setDrained("127.0.0.1:2", false)).toBe(e);
+    expect(e.unavailableReason()).toBeUndefined();
+    expect(set.drainedAddresses()).toEqual([]);
+  });
+
+  it("holds across updates of the sources while the address stays, and ends when it leaves", () => {
+    const set = setOf([ep(1)]);
+    set.update("discovery", [ep(2)]);
+    set.setDrained("127.0.0.1:2", true);
+    set.update("discovery", [ep(2, 5), ep(3)]); // reweighted, another added
+    expect(set.get("127.0.0.1:2")!.drained).toBe(true);
+    expect(set.get("127.0.0.1:3")!.drained).toBe(false);
+    set.update("discovery", [ep(3)]);
+    set.update("discovery", [ep(2), ep(3)]);
+    expect(set.get("127.0.0.1:2")!.drained).toBe(false);
+    expect(set.drainedAddresses()).toEqual([]);
+  });
+
+  it("logs each change once", () => {
+    const events: string[] = [];
+    const set = new EndpointSet(clusterConfig([ep(1)]), (m) => events.push(m));
+    sets.push(set);
+    set.setDrained("127.0.0.1:1", true);
+    set.setDrained("127.0.0.1:1", true);
+    set.setDrained("127.0.0.1:1", false);
+    expect(events).toEqual([
+      'cluster "echo" endpoint 127.0.0.1:1 drained by an operator',
+      'cluster "echo" endpoint 127.0.0.1:1 undrained by an operator',
+    ]);
+  });
+
+  it("answers undefined for an address the set does not have", () => {
+    const set = setOf([ep(1)]);
+    expect(set.setDrained("127.0.0.1:9", true)).toBeUndefined();
+    expect(set.drainedAddresses()).toEqual([]);
+  });
+});

@@ -22,6 +22,8 @@ export class EndpointSet {
   private readonly byAddress = new Map<string, Endpoint>();
   /** The desired lists by source ("static" from the config, "discovery" from a provider), merged in this order. */
   private readonly sources = new Map<string, readonly EndpointConfig[]>();
+  /** Addresses an operator drained (the admin API); a mark lasts while its address stays in the set. */
+  private readonly drainedByOperator = new Set<string>();
   /** The endpoints in service, in desired-list order; replaced, never mutated, so a reader's copy stays valid. */
   list: readonly Endpoint[] = [];
   readonly outliers: OutlierDetector;
@@ -106,6 +108,7 @@ export class EndpointSet {
     for (const [address, ep] of this.byAddress) {
       if (wanted.has(address)) continue;
       this.byAddress.delete(address);
+      this.drainedByOperator.delete(address);
       removed.push(address);
       void ep.drain();
     }
@@ -115,6 +118,28 @@ export class EndpointSet {
 
   get(address: string): Endpoint | undefined {
     return this.byAddress.get(address);
+  }
+
+  /**
+   * An operator's drain (on) or undrain (off) of the endpoint at `address`:
+   * it takes no new calls and finishes the ones it has. The mark stays while
+   * the address stays in the set, whatever the sources say about weights or
+   * priorities, and moves to a set that replaces this one (drainedAddresses).
+   * Returns the endpoint, or undefined when the set has no such address.
+   */
+  setDrained(address: string, on: boolean): Endpoint | undefined {
+    const ep = this.byAddress.get(address);
+    if (!ep) return undefined;
+    if (on) this.drainedByOperator.add(address);
+    else this.drainedByOperator.delete(address);
+    if (ep.drained !== on) this.onEvent(`${ep.label} ${on ? "drained" : "undrained"} by an operator`);
+    ep.setDrained(on);
+    return ep;
+  }
+
+  /** The addresses an operator drained, to hand on to a set that replaces this one. */
+  drainedAddresses(): string[] {
+    return [...this.drainedByOperator];
   }
 
   /** Whether endpoints built for `config` would be built the same way: then this set can serve it. */

@@ -5,6 +5,7 @@ import { PeakEwma } from "./balancer/peak-ewma.js";
 import { slowStartFactor } from "./balancer/slow-start.js";
 import { EndpointBreaker } from "./breaker.js";
 import { HealthChecker } from "./health-check.js";
+import { EndpointStats } from "./endpoint-stats.js";
 import { type OutlierDetector, newOutlierHost, type OutlierHost } from "./outlier.js";
 
 /**
@@ -24,6 +25,8 @@ export class Endpoint {
   readonly health: HealthChecker | undefined;
   readonly outlier: OutlierHost = newOutlierHost();
   readonly ewma = new PeakEwma();
+  /** Recent attempts' rate, errors and latency, for the admin API. */
+  readonly stats = new EndpointStats();
   private readonly maxInFlight: number;
   private readonly slowStartMs: number;
   /** Smooth WRR state. */
@@ -35,6 +38,8 @@ export class Endpoint {
   private heardAt: number | undefined;
   /** Removed from its set: takes no new calls, closes once the last one is done. */
   private draining = false;
+  /** Drained by an operator (the admin API): takes no new calls, keeps its connections and health checks. */
+  private drainedByOperator = false;
   private closing: Promise<void> | undefined;
   private readonly onClosed: Array<() => void> = [];
 
@@ -89,6 +94,7 @@ export class Endpoint {
   /** Why this endpoint cannot take a call now, or undefined when it can. */
   unavailableReason(ignoreEjection = false): string | undefined {
     if (this.draining) return "draining";
+    if (this.drainedByOperator) return "drained by an operator";
     if (this.health && !this.health.healthy) return "failing health checks";
     if (!ignoreEjection && this.outliers.isEjected(this.outlier)) return "ejected as an outlier";
     if (!this.breaker.allowsRequest()) return "circuit breaker open";
@@ -102,7 +108,7 @@ export class Endpoint {
    * entirely; an endpoint at its in-flight cap is busy, not unhealthy.
    */
   isHealthy(ignoreEjection = false): boolean {
-    if (this.draining || (this.health && !this.health.healthy)) return false;
+    if (this.isDraining || (this.health && !this.health.healthy)) return false;
     if (!ignoreEjection && this.outliers.isEjected(this.outlier)) return false;
     return this.breaker.allowsRequest();
   }
@@ -152,8 +158,28 @@ export class Endpoint {
     return this.inflight === 0 ? this.close() : new Promise((resolve) => this.onClosed.push(resolve));
   }
 
+  /** Taking no new calls: removed from its set, or drained by an operator. */
   get isDraining(): boolean {
-    return this.draining;
+    return this.draining || this.drainedByOperator;
+  }
+
+  /**
+   * An operator's drain (on) or undrain (off). Calls in flight finish either
+   * way; back in service, the endpoint ramps up again as after a recovery.
+   */
+  setDrained(on: boolean): void {
+    if (on === this.drainedByOperator) return;
+    this.drainedByOperator = on;
+    if (!on) this.cameBack();
+  }
+
+  get drained(): boolean {
+    return this.drainedByOperator;
+  }
+
+  /** Ejected by outlier detection now. */
+  get ejected(): boolean {
+    return this.outliers.isEjected(this.outlier);
   }
 
   close(): Promise<void> {

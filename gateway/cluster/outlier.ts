@@ -10,6 +10,8 @@ export interface OutlierHost {
    * one that recovered starts short again.
    */
   ejectionCount: number;
+  /** How many times it was ejected, ever (the admin API shows it). */
+  ejections: number;
   consecutiveFailures: number;
   /** Counters for the current interval; sweep() resets them. */
   successes: number;
@@ -17,7 +19,7 @@ export interface OutlierHost {
 }
 
 export function newOutlierHost(): OutlierHost {
-  return { ejectedUntil: 0, ejectionCount: 0, consecutiveFailures: 0, successes: 0, failures: 0 };
+  return { ejectedUntil: 0, ejectionCount: 0, ejections: 0, consecutiveFailures: 0, successes: 0, failures: 0 };
 }
 
 /**
@@ -123,6 +125,7 @@ export class OutlierDetector {
     const ejected = hosts.filter((h) => this.isEjected(h)).length;
     if ((ejected * 100) / hosts.length >= this.cfg.maxEjectionPercent) return;
     host.ejectionCount++;
+    host.ejections++;
     const base = this.cfg.baseEjectionTimeMs;
     const ms = Math.min(base * host.ejectionCount, Math.max(base, this.cfg.maxEjectionTimeMs));
     host.ejectedUntil = this.now() + ms;

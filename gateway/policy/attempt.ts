@@ -275,6 +275,9 @@ export class Attempt {
     this.finalCode = code;
     // Cancels are the gateway's or the client's doing, not the endpoint's.
     this.endpoint.leave(!isTransportFailure(code), code !== Code.CANCELLED);
+
+    // The admin API's live per-endpoint stats.
+    this.endpoint.stats.record(this.started, code);
   }
 
   get code(): Code | undefined {

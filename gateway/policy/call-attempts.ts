@@ -120,6 +120,7 @@ async function runRetries(input: CallPolicyInput, replay: Replay): Promise<Outco
     const ep = cluster.pick(tried, hash);
     if (!ep) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
     tried.add(ep);
+    if (n > 1) input.policy.rates.retried();
     const attempt = new Attempt(ep, attemptInput(input, replay, n, retryable));
     const la = await attempt.lookahead;
     if (la.kind === "commit") return { attempt, held: la.events };
@@ -169,6 +170,7 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
     if (!ep) return false;
     if (!first && !policy.budget.tryAcquire()) return false;
     tried.add(ep);
+    if (!first) policy.rates.hedged();
     started++;
     const a = new Attempt(ep, attemptInput(input, replay, started, nonFatal));
     live.set(

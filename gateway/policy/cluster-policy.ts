@@ -2,6 +2,7 @@ import type { HedgingPolicyConfig, ResilienceConfig, RetryPolicyConfig } from ".
 import { RetryBudget } from "./retry-budget.js";
 import { LatencyWindow } from "./latency-window.js";
 import { isSafeToRepeat } from "./idempotency.js";
+import { AttemptRates } from "./attempt-rates.js";
 
 /**
  * Everything the call policy keeps per cluster: the retry and hedging
@@ -10,8 +11,8 @@ import { isSafeToRepeat } from "./idempotency.js";
  * knows nothing of it (docs/DESIGN.md, "Policy and cluster").
  *
  * A new snapshot makes a new ClusterPolicy, handing it the previous one's
- * state: latency windows always carry over, the budget's counts when its
- * settings did not change.
+ * state: latency windows and attempt rates always carry over, the budget's
+ * counts when its settings did not change.
  */
 export class ClusterPolicy {
   readonly retry: RetryPolicyConfig;
@@ -19,6 +20,8 @@ export class ClusterPolicy {
   readonly hedging: HedgingPolicyConfig | undefined;
   readonly idempotentMethods: readonly string[];
   readonly budget: RetryBudget;
+  /** Retries and hedges per second, for the admin API; carried over like the latency windows. */
+  readonly rates: AttemptRates;
   private readonly latency: Map<string, LatencyWindow>;
   private readonly budgetKey: string;
 
@@ -30,6 +33,7 @@ export class ClusterPolicy {
     this.budget =
       previous && previous.budgetKey === this.budgetKey ? previous.budget : new RetryBudget(config.retryBudget);
     this.latency = previous?.latency ?? new Map();
+    this.rates = previous?.rates ?? new AttemptRates();
   }
 
   latencyWindow(path: string): LatencyWindow {

@@ -233,13 +233,20 @@ describe("the switchyard CLI process", () => {
     expect(proc.stdout()).not.toMatch(/listening/);
   });
 
-  it("--demo --port 0 (what npm start runs): listening line, curl hint, answers Connect JSON, exits 0 on SIGTERM", async () => {
-    proc = spawnCli(["--demo", "--port", "0"]);
+  it("--demo --port 0 (what npm start runs): listening line, curl hint, dashboard, answers Connect JSON, exits 0 on SIGTERM", async () => {
+    // --admin-port 0: the demo's own 9901 may be taken by an `npm start` on this machine.
+    proc = spawnCli(["--demo", "--port", "0", "--admin-port", "0"]);
     const m = await proc.waitForStdout(/listening on port (\d+)/);
     const port = Number(m[1]);
     expect(port).toBeGreaterThan(0);
     await proc.waitForStdout(/curl .*localhost:\d+\/acme\.echo\.v1\.EchoService\/Echo/);
     expect(proc.stdout()).toContain(`curl -s localhost:${port}/acme.echo.v1.EchoService/Echo`);
+    const dash = await proc.waitForStdout(/Dashboard: http:\/\/localhost:(\d+)\//);
+    const adminPort = Number(dash[1]);
+    expect(proc.stdout()).toContain(`localhost:${adminPort}/switchyard.admin.v1.AdminService/ListClusters`);
+    const page = await fetch(`http://127.0.0.1:${adminPort}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("/dashboard.js");
 
     const res = await connectJsonEcho(port, "demo");
     expect(res.status).toBe(200);
