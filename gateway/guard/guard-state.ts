@@ -47,7 +47,7 @@ export class GuardState {
         buckets.get(id) ??
         this.buckets.get(id) ??
         (store
-          ? new RedisBuckets(store.client, `switchyard:rl:${id}`, r.tokensPerSecond, r.burst)
+          ? new RedisBuckets(store, `switchyard:rl:${id}`, r.tokensPerSecond, r.burst)
           : new MemoryBuckets(r.tokensPerSecond, r.burst));
       buckets.set(id, b);
       return { test: matcher(r.match), key: r.key, buckets: b, onSharedFailure: r.onSharedFailure, store };

@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Buckets } from "./token-bucket.js";
+import type { SharedStore } from "./shared-store.js";
 
 /**
  * MemoryBuckets' GCRA in Redis, as rate-limiter-flexible's script hook
@@ -34,9 +34,14 @@ return {math.ceil(ahead / interval - 0.000001), math.ceil(ahead)}
 export class RedisBuckets implements Buckets {
   private readonly limiter: RateLimiterRedis;
 
-  constructor(client: Redis, keyPrefix: string, tokensPerSecond: number, burst: number) {
+  constructor(
+    private readonly store: SharedStore,
+    keyPrefix: string,
+    tokensPerSecond: number,
+    burst: number,
+  ) {
     this.limiter = new RateLimiterRedis({
-      storeClient: client,
+      storeClient: store.client,
       keyPrefix,
       points: burst,
       duration: burst / tokensPerSecond,
@@ -47,6 +52,8 @@ export class RedisBuckets implements Buckets {
   }
 
   async take(key: string): Promise<number> {
+    const first = this.store.firstConnection();
+    if (first) await first;
     try {
       // customDuration only steers the library onto its script path (it
       // takes a whole number of seconds); the script sets its own expiry.

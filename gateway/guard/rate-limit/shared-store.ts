@@ -11,6 +11,9 @@ const COMMAND_TIMEOUT_MS = 500;
 export class SharedStore {
   readonly client: Redis;
   private down = false;
+  /** Resolves when the first connection is up; until then a take waits for it (briefly) instead of failing. */
+  readonly connected: Promise<void>;
+  everConnected = false;
   /** The onSharedFailure of the rules that use this store now, for the log line. */
   failureModes = new Set<"open" | "closed">();
 
@@ -30,6 +33,22 @@ export class SharedStore {
     // Every failed reconnect emits 'error'; without a listener one would end the process.
     this.client.on("error", (err: Error) => this.failed(err));
     this.client.on("ready", () => this.reachable());
+    this.connected = new Promise((resolve) =>
+      this.client.once("ready", () => {
+        this.everConnected = true;
+        resolve();
+      }),
+    );
+  }
+
+  /**
+   * A gateway that has just started (or reloaded onto a new store) would
+   * otherwise meet its first calls before the first connection is up and
+   * count them nowhere; they wait for it up to the command timeout.
+   */
+  firstConnection(): Promise<void> | undefined {
+    if (this.everConnected) return undefined;
+    return Promise.race([this.connected, new Promise<void>((r) => setTimeout(r, COMMAND_TIMEOUT_MS).unref())]);
   }
 
   /** A command failed, or the connection did: the first failure of an outage is logged. */
