@@ -228,6 +228,8 @@ const COLORS = {
   switchyard: "#d9480f",
   "switchyard-on": "#c2255c",
   "switchyard-off": "#fab005",
+  "switchyard-nolimit": "#e64980",
+  "switchyard-ratelimit": "#f08c00",
   "node-pipe": "#1c7ed6",
   nginx: "#2b8a3e",
   vanguard: "#7048e8",
