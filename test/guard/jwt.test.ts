@@ -37,6 +37,7 @@ let ed: SigningKey; // EdDSA, published from the start
 let rotated: SigningKey; // published later
 let stranger: SigningKey; // never published
 let other: SigningKey; // the "other" provider's key, inline in the config
+let input: Record<string, any>; // the config as written
 
 beforeAll(async () => {
   pki = generateTestPki();
@@ -53,42 +54,39 @@ beforeAll(async () => {
   jwks = await startJwksServer(pki.server, [es, rsa, ed]);
   replica = await startReplica({ name: "r1" });
   recorder = await startRecordingProxy(replica.address);
-  const config = await validateConfigObject(
-    {
-      listeners: [{ port: 0, host: "127.0.0.1" }],
-      clusters: { echo: { protocol: "grpc", endpoints: [recorder.address], healthCheck: false } },
-      auth: {
-        jwt: {
-          providers: {
-            corp: {
-              issuer: ISSUER,
-              audiences: ["switchyard"],
-              jwksUri: jwks.url.replace("localhost", "127.0.0.1"),
-              jwksCa: "ca.pem",
-              jwksCooldown: `${COOLDOWN_MS}ms`,
-            },
-            other: { issuer: "https://other.test/", keys: [other.jwk] },
+  input = {
+    listeners: [{ port: 0, host: "127.0.0.1" }],
+    clusters: { echo: { protocol: "grpc", endpoints: [recorder.address], healthCheck: false } },
+    auth: {
+      jwt: {
+        providers: {
+          corp: {
+            issuer: ISSUER,
+            audiences: ["switchyard"],
+            jwksUri: jwks.url.replace("localhost", "127.0.0.1"),
+            jwksCa: "ca.pem",
+            jwksCooldown: `${COOLDOWN_MS}ms`,
           },
+          other: { issuer: "https://other.test/", keys: [other.jwk] },
         },
       },
-      routes: [
-        {
-          match: { method: ECHO },
-          cluster: "echo",
-          auth: { require: "corp", claimsToHeaders: { sub: "x-user-id", "org.id": "x-org" } },
-        },
-        { match: { method: "/acme.echo.v1.EchoService/Count" }, cluster: "echo", auth: { require: "corp" } },
-        {
-          match: { method: "/acme.echo.v1.EchoService/Write" },
-          cluster: "echo",
-          auth: { require: "corp", requireClaims: { scope: "echo.write" } },
-        },
-        { match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" },
-      ],
     },
-    dir,
-  );
-  gateway = await startGateway(config, { descriptors: demoDescriptors });
+    routes: [
+      {
+        match: { method: ECHO },
+        cluster: "echo",
+        auth: { require: "corp", claimsToHeaders: { sub: "x-user-id", "org.id": "x-org" } },
+      },
+      { match: { method: "/acme.echo.v1.EchoService/Count" }, cluster: "echo", auth: { require: "corp" } },
+      {
+        match: { method: "/acme.echo.v1.EchoService/Write" },
+        cluster: "echo",
+        auth: { require: "corp", requireClaims: { scope: "echo.write" } },
+      },
+      { match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" },
+    ],
+  };
+  gateway = await startGateway(await validateConfigObject(input, dir), { descriptors: demoDescriptors });
   url = `http://127.0.0.1:${gateway.ports[0]}`;
 });
 
@@ -273,5 +271,22 @@ describe("key rotation", () => {
     await new Promise((r) => setTimeout(r, COOLDOWN_MS + 100));
     await Promise.all(unknown.map((t) => callError(grpcClient().echo({ message: "x" }, { headers: bearer(t) }))));
     expect(jwks.requests - before).toBe(2);
+  });
+});
+
+describe("reload", () => {
+  it("keeps a provider's fetched keys when the provider did not change, and starts afresh when it did", async () => {
+    const call = async () =>
+      expect((await grpcClient().echo({ message: "r" }, { headers: bearer(await token(es)) })).message).toBe("r");
+    await call();
+    const before = jwks.requests;
+    input.routes[3].timeout = "5s";
+    gateway.reconfigure(await validateConfigObject(input, dir));
+    await call();
+    expect(jwks.requests).toBe(before);
+    input.auth.jwt.providers.corp.clockSkew = "30s";
+    gateway.reconfigure(await validateConfigObject(input, dir));
+    await call();
+    expect(jwks.requests).toBe(before + 1);
   });
 });
