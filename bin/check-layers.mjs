@@ -18,6 +18,7 @@ export const LAYERS = [
   "discovery",
   "policy",
   "route",
+  "guard",
   "local",
   "snapshot",
   "proxy",

@@ -11,6 +11,7 @@ import { registerReflection } from "./local/reflection.js";
 import { CurrentSnapshot } from "./snapshot/current.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
 import { InFlight } from "./proxy/inflight.js";
+import { GuardState } from "./guard/guard-state.js";
 import { handleRpc } from "./proxy/call-handler.js";
 import { FASTIFY, answerer } from "./proxy/detect.js";
 import { startAdmin } from "./admin/admin-server.js";
@@ -78,7 +79,8 @@ interface Served {
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const clusters = new ClusterManager(opts.onClusterEvent);
   const discovery = new DiscoveryManager(clusters, opts.onClusterEvent);
-  const snapshots = new CurrentSnapshot(config, { clusters, discovery, descriptors: opts.descriptors });
+  const guards = new GuardState(opts.onClusterEvent);
+  const snapshots = new CurrentSnapshot(config, { clusters, discovery, descriptors: opts.descriptors, guards });
   const current = () => snapshots.snapshot;
   const inflight = new InFlight();
   const proxy = { current, inflight };
@@ -181,6 +183,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       await admin?.close();
       await discovery.close();
       await clusters.close();
+      guards.close();
     })());
 
   // Reloads, one at a time: each one sees what the one before it left.

@@ -265,6 +265,8 @@ const COLORS = {
   "switchyard-on-node24": "#f06595",
   "switchyard-off": "#fab005",
   "switchyard-off-node24": "#ffd43b",
+  "switchyard-nolimit": "#e64980",
+  "switchyard-ratelimit": "#f08c00",
   "node-pipe": "#1c7ed6",
   "node-pipe-node24": "#74c0fc",
   nginx: "#2b8a3e",

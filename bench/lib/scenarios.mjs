@@ -5,7 +5,9 @@
 // Targets: direct = the upstream itself; switchyard = the gateway with default
 // resilience (breaker, retries, health checks, outlier detection; no hedging);
 // switchyard-on and switchyard-off = two more gateways, with the defaults and
-// with all four turned off; node-pipe =
+// with all four turned off; switchyard-nolimit and switchyard-ratelimit = two
+// more, the defaults without and with a rate limit every call passes through
+// (key peer, never refused: the cost of taking a token); node-pipe =
 // bench/peers/node-pipe-proxy.mjs; nginx = nginx grpc_pass, one worker;
 // haproxy = HAProxy, HTTP/2 on both sides, one thread; caddy = Caddy's
 // reverse_proxy to h2c:// (bench/lib/peers.mjs); vanguard =
@@ -20,6 +22,8 @@ export const TARGET_LABELS = {
   switchyard: "switchyard",
   "switchyard-on": "switchyard, resilience defaults",
   "switchyard-off": "switchyard, resilience off",
+  "switchyard-nolimit": "switchyard, no rate limit",
+  "switchyard-ratelimit": "switchyard, rate limit (memory, key peer)",
   "node-pipe": "node-pipe-proxy",
   nginx: "nginx grpc_pass",
   haproxy: "HAProxy",
@@ -148,6 +152,17 @@ export const SCENARIOS = [
     upstream: "go",
     // Two processes of their own with the same history, so JIT warm-up does not tilt the comparison.
     targets: withNode24(["switchyard-on", "switchyard-off"]),
+    ratioBase: "grpc-small-ghz",
+    wire: "grpcSmall",
+    closed: { tool: "ghz", concurrency: 50, connections: 2 },
+    open: { tool: "ghz", peakShare: 0.5, concurrency: 16 },
+  },
+  {
+    id: "rate-limit",
+    title: "A rate limit on every call (in memory, key peer, never refused) vs none, gRPC unary small (ghz)",
+    upstream: "go",
+    // Two processes of their own with the same history, as for resilience.
+    targets: ["switchyard-nolimit", "switchyard-ratelimit"],
     ratioBase: "grpc-small-ghz",
     wire: "grpcSmall",
     closed: { tool: "ghz", concurrency: 50, connections: 2 },

@@ -7,19 +7,22 @@ import { startPeer } from "./peers.mjs";
 import { baseTarget, NODE24 } from "./scenarios.mjs";
 
 /** Switchyard's config (the YAML shape, as JSON) for one gRPC upstream. */
-export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight } = {}) {
+export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight, rateLimit = false } = {}) {
   const cluster = { protocol: "grpc", http: "2", codec: "proto", endpoints: [upstreamAddr] };
   if (!resilience)
     Object.assign(cluster, { circuitBreaker: false, retryPolicy: false, healthCheck: false, outlierDetection: false });
   // The per-endpoint concurrency cap (default 1000, like Envoy's
   // max_requests) must be raised for a test that holds 10,000 calls open.
   if (maxInFlight) cluster.circuitBreaker = resilience ? { maxInFlight } : false;
-  return {
+  const config = {
     listeners: [{ port: 0, host: "127.0.0.1" }],
     limits: { maxMessageBytes: 16 << 20 },
     clusters: { echo: cluster },
     routes: [{ match: { prefix: "/" }, cluster: "echo" }],
   };
+  // A bucket per client address that never runs dry: every call pays for taking a token, none is refused.
+  if (rateLimit) config.rateLimits = [{ match: { prefix: "/" }, key: "peer", tokensPerSecond: 1e9, burst: 1e9 }];
+  return config;
 }
 
 /** nginx: one worker, h2c listener, grpc_pass to a keep-alive upstream pool. */
@@ -91,7 +94,15 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
     const cfg = join(tmp, `${name}.json`);
     writeFileSync(
       cfg,
-      JSON.stringify(gatewayConfig(addr, { resilience: kind !== "switchyard-off", maxInFlight }), null, 2),
+      JSON.stringify(
+        gatewayConfig(addr, {
+          resilience: kind !== "switchyard-off",
+          maxInFlight,
+          rateLimit: kind === "switchyard-ratelimit",
+        }),
+        null,
+        2,
+      ),
     );
     proxy = await startProcess(name, node, ["dist/bench/gateway-main.js", cfg], { cwd: repo, logFile });
   } else if (kind === "node-pipe") {

@@ -8,7 +8,7 @@ import { formatValue, problemAt, type PathSegment, type Problem } from "./proble
 // here, once, so a missing or wrong file is a config problem reported next to
 // all the others instead of a crash at the first TLS handshake.
 
-export type FileKind = "pem" | "descriptorSet";
+export type FileKind = "pem" | "descriptorSet" | "jwks";
 
 export interface FileRef {
   at: PathSegment[];
@@ -49,6 +49,14 @@ export function collectFileRefs(raw: unknown): FileRef[] {
     }
   }
   list(raw.descriptorSets).forEach((f, i) => add(["descriptorSets", i], f, "descriptorSet"));
+  const providers = isObj(raw.auth) && isObj(raw.auth.jwt) ? raw.auth.jwt.providers : undefined;
+  if (isObj(providers)) {
+    for (const [name, p] of Object.entries(providers)) {
+      if (!isObj(p)) continue;
+      add(["auth", "jwt", "providers", name, "jwksFile"], p.jwksFile, "jwks");
+      add(["auth", "jwt", "providers", name, "jwksCa"], p.jwksCa, "pem");
+    }
+  }
   return refs;
 }
 
@@ -100,6 +108,7 @@ export function checkKind(bytes: Uint8Array, kind: FileKind): string | undefined
       ? undefined
       : 'is not a PEM file (no "-----BEGIN" line)';
   }
+  if (kind === "jwks") return checkJwks(bytes);
   try {
     const set = fromBinary(FileDescriptorSetSchema, bytes);
     return set.file.length > 0
@@ -108,4 +117,18 @@ export function checkKind(bytes: Uint8Array, kind: FileKind): string | undefined
   } catch (err) {
     return `is not a binary FileDescriptorSet (${(err as Error).message}; build one with \`buf build -o image.binpb\`)`;
   }
+}
+
+function checkJwks(bytes: Uint8Array): string | undefined {
+  const expected = 'is not a JSON Web Key Set (expected JSON like {"keys": [{"kty": "EC", ...}]})';
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (err) {
+    return `${expected}: ${(err as Error).message}`;
+  }
+  const keys = isObj(value) ? value.keys : undefined;
+  if (!Array.isArray(keys) || keys.length === 0) return expected;
+  const bad = keys.findIndex((k) => !isObj(k) || typeof k.kty !== "string");
+  return bad < 0 ? undefined : `${expected}: keys[${bad}] has no kty`;
 }

@@ -111,10 +111,49 @@ export type DiscoveryInput =
   | { kubernetes: { namespace?: string; service: string; port: string | number } }
   | { file: { path: string } };
 
+export type CallMatchInput = { service: string } | { method: string } | { prefix: string };
+
 export interface RouteInput {
-  match: { service: string } | { method: string } | { prefix: string };
+  match: CallMatchInput;
   cluster: string;
   timeout?: DurationInput;
+  auth?: RouteAuthInput;
+}
+
+// Authentication and rate limits (gateway/guard/).
+
+export interface JwtProviderInput {
+  issuer: string;
+  audiences?: string[];
+  /** Exactly one of jwksUri, jwksFile, keys. */
+  jwksUri?: string;
+  jwksCa?: string;
+  jwksFile?: string;
+  keys?: Array<Record<string, unknown>>;
+  jwksCacheDuration?: DurationInput;
+  jwksCooldown?: DurationInput;
+  fromHeader?: string;
+  forward?: boolean;
+  clockSkew?: DurationInput;
+}
+
+export interface RouteAuthInput {
+  /** A provider name, "none" or "mtls". */
+  require: string;
+  claimsToHeaders?: Record<string, string>;
+  requireClaims?: Record<string, string | string[]>;
+  subjectAltNames?: string[];
+  identityHeader?: string;
+}
+
+export interface RateLimitInput {
+  match: CallMatchInput;
+  /** header:<name> | claim:<name> | peer | route */
+  key: string;
+  tokensPerSecond: number;
+  burst: number;
+  shared?: string;
+  onSharedFailure?: "open" | "closed";
 }
 
 export interface GatewayConfigInput {
@@ -126,4 +165,6 @@ export interface GatewayConfigInput {
   cors?: { allowedOrigins?: string[]; allowCredentials?: boolean };
   clusters: Record<string, ClusterInput>;
   routes: RouteInput[];
+  auth?: { jwt?: { providers: Record<string, JwtProviderInput> } };
+  rateLimits?: RateLimitInput[];
 }

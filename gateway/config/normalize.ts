@@ -11,6 +11,7 @@ import type {
   UpstreamTlsInput,
 } from "./input.js";
 import { normalizeResilience } from "./resilience.js";
+import { normalizeAuth, normalizeRateLimits, normalizeRouteAuth } from "./guard.js";
 import type {
   ClusterConfig,
   DiscoveryConfig,
@@ -68,6 +69,10 @@ export function normalizeConfig(
     routes: input.routes.map(normalizeRoute),
   };
   if (input.admin) config.admin = { port: input.admin.port, host: input.admin.host ?? DEFAULTS.adminHost };
+  const auth = normalizeAuth(input.auth, text);
+  if (auth) config.auth = auth;
+  const rateLimits = normalizeRateLimits(input.rateLimits);
+  if (rateLimits) config.rateLimits = rateLimits;
   return config;
 }
 
@@ -164,5 +169,7 @@ export function normalizeEndpoint(e: EndpointInput): EndpointConfig {
 function normalizeRoute(r: GatewayConfigInput["routes"][number]): RouteConfig {
   const out: RouteConfig = { match: { ...r.match }, cluster: r.cluster };
   if (r.timeout !== undefined) out.timeoutMs = parseDuration(r.timeout);
+  const auth = normalizeRouteAuth(r.auth);
+  if (auth) out.auth = auth;
   return out;
 }

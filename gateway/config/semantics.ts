@@ -1,6 +1,7 @@
 import { isValidPort, parseHostPort } from "./address.js";
 import { checkDuration } from "./check-duration.js";
 import { checkResilience } from "./resilience-checks.js";
+import { checkGuard } from "./guard-checks.js";
 import { formatPath, formatValue, problemAt, type PathSegment, type Problem } from "./problems.js";
 
 // Checks the schema cannot express: cross-references, value ranges hidden
@@ -23,6 +24,7 @@ export function checkSemantics(raw: unknown): Problem[] {
     ...checkRoutes(raw.routes, raw.clusters),
     ...checkCors(raw.cors),
     ...checkDuration(["drainTimeout"], raw.drainTimeout, { allowZero: true }),
+    ...checkGuard(raw),
   ];
 }
 

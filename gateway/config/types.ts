@@ -173,6 +173,56 @@ export interface RouteConfig {
   match: RouteMatch;
   cluster: string;
   timeoutMs?: number;
+  /** What a call on this route must prove; absent: nothing (require: none). */
+  auth?: RouteAuthConfig;
+}
+
+// Authentication and rate limits, checked by gateway/guard/. Header names
+// are lower-case.
+
+/** Where a JWT provider's public keys come from. */
+export type JwksSource =
+  | { kind: "remote"; uri: string; ca?: string; cacheMaxAgeMs: number; cooldownMs: number }
+  | { kind: "local"; keys: Array<Record<string, unknown>> };
+
+export interface JwtProviderConfig {
+  name: string;
+  issuer: string;
+  /** undefined: any audience. */
+  audiences?: string[];
+  jwks: JwksSource;
+  /** "authorization" reads "Bearer <token>"; another header carries the token alone. */
+  fromHeader: string;
+  /** Pass the token's header upstream; false removes it once verified. */
+  forward: boolean;
+  clockSkewMs: number;
+}
+
+export type RouteAuthConfig =
+  | { require: "none" }
+  | {
+      require: "jwt";
+      provider: string;
+      claimsToHeaders: Array<{ claim: string; header: string }>;
+      requireClaims: Array<{ claim: string; values: string[] }>;
+    }
+  | { require: "mtls"; subjectAltNames: string[]; identityHeader: string };
+
+export type RateLimitKey =
+  { kind: "header"; name: string } | { kind: "claim"; name: string } | { kind: "peer" } | { kind: "route" };
+
+export interface RateLimitConfig {
+  match: RouteMatch;
+  key: RateLimitKey;
+  tokensPerSecond: number;
+  burst: number;
+  /** A redis:// URL: the buckets live there, shared by every gateway process. */
+  shared?: string;
+  onSharedFailure: "open" | "closed";
+}
+
+export interface AuthConfig {
+  jwtProviders: Map<string, JwtProviderConfig>;
 }
 
 export interface CorsConfig {
@@ -191,4 +241,8 @@ export interface GatewayConfig {
   cors: CorsConfig;
   clusters: Map<string, ClusterConfig>;
   routes: RouteConfig[];
+  /** Absent: no JWT providers. */
+  auth?: AuthConfig;
+  /** Absent: no rate limits. */
+  rateLimits?: RateLimitConfig[];
 }

@@ -93,6 +93,9 @@ async function proxyCall(
     plan = planCall(snapshot, protocol, req, call);
     const { deadline } = plan;
     deadline?.arm(() => abortWith({ code: Code.DEADLINE_EXCEEDED, message: deadline.describe(), details: [] }));
+    // Auth and rate limits, before the body is read or anything goes upstream.
+    const admitted = snapshot.guard.admit(plan.route, plan.upstreamHead, req, res);
+    if (admitted) await admitted;
     const t = plan.requestTranscoder;
     let messages: RequestMessages;
     if (plan.readWhole) {

@@ -6,7 +6,7 @@ import { takesWholeRequest } from "../protocol/outbound.js";
 import { transcoder, type Transcoder } from "../transcode/transcode.js";
 import type { Cluster } from "../cluster/cluster.js";
 import type { ClusterPolicy } from "../policy/cluster-policy.js";
-import type { RouteTable } from "./route-table.js";
+import type { Route, RouteTable } from "./route-table.js";
 import type { MethodCatalogue } from "./method-catalogue.js";
 
 /** A cluster as a snapshot offers it to calls: its endpoints and the call policy for it. */
@@ -24,6 +24,7 @@ export interface RoutingView {
 
 /** Everything decided about a call before the first byte goes upstream. */
 export interface CallPlan {
+  route: Route;
   cluster: Cluster;
   policy: ClusterPolicy;
   upstreamHead: CallHead;
@@ -98,6 +99,7 @@ export function planCall(
     responseTranscoder = transcoder(outCodec, head.codec, info.desc.output, reg, "response");
   }
   return {
+    route,
     cluster,
     policy,
     upstreamHead: { ...head, codec: outCodec },

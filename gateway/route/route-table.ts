@@ -3,6 +3,8 @@ import type { RouteConfig } from "../config/types.js";
 export interface Route {
   cluster: string;
   timeoutMs: number | undefined;
+  /** Its place in the config's routes: what per-route state (its auth) is kept by. */
+  index: number;
 }
 
 type Matcher = (path: string) => boolean;
@@ -13,9 +15,9 @@ export class RouteTable {
   private readonly cache = new Map<string, Route | null>();
 
   constructor(routes: RouteConfig[]) {
-    this.entries = routes.map((r) => ({
+    this.entries = routes.map((r, index) => ({
       test: matcher(r.match),
-      route: { cluster: r.cluster, timeoutMs: r.timeoutMs },
+      route: { cluster: r.cluster, timeoutMs: r.timeoutMs, index },
     }));
   }
 
@@ -30,7 +32,8 @@ export class RouteTable {
   }
 }
 
-function matcher(m: RouteConfig["match"]): Matcher {
+/** Whether a path is covered by a match (routes and rate limits match alike). */
+export function matcher(m: RouteConfig["match"]): Matcher {
   if ("method" in m) return (p) => p === m.method;
   if ("service" in m) {
     const prefix = `/${m.service}/`;

@@ -91,6 +91,8 @@ export function describeChanges(before: GatewayConfig, after: GatewayConfig): st
   }
   for (const name of after.clusters.keys()) if (!before.clusters.has(name)) changed.push(`clusters.${name} (added)`);
   if (differ(before.routes, after.routes)) changed.push("routes");
+  if (differ(before.auth, after.auth)) changed.push("auth");
+  if (differ(before.rateLimits, after.rateLimits)) changed.push("rateLimits");
   // Anything not named above (a key added to GatewayConfig later) still counts.
   if (changed.length === 0 && differ(before, after)) changed.push("config");
   return changed;

@@ -7,10 +7,13 @@ import { RouteTable } from "../route/route-table.js";
 import { MethodCatalogue } from "../route/method-catalogue.js";
 import { Cors } from "../route/cors.js";
 import type { RoutingView, Upstream } from "../route/call-plan.js";
+import type { Guard } from "../guard/guard.js";
+import { GuardState } from "../guard/guard-state.js";
 
 /**
  * Everything one config decides, built once and never changed: routes,
- * clusters with their call policy, the method catalogue, limits and CORS.
+ * clusters with their call policy, the method catalogue, limits, CORS and
+ * the guard (auth, rate limits).
  * A call reads the current snapshot once and keeps it to its end; a reload
  * builds a new one and swaps the reference (docs/DESIGN.md, "Snapshots and
  * endpoint sets").
@@ -19,6 +22,8 @@ export interface Snapshot extends RoutingView {
   readonly config: GatewayConfig;
   readonly maxBytes: number;
   readonly cors: Cors;
+  /** Authentication and rate limits. */
+  readonly guard: Guard;
 }
 
 export interface SnapshotInputs {
@@ -28,6 +33,8 @@ export interface SnapshotInputs {
   discovery?: DiscoveryManager;
   /** Descriptor files the embedding program knows (the demo's, from demo.ts). */
   descriptors?: readonly DescFile[];
+  /** Keeps JWT key caches, Redis connections and buckets across snapshots; without it each snapshot starts afresh. */
+  guards?: GuardState;
 }
 
 /** Builds the snapshot for `config`, carrying the previous one's per-cluster policy state over. */
@@ -48,5 +55,6 @@ export function buildSnapshot(config: GatewayConfig, inputs: SnapshotInputs, pre
     methods: new MethodCatalogue(config.descriptorSets, inputs.descriptors),
     maxBytes: config.limits.maxMessageBytes,
     cors: new Cors(config.cors),
+    guard: (inputs.guards ?? new GuardState()).apply(config),
   };
 }

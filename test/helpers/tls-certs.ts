@@ -102,6 +102,13 @@ export function issueServerCert(pki: TestPki, name: string): KeyPair {
   return makeLeaf(pki.dir, "ca", name, "localhost", SERVER_EXT);
 }
 
+/** A client certificate from `pki`'s CA with these subject alternative names (e.g. "URI:spiffe://corp/web", "DNS:a.test"). */
+export function issueClientCert(pki: TestPki, name: string, sans: string[]): KeyPair {
+  return makeLeaf(pki.dir, "ca", name, name, [...CLIENT_EXT, `subjectAltName=${sans.join(",")}`]);
+}
+
+const CLIENT_EXT = ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth"];
+
 /** A throwaway CA, server and client certificates, made with the openssl CLI in a temp dir. */
 export function generateTestPki(): TestPki {
   requireOpenssl();
@@ -109,9 +116,8 @@ export function generateTestPki(): TestPki {
   makeCa(dir, "ca");
   makeCa(dir, "other-ca");
   const server = makeLeaf(dir, "ca", "server", "localhost", SERVER_EXT);
-  const clientExt = ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth"];
-  const client = makeLeaf(dir, "ca", "client", "switchyard-test-client", clientExt);
-  const strangerClient = makeLeaf(dir, "other-ca", "stranger", "stranger", clientExt);
+  const client = makeLeaf(dir, "ca", "client", "switchyard-test-client", CLIENT_EXT);
+  const strangerClient = makeLeaf(dir, "other-ca", "stranger", "stranger", CLIENT_EXT);
   return {
     dir,
     ca: readFileSync(join(dir, "ca.pem"), "utf8"),
