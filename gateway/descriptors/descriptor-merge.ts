@@ -51,14 +51,14 @@ export interface MergeResult {
  */
 export function mergeDescriptors(base: readonly DescriptorSource[], learned: readonly DescriptorSource[]): MergeResult {
   const symbols = new Map<string, { source: string; digest: string }>();
-  const fileOwners = new Map<string, { source: string; digest: string; file: FileDescriptorProto }>();
+  const fileOwners = new Map<string, { source: string; defs: Map<string, string> }>();
   const baseFiles = new Map<string, FileDescriptorProto>();
   for (const s of base) {
     for (const f of s.files) {
       if (baseFiles.has(f.name)) continue;
       baseFiles.set(f.name, f);
       const defs = definitions(f);
-      fileOwners.set(f.name, { source: s.name, digest: fileDigest(defs), file: f });
+      fileOwners.set(f.name, { source: s.name, defs });
       for (const [name, digest] of defs) if (!symbols.has(name)) symbols.set(name, { source: s.name, digest });
     }
   }
@@ -76,8 +76,13 @@ export function mergeDescriptors(base: readonly DescriptorSource[], learned: rea
       const defs = definitions(f);
       const owner = fileOwners.get(f.name);
       if (owner) {
-        if (owner.digest !== fileDigest(defs)) found.push({ name: `file ${f.name}`, sources: [owner.source, s.name] });
-        continue; // the same file again: the first copy stands
+        // The same file again: the first copy stands, if it says the same.
+        if (fileDigest(owner.defs) !== fileDigest(defs)) {
+          const differ = [...defs].filter(([name, d]) => owner.defs.has(name) && owner.defs.get(name) !== d);
+          const names = differ.length > 0 ? differ.map(([name]) => name) : [`file ${f.name}`];
+          for (const name of names) found.push({ name, sources: [owner.source, s.name] });
+        }
+        continue;
       }
       newFiles.push(f);
       for (const [name, digest] of defs) {
@@ -99,7 +104,7 @@ export function mergeDescriptors(base: readonly DescriptorSource[], learned: rea
     }
     for (const f of newFiles) {
       takenFiles.set(f.name, f);
-      fileOwners.set(f.name, { source: s.name, digest: fileDigest(definitions(f)), file: f });
+      fileOwners.set(f.name, { source: s.name, defs: definitions(f) });
     }
     for (const [name, digest] of newSymbols) symbols.set(name, { source: s.name, digest });
     taken.push(s.name);
