@@ -23,6 +23,7 @@ export const LAYERS = [
   "snapshot",
   "proxy",
   "admin",
+  "scaffold",
 ];
 const TOP = LAYERS.length;
 
