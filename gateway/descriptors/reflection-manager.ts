@@ -210,14 +210,16 @@ class Learner {
     const label = `cluster "${this.config.name}" endpoint ${address}`;
     const had = this.answers.get(address);
     if (result instanceof Error) {
+      // The transport's messages start with the same label.
+      const why = result.message.startsWith(label) ? result.message.slice(label.length).trim() : result.message;
       if (had?.state !== "failing") {
         const kept = had?.files.length ? "keeping what it said last" : "nothing learned from it yet";
-        this.onEvent(`${label}: server reflection failing, ${kept}: ${result.message}`);
+        this.onEvent(`${label}: server reflection failing, ${kept}: ${why}`);
       }
       this.answers.set(address, {
         ...(had ?? { services: [], files: [], fingerprint: "" }),
         state: "failing",
-        error: result.message,
+        error: why,
       });
       return;
     }

@@ -45,4 +45,41 @@ describe("descriptors: reflection, against the demo replica", () => {
     });
     expect(await res.json()).toEqual({ message: "hi", replica: "r1" });
   });
+
+  it("cannot ask connect-node over HTTP/1.1 (it refuses bidi there), says so, and calls pass through", async () => {
+    replica = await startReplica({ name: "r1" });
+    const events: string[] = [];
+    const config = await validateConfigObject(
+      {
+        listeners: [{ port: 0, host: "127.0.0.1" }],
+        clusters: {
+          echo: {
+            protocol: "connect",
+            http: "1.1",
+            healthCheck: false,
+            descriptors: "reflection",
+            endpoints: [replica.address],
+          },
+        },
+        routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" }],
+      },
+      process.cwd(),
+    );
+    gateway = await startGateway(config, { onClusterEvent: (m) => events.push(m) });
+    await gateway.reflection.settled();
+    const status = gateway.catalogueStatus();
+    expect(status).toMatchObject({ state: "ok", learnedServices: [], endpoints: [{ state: "failing" }] });
+    expect(status.endpoints[0].error).toBe("answered HTTP 505");
+    expect(events).toEqual([
+      `cluster "echo" endpoint ${replica.address}: server reflection failing, nothing learned from it yet: answered HTTP 505`,
+    ]);
+    // Connect with the proto codec needs no descriptor: EchoRequest{message: "hi"} goes through as it is.
+    const res = await fetch(`http://127.0.0.1:${gateway.ports[0]}/acme.echo.v1.EchoService/Echo`, {
+      method: "POST",
+      headers: { "content-type": "application/proto" },
+      body: new Uint8Array([0x0a, 0x02, 0x68, 0x69]),
+    });
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).includes(Buffer.from("r1"))).toBe(true);
+  });
 });
