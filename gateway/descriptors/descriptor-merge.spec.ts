@@ -1,6 +1,7 @@
 import { clone, create } from "@bufbuild/protobuf";
 import {
   FileDescriptorProtoSchema,
+  MethodDescriptorProtoSchema,
   MethodOptionsSchema,
   MethodOptions_IdempotencyLevel,
   file_google_protobuf_timestamp,
@@ -108,6 +109,20 @@ describe("mergeDescriptors", () => {
     // The import comes first, from the gateway's copy.
     expect(names(r.files)).toEqual(["google/protobuf/timestamp.proto", "shop/v1/api.proto"]);
     expect(r.files[0]).toBe(file_google_protobuf_timestamp.proto);
+  });
+
+  it("keeps grpc.* files the gateway's own too: a newer grpc.health.v1 is no conflict", () => {
+    const health = create(FileDescriptorProtoSchema, {
+      name: "grpc/health/v1/health.proto",
+      package: "grpc.health.v1",
+      service: [{ name: "Health", method: [{ name: "Check" }, { name: "Watch" }, { name: "List" }] }],
+    });
+    const base = [builtIn, { name: "health", files: [health] }];
+    const newer = clone(FileDescriptorProtoSchema, health);
+    newer.service[0].method.push(create(MethodDescriptorProtoSchema, { name: "Later" }));
+    const r = mergeDescriptors(base, [{ name: "up", files: [api("shop.v1"), newer] }]);
+    expect(r.conflicts).toEqual([]);
+    expect(names(r.files)).toEqual(["shop/v1/api.proto"]);
   });
 
   it("leaves out a source whose files import one nobody has, and says which", () => {

@@ -46,8 +46,8 @@ export interface MergeResult {
  * left out and the conflict named; identical definitions (the same API from
  * every replica) are merged. Definitions are compared without what does not
  * change the API's meaning (source info, file options such as go_package,
- * json_name left implicit), and google.protobuf's files are always the
- * gateway's own: servers carry them from many protobuf releases.
+ * json_name left implicit), and google.protobuf's and grpc.*'s files are
+ * always the gateway's own (see isGatewaysOwn).
  */
 export function mergeDescriptors(base: readonly DescriptorSource[], learned: readonly DescriptorSource[]): MergeResult {
   const symbols = new Map<string, { source: string; digest: string }>();
@@ -68,7 +68,12 @@ export function mergeDescriptors(base: readonly DescriptorSource[], learned: rea
   const conflicts: Conflict[] = [];
   const unresolved: string[] = [];
   for (const s of learned) {
-    const own = s.files.filter((f) => !(isWellKnown(f) && baseFiles.has(f.name)));
+    // The gateway's own APIs and google.protobuf: its copies stand, whatever release the upstream has.
+    const own = s.files.filter((f) => {
+      if (!isGatewaysOwn(f)) return true;
+      if (baseFiles.has(f.name) || takenFiles.has(f.name)) return false;
+      return [...definitions(f).keys()].every((name) => !symbols.has(name));
+    });
     const found: Conflict[] = [];
     const newSymbols = new Map<string, string>();
     const newFiles: FileDescriptorProto[] = [];
@@ -134,8 +139,14 @@ function inImportOrder(
   return out;
 }
 
-function isWellKnown(f: FileDescriptorProto): boolean {
-  return f.package === "google.protobuf";
+/**
+ * google.protobuf's files, and grpc.*'s (health, reflection: the gateway
+ * speaks them itself). Servers carry them from many releases (grpc-go 1.83's
+ * health has a List method older copies lack), so a difference there says
+ * nothing about the upstream's own API.
+ */
+function isGatewaysOwn(f: FileDescriptorProto): boolean {
+  return f.package === "google.protobuf" || f.package.startsWith("grpc.");
 }
 
 /** Each top-level definition of a file by fully-qualified name, as comparable bytes (nested types inside their parent). */

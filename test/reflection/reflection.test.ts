@@ -85,7 +85,10 @@ describe("descriptors: reflection, against grpc-go", () => {
       state: "ok",
       learnedServices: [STOCK],
       conflicts: [],
-      endpoints: [{ cluster: "inv", address: u.address, state: "ok", version: "v1", services: [STOCK] }],
+      // grpc-go serves its own health too; only the API the gateway lacked is learned.
+      endpoints: [
+        { cluster: "inv", address: u.address, state: "ok", version: "v1", services: ["grpc.health.v1.Health", STOCK] },
+      ],
     });
 
     // JSON in, proto to grpc-go, JSON out, google.protobuf.Timestamp included.

@@ -23,6 +23,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	v1alphareflectiongrpc "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
@@ -160,6 +162,9 @@ func main() {
 		Methods:     methods,
 		Metadata:    file.Path(),
 	}, struct{}{})
+	// grpc-go's own health service, as production servers run it: its
+	// grpc/health/v1/health.proto is newer than many clients' copies.
+	healthpb.RegisterHealthServer(server, health.NewServer())
 	switch *refl {
 	case "both":
 		reflection.Register(server)
