@@ -2,7 +2,14 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["gateway/**/*.spec.ts", "services/**/*.spec.ts", "dashboard/**/*.spec.ts", "test/**/*.test.ts"],
+    // services/<name>/<name>.test.ts: the test `switchyard new-service` writes beside a new service.
+    include: [
+      "gateway/**/*.spec.ts",
+      "services/**/*.spec.ts",
+      "services/**/*.test.ts",
+      "dashboard/**/*.spec.ts",
+      "test/**/*.test.ts",
+    ],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Integration tests start real servers on ephemeral ports; forks keep

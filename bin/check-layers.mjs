@@ -16,6 +16,7 @@ export const LAYERS = [
   "transcode",
   "cluster",
   "discovery",
+  "descriptors",
   "policy",
   "route",
   "guard",
@@ -23,6 +24,7 @@ export const LAYERS = [
   "snapshot",
   "proxy",
   "admin",
+  "scaffold",
 ];
 const TOP = LAYERS.length;
 

@@ -7,9 +7,11 @@ import { startGateway } from "./server.js";
 import { formatReload, watchConfig } from "./snapshot/reload.js";
 import { tuneRuntime } from "./runtime.js";
 import { DEMO_ADMIN_PORT, demoDescriptors, startDemoReplicas } from "./demo.js";
+import { runNewService } from "./scaffold/new-service.js";
 
 const USAGE = `usage: switchyard --config gateway.yaml [--port N] [--admin-port N] [--watch]
        switchyard --demo [--port N] [--admin-port N]     (three in-process demo replicas, weights 1, 1, 2)
+       switchyard new-service acme.billing.v1.BillingService   (a proto, a replica service and its test; --help for more)
 
   --config FILE   YAML config (see examples/gateway.yaml, schema/gateway.schema.json)
   --port N        override the first listener's port (also: PORT environment variable)
@@ -23,6 +25,7 @@ Reload the config without a restart: kill -HUP <pid>, --watch, or POST /reload o
 An invalid config is refused, with every problem listed, and the running one keeps serving.`;
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "new-service") process.exit(runNewService(process.argv.slice(3)));
   tuneRuntime();
   let args;
   try {

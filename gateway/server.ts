@@ -7,8 +7,10 @@ import { Listener, checkTls } from "./listener/listener.js";
 import { StreamResponse } from "./listener/stream-exchange.js";
 import { ClusterManager } from "./cluster/cluster-manager.js";
 import { DiscoveryManager } from "./discovery/discovery-manager.js";
+import { ReflectionManager } from "./descriptors/reflection-manager.js";
 import { registerReflection } from "./local/reflection.js";
 import { CurrentSnapshot } from "./snapshot/current.js";
+import type { CatalogueStatus } from "./snapshot/catalogue.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
 import { InFlight } from "./proxy/inflight.js";
 import { GuardState } from "./guard/guard-state.js";
@@ -47,6 +49,10 @@ export interface Gateway {
   clusters: ClusterManager;
   /** Runs the clusters' discovery providers. */
   discovery: DiscoveryManager;
+  /** Learns the APIs of `descriptors: reflection` clusters from their endpoints. */
+  reflection: ReflectionManager;
+  /** What reflection taught the method catalogue, any conflict it refused, and how each endpoint answers (for the admin API). */
+  catalogueStatus(): CatalogueStatus;
   inflight: InFlight;
   /** Bound ports, in listener order (useful with port 0). */
   readonly ports: number[];
@@ -80,7 +86,16 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const clusters = new ClusterManager(opts.onClusterEvent);
   const discovery = new DiscoveryManager(clusters, opts.onClusterEvent);
   const guards = new GuardState(opts.onClusterEvent);
-  const snapshots = new CurrentSnapshot(config, { clusters, discovery, descriptors: opts.descriptors, guards });
+  // Lessons go into a new snapshot as they come; `snapshots` exists before the first one can.
+  const reflection = new ReflectionManager(clusters, opts.onClusterEvent ?? (() => {}), () => snapshots.relearn());
+  const snapshots: CurrentSnapshot = new CurrentSnapshot(config, {
+    clusters,
+    discovery,
+    reflection,
+    descriptors: opts.descriptors,
+    guards,
+    onEvent: opts.onClusterEvent,
+  });
   const current = () => snapshots.snapshot;
   const inflight = new InFlight();
   const proxy = { current, inflight };
@@ -181,6 +196,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       for (const s of [...served, ...retiring.keys()]) s.listener.destroyAll();
       await Promise.all([...served.map((s) => s.app.close()), ...retiring.values()]);
       await admin?.close();
+      await reflection.close();
       await discovery.close();
       await clusters.close();
       guards.close();
@@ -192,6 +208,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const reload = (trigger = "reload", load = opts.loadConfig): Promise<ReloadResult> => {
     const run = queue.then(async () => {
       const result = await reloadOnce(load).catch((err: unknown) => rejected(problemsOf(err)));
+      // A reload asks the upstreams' reflection again even when the file did not change.
+      if (result.status === "unchanged") reflection.refresh();
       reloads[result.status]++;
       opts.onReload?.(result, trigger);
       return result;
@@ -287,6 +305,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     reloads,
     clusters,
     discovery,
+    reflection,
+    catalogueStatus: () => snapshots.catalogueStatus(),
     inflight,
     get ports() {
       return served.map((s) => s.port);

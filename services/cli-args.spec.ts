@@ -9,8 +9,17 @@ describe("parseReplicaArgs", () => {
       port: 50051,
       host: "127.0.0.1",
       name: "r-50051",
+      services: ["echo"],
       faults: {},
     });
+  });
+
+  it("takes --service once or more, each once", () => {
+    expect(parseReplicaArgs(["--service", "billing"]).services).toEqual(["billing"]);
+    expect(parseReplicaArgs(["--service", "echo", "--service", "billing", "--service", "echo"]).services).toEqual([
+      "echo",
+      "billing",
+    ]);
   });
 
   it("reads every flag", () => {
@@ -34,6 +43,7 @@ describe("parseReplicaArgs", () => {
       port: 0,
       host: "0.0.0.0",
       name: "r1",
+      services: ["echo"],
       faults: { latencyMs: 2000, errorRate: 0.5, errorCode: Code.NotFound, hang: true },
     });
   });
@@ -85,6 +95,8 @@ describe("parseReplicaArgs", () => {
     [["--register", "etcd://127.0.0.1:0/services/echo/"], /--register: .*not host:port/],
     [["--register", "etcd://a:2379,/services/echo/"], /--register: .*not host:port/],
     [["--register"], /register/],
+    [["--service", "../etc"], /--service: "\.\.\/etc" is not a folder name under services\//],
+    [["--service", "Billing"], /--service/],
     [["--register", "etcd://127.0.0.1:2379/services/echo/", "--host", "0.0.0.0"], /--register: --host 0\.0\.0\.0/],
   ])("rejects %j", (argv, message) => {
     expect(() => parseReplicaArgs(argv)).toThrow(UsageError);

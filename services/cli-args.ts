@@ -9,6 +9,8 @@ export const USAGE = `usage: npm run replica -- [options]
   --port N            port to listen on (default 50051, 0 = any free port)
   --host ADDR         address to bind (default 127.0.0.1)
   --name NAME         replica name reported in every response (default r-PORT)
+  --service NAME      serve services/NAME/service.ts (default echo); repeat it
+                      to serve several. Health and server reflection come with them
   --latency DUR       delay every call, e.g. 200ms, 2s, 150 (ms)
   --tail-latency DUR  add this delay to a random --tail-rate fraction of calls
   --tail-rate P       fraction of calls, 0..1, that get --tail-latency
@@ -28,6 +30,8 @@ export interface ReplicaCliOptions {
   port: number;
   host: string;
   name: string;
+  /** --service: folders under services/ to serve, in order. */
+  services: string[];
   faults: Partial<Faults>;
   /** --register: where to register this replica's address. */
   register?: EtcdTarget;
@@ -87,11 +91,19 @@ export function parseReplicaArgs(argv: readonly string[]): ReplicaCliOptions {
     register = target;
   }
 
+  const services = values.service ?? ["echo"];
+  for (const s of services) {
+    if (!/^[a-z][a-z0-9_-]*$/.test(s)) {
+      throw new UsageError(`--service: "${s}" is not a folder name under services/ (lower case, e.g. echo or billing)`);
+    }
+  }
+
   return {
     help: values.help ?? false,
     port,
     host,
     name: values.name ?? `r-${port}`,
+    services: [...new Set(services)],
     faults,
     ...(register ? { register } : {}),
   };
@@ -107,6 +119,7 @@ function parseOrExplain(argv: readonly string[]) {
         port: { type: "string" },
         host: { type: "string" },
         name: { type: "string" },
+        service: { type: "string", multiple: true },
         latency: { type: "string" },
         "tail-latency": { type: "string" },
         "tail-rate": { type: "string" },

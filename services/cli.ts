@@ -1,5 +1,6 @@
 import { parseReplicaArgs, USAGE, UsageError } from "./cli-args.js";
 import { registerInEtcd } from "./register-etcd.js";
+import { loadHostedService } from "./hosted.js";
 import { startReplica } from "./replica.js";
 
 /** After deregistering, how long a replica keeps serving before it drains: gateways watching etcd stop sending new calls in this time. */
@@ -21,8 +22,18 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
 
-  const replica = await startReplica(options);
+  let services;
+  try {
+    services = await Promise.all(options.services.map(loadHostedService));
+  } catch (err) {
+    console.error(`replica: --service: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const replica = await startReplica({ ...options, services });
   console.log(`replica ${replica.name} listening on ${replica.address} (gRPC, gRPC-Web, Connect; h2c + HTTP/1.1)`);
+  console.log(
+    `replica ${replica.name} serves ${services.map((s) => s.service.typeName).join(", ")}, with health and server reflection`,
+  );
 
   // Registered only once it is listening: a gateway may send calls at once.
   const registration = options.register

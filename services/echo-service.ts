@@ -10,6 +10,8 @@ export interface EchoServiceOptions {
   name: string;
   /** Read on every call, so mutating it changes a running replica. */
   faults: Faults;
+  /** Where calls are counted; a fresh one when not given. */
+  stats?: EchoStats;
 }
 
 export interface EchoServiceHandle {
@@ -19,7 +21,7 @@ export interface EchoServiceHandle {
 
 export function createEchoService(opts: EchoServiceOptions): EchoServiceHandle {
   const { name, faults } = opts;
-  const stats = createStats();
+  const stats = opts.stats ?? createStats();
 
   // Every RPC passes the same gate before doing real work, so a fault or a
   // test header behaves identically whatever the method's streaming shape.

@@ -13,10 +13,13 @@ export interface HealthServiceHandle {
 
 /**
  * grpc.health.v1.Health for one replica. "" asks about the server as a whole;
- * the echo service shares its status because a replica only serves that one.
+ * every service it hosts shares that status.
  */
-export function createHealthService(faults?: Faults): HealthServiceHandle {
-  const known = new Set(["", EchoService.typeName]);
+export function createHealthService(
+  faults?: Faults,
+  services: readonly string[] = [EchoService.typeName],
+): HealthServiceHandle {
+  const known = new Set(["", ...services]);
   let serving = true;
   // Watchers wait for "something changed" and then re-read the status, so a
   // burst of flips collapses into the latest value instead of queueing.

@@ -1,13 +1,15 @@
 import type { AddressInfo, Socket } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createServer } from "@httptoolkit/httpolyglot";
-import { EchoService } from "../gen/acme/echo/v1/echo_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { registerReflection } from "../gateway/local/reflection.js";
+import { MethodCatalogue } from "../gateway/route/method-catalogue.js";
 import { trackConnections } from "./connection-tracker.js";
-import { createEchoService } from "./echo-service.js";
+import echo from "./echo/service.js";
 import { createFaults, type Faults } from "./faults.js";
 import { createHealthService } from "./health-service.js";
-import type { EchoStats } from "./stats.js";
+import type { HostedService } from "./hosted.js";
+import { createStats, type EchoStats } from "./stats.js";
 import { createStatsFallback } from "./stats-endpoint.js";
 
 // Large enough for the gateway's big-payload tests, small enough that a
@@ -23,6 +25,8 @@ export interface ReplicaOptions {
   host?: string;
   name: string;
   faults?: Partial<Faults>;
+  /** What it serves (services/<name>/service.ts, see hosted.ts); default the echo service. */
+  services?: readonly HostedService[];
 }
 
 export interface Replica {
@@ -41,19 +45,34 @@ export interface Replica {
  * Starts one demo upstream speaking gRPC, gRPC-Web and Connect (proto and
  * JSON) on a single cleartext port that takes both HTTP/1.1 and
  * prior-knowledge HTTP/2, like the upstreams a gateway meets in practice.
+ * Besides its services it serves grpc.health.v1 and server reflection (v1,
+ * v1alpha) for them, as a production server would.
  */
 export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const host = opts.host ?? "127.0.0.1";
   const faults = createFaults(opts.faults);
-  const echo = createEchoService({ name: opts.name, faults });
-  const health = createHealthService(faults);
+  const stats = createStats();
+  const services = opts.services ?? [echo];
+  const health = createHealthService(
+    faults,
+    services.map((s) => s.service.typeName),
+  );
+  // The gateway's own reflection answers, from these services' files (and health's).
+  const described = {
+    methods: new MethodCatalogue(
+      [],
+      services.map((s) => s.file),
+    ),
+    routed: () => true,
+  };
 
   const handler = connectNodeAdapter({
     routes(router) {
-      router.service(EchoService, echo.impl);
+      for (const s of services) router.service(s.service, s.implement({ replica: opts.name, faults, stats }));
       router.service(Health, health.impl);
+      registerReflection(router, () => described);
     },
-    fallback: createStatsFallback(opts.name, echo.stats),
+    fallback: createStatsFallback(opts.name, stats),
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
   });
@@ -94,7 +113,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     port,
     address: `${host.includes(":") ? `[${host}]` : host}:${port}`,
     faults,
-    stats: echo.stats,
+    stats,
     health: { setServing: health.setServing },
     // Idempotent, so a test's afterEach and a signal handler can both call it.
     close: () => (closing ??= tracker.drain(CLOSE_GRACE_MS)),

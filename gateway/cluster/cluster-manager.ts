@@ -1,6 +1,6 @@
 import type { ClusterConfig } from "../config/types.js";
 import { Cluster } from "./cluster.js";
-import { type ClusterEvent, type ConnectFailure, EndpointSet, STATIC } from "./endpoint-set.js";
+import { type ClusterEvent, type ConnectFailure, type EndpointAdded, EndpointSet, STATIC } from "./endpoint-set.js";
 
 /**
  * Owns every cluster's endpoint set across config snapshots (Envoy's
@@ -12,6 +12,7 @@ import { type ClusterEvent, type ConnectFailure, EndpointSet, STATIC } from "./e
 export class ClusterManager {
   private readonly sets = new Map<string, EndpointSet>();
   private readonly connectFailureListeners: ConnectFailure[] = [];
+  private readonly addedListeners: EndpointAdded[] = [];
 
   constructor(private readonly onEvent: ClusterEvent = () => {}) {}
 
@@ -27,7 +28,7 @@ export class ClusterManager {
       if (set) set.update(STATIC, config.endpoints);
       else {
         const previous = retired.find((r) => r.clusterName === name);
-        set = new EndpointSet(config, this.onEvent, this.connectFailed);
+        set = new EndpointSet(config, this.onEvent, this.connectFailed, this.endpointAdded);
         // A rebuilt set keeps what other sources (discovery) had found.
         for (const [source, list] of previous?.otherSources() ?? []) set.update(source, list);
         // And an operator's drains, for the addresses it still has.
@@ -54,6 +55,15 @@ export class ClusterManager {
 
   private readonly connectFailed: ConnectFailure = (cluster, address) => {
     for (const l of this.connectFailureListeners) l(cluster, address);
+  };
+
+  /** Tells `listener` whenever an endpoint joins a running set (reflection asks it for its API). */
+  onEndpointAdded(listener: EndpointAdded): void {
+    this.addedListeners.push(listener);
+  }
+
+  private readonly endpointAdded: EndpointAdded = (cluster, address) => {
+    for (const l of this.addedListeners) l(cluster, address);
   };
 
   /** The live endpoint set of a cluster, for discovery, drains and the admin view. */

@@ -159,3 +159,19 @@ describe("EndpointSet.setDrained (an operator's drain)", () => {
     expect(set.drainedAddresses()).toEqual([]);
   });
 });
+
+describe("EndpointSet endpoint-added notices", () => {
+  it("announces endpoints added to a running set, not the ones it starts with", () => {
+    const seen: string[] = [];
+    const s = new EndpointSet(clusterConfig([ep(1)]), undefined, undefined, (cluster, address) =>
+      seen.push(`${cluster} ${address}`),
+    );
+    sets.push(s);
+    s.reconcile([ep(1), ep(2)]);
+    expect(seen).toEqual([]);
+    s.start();
+    s.reconcile([ep(1), ep(2), ep(3)]);
+    s.update("discovery", [ep(4)]);
+    expect(seen).toEqual([`${s.clusterName} 127.0.0.1:3`, `${s.clusterName} 127.0.0.1:4`]);
+  });
+});

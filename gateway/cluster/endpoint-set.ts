@@ -7,6 +7,9 @@ export type ClusterEvent = (message: string) => void;
 /** A TCP connection to an endpoint of `cluster` at `address` could not be made. */
 export type ConnectFailure = (cluster: string, address: string) => void;
 
+/** An endpoint of `cluster` at `address` came into a running set (discovery found it, a reload listed it). */
+export type EndpointAdded = (cluster: string, address: string) => void;
+
 /** The source name of the endpoints the config lists. */
 export const STATIC = "static";
 
@@ -29,14 +32,17 @@ export class EndpointSet {
   readonly outliers: OutlierDetector;
   private started = false;
   private readonly connectFailed: ((e: Endpoint) => void) | undefined;
+  private readonly added: ((address: string) => void) | undefined;
 
   constructor(
     /** The settings endpoints are built with; a config that changes them needs a new set. */
     private readonly config: ClusterConfig,
     private readonly onEvent: ClusterEvent = () => {},
     onConnectFailure?: ConnectFailure,
+    onAdded?: EndpointAdded,
   ) {
     this.connectFailed = onConnectFailure && ((e) => onConnectFailure(config.name, e.address));
+    this.added = onAdded && ((address) => onAdded(config.name, address));
     this.outliers = new OutlierDetector(
       config.resilience.outlierDetection,
       () => this.list.map((e) => e.outlier),
@@ -113,6 +119,8 @@ export class EndpointSet {
       void ep.drain();
     }
     this.list = next;
+    // Only once running: a new set's first endpoints are announced by whoever starts it.
+    if (this.started) for (const address of added) this.added?.(address);
     return { added, removed, updated };
   }
 

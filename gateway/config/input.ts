@@ -92,6 +92,8 @@ export interface ClusterInput {
   connectTimeout?: DurationInput;
   endpoints?: EndpointInput[];
   discovery?: DiscoveryInput;
+  descriptors?: "reflection";
+  descriptorRefresh?: DurationInput;
   balancer?: BalancerKind;
   hashOn?: { header: string };
   overprovisioningFactor?: number;

@@ -91,6 +91,17 @@ describe("normalizeConfig", () => {
     expect(config.routes).toEqual([{ match: { method: "/a.B/C" }, cluster: "web", timeoutMs: 2000 }]);
   });
 
+  it("fills in descriptorRefresh for descriptors: reflection, and leaves descriptors out otherwise", () => {
+    const withReflection = (extra: object) =>
+      normalizeConfig(
+        { ...minimal, clusters: { echo: { ...minimal.clusters.echo!, descriptors: "reflection", ...extra } } },
+        new Map(),
+      ).clusters.get("echo")!.descriptors;
+    expect(withReflection({})).toEqual({ from: "reflection", refreshMs: 60_000 });
+    expect(withReflection({ descriptorRefresh: "5s" })).toEqual({ from: "reflection", refreshMs: 5000 });
+    expect("descriptors" in normalizeConfig(minimal, new Map()).clusters.get("echo")!).toBe(false);
+  });
+
   it("normalizes the resilience keys of each cluster", () => {
     const config = normalizeConfig(
       {

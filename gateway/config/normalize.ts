@@ -40,6 +40,7 @@ export const DEFAULTS = {
   connectTimeout: "5s",
   weight: 1,
   dnsRefresh: "5s",
+  descriptorRefresh: "60s",
   kubernetesNamespace: "default",
 } as const;
 
@@ -108,6 +109,12 @@ function normalizeCluster(
     resilience: normalizeResilience(c),
   };
   if (c.discovery) out.discovery = normalizeDiscovery(c.discovery, baseDir);
+  if (c.descriptors === "reflection") {
+    out.descriptors = {
+      from: "reflection",
+      refreshMs: parseDuration(c.descriptorRefresh ?? DEFAULTS.descriptorRefresh),
+    };
+  }
   if (c.tls) out.tls = normalizeUpstreamTls(c.tls, pem);
   if (c.timeout !== undefined) out.timeoutMs = parseDuration(c.timeout);
   return out;

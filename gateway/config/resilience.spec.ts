@@ -100,9 +100,19 @@ describe("schema defaults", () => {
     const cluster = (readGatewaySchema() as { definitions: { cluster: Node } }).definitions.cluster.properties!;
     const resilienceKeys = Object.keys(cluster).filter(
       (k) =>
-        !["protocol", "http", "codec", "tls", "timeout", "connectTimeout", "endpoints", "discovery", "hashOn"].includes(
-          k,
-        ),
+        ![
+          "protocol",
+          "http",
+          "codec",
+          "tls",
+          "timeout",
+          "connectTimeout",
+          "endpoints",
+          "discovery",
+          "descriptors",
+          "descriptorRefresh",
+          "hashOn",
+        ].includes(k),
     );
     const fromSchema: Record<string, unknown> = {};
     for (const key of resilienceKeys) {

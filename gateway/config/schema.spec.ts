@@ -98,6 +98,15 @@ describe("gateway schema", () => {
     ]);
   });
 
+  it("accepts descriptors: reflection and explains other values", () => {
+    expect(
+      problems((c) => Object.assign(c.clusters.echo, { descriptors: "reflection", descriptorRefresh: "30s" })),
+    ).toEqual([]);
+    expect(problems((c) => (c.clusters.echo.descriptors = "files"))).toEqual([
+      `clusters.echo.descriptors: "files" must be reflection (learn the API from the endpoints' server reflection); leave it out to rely on descriptorSets`,
+    ]);
+  });
+
   it("names the path and value for enum errors", () => {
     expect(problems((c) => (c.clusters.echo.protocol = "http"))).toEqual([
       'clusters.echo.protocol: "http" must be one of grpc, connect, grpc-web',

@@ -85,6 +85,23 @@ describe("checkSemantics", () => {
     ]);
   });
 
+  it("checks descriptorRefresh: only with descriptors: reflection, and not too often", () => {
+    expect(problems((c) => (c.clusters.echo.descriptorRefresh = "10s"))).toEqual([
+      "clusters.echo.descriptorRefresh: only applies with descriptors: reflection (add that, or remove descriptorRefresh)",
+    ]);
+    expect(
+      problems((c) => Object.assign(c.clusters.echo, { descriptors: "reflection", descriptorRefresh: "100ms" })),
+    ).toEqual([
+      'clusters.echo.descriptorRefresh: "100ms" is too often: at least 1s (each refresh asks every endpoint)',
+    ]);
+    expect(
+      problems((c) => Object.assign(c.clusters.echo, { descriptors: "reflection", descriptorRefresh: 0 })),
+    ).toEqual(["clusters.echo.descriptorRefresh: 0 must be greater than 0"]);
+    expect(
+      problems((c) => Object.assign(c.clusters.echo, { descriptors: "reflection", descriptorRefresh: "1s" })),
+    ).toEqual([]);
+  });
+
   it("refuses credentials with any origin, written or by default", () => {
     expect(problems((c) => (c.cors = { allowedOrigins: ["https://a.example", "*"], allowCredentials: true }))).toEqual([
       'cors.allowCredentials: true cannot be combined with allowedOrigins "*": list the origins that may send credentials',

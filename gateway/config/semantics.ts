@@ -1,5 +1,6 @@
 import { isValidPort, parseHostPort } from "./address.js";
 import { checkDuration } from "./check-duration.js";
+import { parseDuration } from "./duration.js";
 import { checkResilience } from "./resilience-checks.js";
 import { checkGuard } from "./guard-checks.js";
 import { formatPath, formatValue, problemAt, type PathSegment, type Problem } from "./problems.js";
@@ -138,8 +139,32 @@ function checkCluster(name: string, cluster: unknown): Problem[] {
   problems.push(...checkDuration([...at, "timeout"], cluster.timeout, { allowZero: false }));
   // Zero would fail every new connection at once.
   problems.push(...checkDuration([...at, "connectTimeout"], cluster.connectTimeout, { allowZero: false }));
+  problems.push(...checkDescriptors(at, cluster));
   problems.push(...checkResilience(at, cluster));
   return problems;
+}
+
+/** Each refresh asks every endpoint; faster than this is load, not freshness. */
+const MIN_DESCRIPTOR_REFRESH_MS = 1000;
+
+function checkDescriptors(at: PathSegment[], cluster: Obj): Problem[] {
+  const refresh = cluster.descriptorRefresh;
+  if (refresh === undefined) return [];
+  const where = [...at, "descriptorRefresh"];
+  if (cluster.descriptors !== "reflection") {
+    return [problemAt(where, "only applies with descriptors: reflection (add that, or remove descriptorRefresh)")];
+  }
+  const problems = checkDuration(where, refresh, { allowZero: false });
+  if (problems.length > 0 || (typeof refresh !== "string" && typeof refresh !== "number")) return problems;
+  let ms: number;
+  try {
+    ms = parseDuration(refresh);
+  } catch {
+    return [];
+  }
+  return ms < MIN_DESCRIPTOR_REFRESH_MS
+    ? [problemAt(where, `${formatValue(refresh)} is too often: at least 1s (each refresh asks every endpoint)`)]
+    : [];
 }
 
 function checkRoutes(routes: unknown, clusters: unknown): Problem[] {

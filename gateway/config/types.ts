@@ -60,6 +60,8 @@ export interface ClusterConfig {
   endpoints: EndpointConfig[];
   /** Where more endpoints come from, followed live; undefined: static only. */
   discovery?: DiscoveryConfig;
+  /** Where the cluster's API is learned from at run time; undefined: only the built-in files and descriptorSets. */
+  descriptors?: DescriptorSourceConfig;
   /** Balancing, breakers, retries, hedging, health: every default filled in (see resilience.ts). */
   resilience: ResilienceConfig;
 }
@@ -70,6 +72,12 @@ export type DiscoveryConfig =
   | { kind: "etcd"; endpoints: string[]; prefix: string }
   | { kind: "kubernetes"; namespace: string; service: string; port: string | number }
   | { kind: "file"; path: string };
+
+/** `descriptors: reflection`: ask the endpoints' server reflection every refreshMs (and on start, new endpoints, reloads). */
+export interface DescriptorSourceConfig {
+  from: "reflection";
+  refreshMs: number;
+}
 
 // Resilience settings per cluster. Status codes are gRPC numbers (Code),
 // durations milliseconds. Sections that can be switched off keep their other

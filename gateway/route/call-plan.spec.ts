@@ -12,6 +12,7 @@ import { connectInbound } from "../protocol/connect/inbound.js";
 import { grpcInbound } from "../protocol/grpc/inbound.js";
 import { buildSnapshot } from "../snapshot/snapshot.js";
 import { planCall, type CallPlan } from "./call-plan.js";
+import { MethodCatalogue } from "./method-catalogue.js";
 
 const ECHO = "/acme.echo.v1.EchoService/Echo";
 const COUNT = "/acme.echo.v1.EchoService/Count";
@@ -55,7 +56,7 @@ function view(settings: ClusterSettings = {}, routes: RouteConfig[] = [{ match: 
     clusters: new Map([["up", cluster]]),
     routes,
   };
-  return buildSnapshot(config, { clusters: manager, descriptors: [file_acme_echo_v1_echo] });
+  return buildSnapshot(config, { clusters: manager }, new MethodCatalogue([], [file_acme_echo_v1_echo]));
 }
 
 interface CallSettings {

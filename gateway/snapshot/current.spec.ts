@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { GatewayConfig } from "../config/types.js";
 import { ClusterManager } from "../cluster/cluster-manager.js";
+import { ReflectionManager, type LearnedSource } from "../descriptors/reflection-manager.js";
+import { file_acme_echo_v1_echo } from "../../gen/acme/echo/v1/echo_pb.js";
 import { CurrentSnapshot } from "./current.js";
 import { clusterConfig, endpointAt } from "../../test/helpers/cluster-config.js";
 
@@ -68,5 +70,40 @@ describe("CurrentSnapshot.swap", () => {
     const next = cur.swap(config((c) => c.clusters.get("a")!.endpoints.push(endpointAt(3))));
     expect(next.upstreams.get("a")!.cluster.endpoints.list[0]).toBe(ep);
     expect(next.upstreams.get("a")!.cluster.endpoints.list).toHaveLength(2);
+  });
+});
+
+describe("CurrentSnapshot.relearn", () => {
+  it("swaps in a snapshot with the new catalogue and nothing else new; calls on the old one keep theirs", () => {
+    const clusters = new ClusterManager();
+    managers.push(clusters);
+    let lessons: LearnedSource[] = [];
+    const reflection = new ReflectionManager(
+      clusters,
+      () => {},
+      () => {},
+    );
+    reflection.sources = () => lessons;
+    const learning = config((c) => (c.clusters.get("a")!.descriptors = { from: "reflection", refreshMs: 60_000 }));
+    const cur = new CurrentSnapshot(learning, { clusters, reflection });
+    const old = cur.snapshot;
+    expect(old.methods.lookup("/acme.echo.v1.EchoService/Echo")).toBeUndefined();
+
+    lessons = [{ cluster: "a", address: "127.0.0.1:1", name: "a 1", files: [file_acme_echo_v1_echo.proto] }];
+    const next = cur.relearn();
+    expect(cur.snapshot).toBe(next);
+    expect(next.methods.lookup("/acme.echo.v1.EchoService/Echo")).toMatchObject({ noSideEffects: true });
+    expect(old.methods.lookup("/acme.echo.v1.EchoService/Echo")).toBeUndefined();
+    expect([next.routes, next.upstreams, next.cors, next.config]).toEqual([
+      old.routes,
+      old.upstreams,
+      old.cors,
+      old.config,
+    ]);
+    expect(next.upstreams).toBe(old.upstreams);
+
+    // A reload keeps what was learned.
+    expect(cur.swap(learning).methods.lookup("/acme.echo.v1.EchoService/Echo")).toBeDefined();
+    void reflection.close();
   });
 });

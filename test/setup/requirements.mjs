@@ -27,6 +27,14 @@ export const REQUIREMENTS = [
     needs: GO,
   },
   {
+    name: "reflection-upstream + grpcurl",
+    why: "server reflection tests (test/reflection)",
+    detect: () =>
+      scriptSays("test/reflection/build.sh", ["--check"], ".cache/bin/reflection-upstream, .cache/bin/grpcurl"),
+    build: "test/reflection/build.sh",
+    needs: GO,
+  },
+  {
     name: "kube-apiserver",
     why: "Kubernetes discovery tests",
     detect: () => scriptSays("test/kubernetes/build-apiserver.sh", ["--check"], ".cache/bin/kube-apiserver"),
