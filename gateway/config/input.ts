@@ -15,6 +15,7 @@ export interface TlsServerInput {
 export interface ListenerInput {
   port: number;
   host?: string;
+  reusePort?: boolean;
   tls?: TlsServerInput;
 }
 
@@ -122,6 +123,7 @@ export interface GatewayConfigInput {
   admin?: { port: number; host?: string };
   limits?: { maxMessageBytes?: number };
   drainTimeout?: DurationInput;
+  workers?: number | "auto";
   descriptorSets?: string[];
   cors?: { allowedOrigins?: string[]; allowCredentials?: boolean };
   clusters: Record<string, ClusterInput>;

@@ -82,6 +82,7 @@ export function describeChanges(before: GatewayConfig, after: GatewayConfig): st
   if (differ(before.admin, after.admin)) changed.push("admin");
   if (differ(before.limits, after.limits)) changed.push("limits");
   if (before.drainTimeoutMs !== after.drainTimeoutMs) changed.push("drainTimeout");
+  if ((before.workers ?? 1) !== (after.workers ?? 1)) changed.push("workers");
   if (differ(before.descriptorSets, after.descriptorSets)) changed.push("descriptorSets");
   if (differ(before.cors, after.cors)) changed.push("cors");
   for (const [name, c] of before.clusters) {
