@@ -1,6 +1,7 @@
 import type { ClusterConfig, EndpointConfig } from "../config/types.js";
 import { Endpoint } from "./endpoint.js";
 import { OutlierDetector } from "./outlier.js";
+import type { HealthBoard } from "./health-board.js";
 
 export type ClusterEvent = (message: string) => void;
 
@@ -33,6 +34,8 @@ export class EndpointSet {
     private readonly config: ClusterConfig,
     private readonly onEvent: ClusterEvent = () => {},
     onConnectFailure?: ConnectFailure,
+    /** Health decided elsewhere (workers follow the primary's checks). */
+    private readonly board?: HealthBoard,
   ) {
     this.connectFailed = onConnectFailure && ((e) => onConnectFailure(config.name, e.address));
     this.outliers = new OutlierDetector(
@@ -91,6 +94,7 @@ export class EndpointSet {
           this.outliers,
           (e, what) => this.onEvent(`${e.label} ${what}`),
           this.connectFailed,
+          this.board,
         );
         this.byAddress.set(d.address, ep);
         if (this.started) ep.start();
@@ -111,6 +115,11 @@ export class EndpointSet {
     }
     this.list = next;
     return { added, removed, updated };
+  }
+
+  /** Endpoints in service that fail their active health checks (the primary hands these to workers). */
+  unhealthy(): string[] {
+    return this.list.filter((e) => e.health && !e.health.healthy).map((e) => e.address);
   }
 
   get(address: string): Endpoint | undefined {
