@@ -6,7 +6,8 @@ import type { GatewayConfig, ListenerConfig } from "./config/types.js";
 import { Listener, checkTls } from "./listener/listener.js";
 import { StreamResponse } from "./listener/stream-exchange.js";
 import { ClusterManager } from "./cluster/cluster-manager.js";
-import { DiscoveryManager } from "./discovery/discovery-manager.js";
+import { DiscoveryManager, type ProviderFactory } from "./discovery/discovery-manager.js";
+import type { HealthBoard } from "./cluster/health-board.js";
 import { registerReflection } from "./local/reflection.js";
 import { CurrentSnapshot } from "./snapshot/current.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
@@ -64,6 +65,16 @@ export interface GatewayOptions {
   loadConfig?: () => Promise<GatewayConfig>;
   /** Every reload's outcome, whatever triggered it (formatReload makes the log line). */
   onReload?: (result: ReloadResult, trigger: string) => void;
+  // A worker process (workers/worker.ts) gets these three: the primary runs
+  // discovery and health checks, and logs what they find, for all workers.
+  /** Endpoints follow this board instead of running health checks. */
+  healthBoard?: HealthBoard;
+  /** Makes the discovery providers (default: the real ones, discovery/create-provider.ts). */
+  providers?: ProviderFactory;
+  /** Discovery's log lines (default: onClusterEvent). */
+  onDiscoveryEvent?: (message: string) => void;
+  /** Listeners with `reusePort` bind their own SO_REUSEPORT socket (a worker, where listener/reuse-port.ts says yes). */
+  reusePort?: boolean;
 }
 
 /** One open listener: its server, the Fastify app around it, and whether a reload is draining it. */
@@ -76,8 +87,8 @@ interface Served {
 }
 
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
-  const clusters = new ClusterManager(opts.onClusterEvent);
-  const discovery = new DiscoveryManager(clusters, opts.onClusterEvent);
+  const clusters = new ClusterManager(opts.onClusterEvent, opts.healthBoard);
+  const discovery = new DiscoveryManager(clusters, opts.onDiscoveryEvent ?? opts.onClusterEvent, opts.providers);
   const snapshots = new CurrentSnapshot(config, { clusters, discovery, descriptors: opts.descriptors });
   const current = () => snapshots.snapshot;
   const inflight = new InFlight();
@@ -133,7 +144,9 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         reply.type("text/plain; charset=utf-8");
         return landingText(current().config);
       });
-      await app.listen({ port: lc.port, host: lc.host });
+      // Port 0 stays with node:cluster, which gives every worker the same free port.
+      const reusePort = opts.reusePort && lc.reusePort && lc.port !== 0;
+      await app.listen({ port: lc.port, host: lc.host, ...(reusePort ? { reusePort } : {}) });
     } catch (err) {
       served.listener.destroyAll();
       await app.close().catch(() => {});

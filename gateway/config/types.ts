@@ -20,7 +20,7 @@ export interface ListenerConfig {
   host: string;
   /**
    * With workers: each binds the port itself (SO_REUSEPORT) where Node and the
-   * OS can (workers/reuse-port.ts). Set only when true, so configs without it
+   * OS can (listener/reuse-port.ts). Set only when true, so configs without it
    * compare as before.
    */
   reusePort?: true;

@@ -115,8 +115,8 @@ export interface ListenerPlan {
 
 /**
  * Pairs old and new listeners by address. A listener whose address, TLS
- * on/off or client-certificate mode changed is removed and added again (the
- * TLS server is built with those); one whose PEM contents changed is kept
+ * on/off, client-certificate mode or reusePort changed is removed and added
+ * again (the server is built, or the socket bound, with those); one whose PEM contents changed is kept
  * with `tlsChanged`.
  */
 export function planListeners(before: readonly ListenerConfig[], after: readonly ListenerConfig[]): ListenerPlan {
@@ -136,7 +136,7 @@ export function planListeners(before: readonly ListenerConfig[], after: readonly
 }
 
 function sameServer(a: ListenerConfig, b: ListenerConfig): boolean {
-  if (a.host !== b.host || a.port !== b.port || !a.tls !== !b.tls) return false;
+  if (a.host !== b.host || a.port !== b.port || !a.tls !== !b.tls || !a.reusePort !== !b.reusePort) return false;
   if (!a.tls || !b.tls) return true;
   return (
     a.tls.requireClientCert === b.tls.requireClientCert &&
