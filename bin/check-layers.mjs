@@ -22,6 +22,7 @@ export const LAYERS = [
   "snapshot",
   "proxy",
   "admin",
+  "workers",
 ];
 const TOP = LAYERS.length;
 

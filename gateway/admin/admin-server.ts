@@ -1,6 +1,5 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Snapshot } from "../snapshot/snapshot.js";
-import type { InFlight } from "../proxy/inflight.js";
 import type { DiscoveryManager } from "../discovery/discovery-manager.js";
 import type { ReloadResult } from "../snapshot/reload.js";
 
@@ -8,10 +7,13 @@ import type { ReloadResult } from "../snapshot/reload.js";
 export async function startAdmin(
   cfg: { port: number; host: string },
   current: () => Snapshot,
-  inflight: InFlight,
+  /** Calls in flight (with workers: the group's, as last reported). */
+  inflight: { readonly size: number },
   discovery: DiscoveryManager,
   draining: () => boolean,
   reload: (trigger: string) => Promise<ReloadResult>,
+  /** More routes, registered before the listener opens (the primary's GET /workers). */
+  extend?: (app: FastifyInstance) => void,
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   app.get("/healthz", async () => ({ status: "ok" }));
@@ -38,6 +40,7 @@ export async function startAdmin(
       handler: async (_req, reply) => reply.code(405).header("allow", "POST").send({ error: "use POST /reload" }),
     });
   }
+  extend?.(app);
   await app.listen({ port: cfg.port, host: cfg.host });
   return app;
 }
