@@ -1,0 +1,192 @@
+import net from "node:net";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { startReplica, type Replica } from "../../services/replica.js";
+import { spawnCli, type CliProcess } from "../helpers/cli-process.js";
+import { PinnedConnection } from "./pinned-connection.js";
+import { eventually, startGroup, type WorkerGroup } from "./group.js";
+
+// `workers: 2` as users run it: the CLI as a real process group (a primary
+// and two node:cluster workers), replicas on loopback, and for each call the
+// worker that served it, read from /proc (socket-owner.ts).
+
+let replicas: Replica[] = [];
+let group: WorkerGroup | undefined;
+let cli: CliProcess | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  group?.cli.kill();
+  cli?.kill();
+  await group?.cli.exited().catch(() => {});
+  group = undefined;
+  cli = undefined;
+  await Promise.all(replicas.map((r) => r.close()));
+  replicas = [];
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+/** Written as config managers do: a new file renamed over the old. */
+function write(name: string, value: unknown): string {
+  const path = join(dir!, name);
+  writeFileSync(`${path}.tmp`, JSON.stringify(value));
+  renameSync(`${path}.tmp`, path);
+  return path;
+}
+
+function config(clusters: Record<string, unknown>, route: string, extra: Record<string, unknown> = {}) {
+  return {
+    listeners: [{ port: 0, host: "127.0.0.1" }],
+    admin: { port: 0 },
+    workers: 2,
+    clusters,
+    routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: route }],
+    ...extra,
+  };
+}
+
+const cluster = (...rs: Replica[]) => ({
+  protocol: "grpc",
+  slowStart: "0s",
+  healthCheck: { interval: "200ms", timeout: "150ms", unhealthyThreshold: 1, healthyThreshold: 1 },
+  endpoints: rs.map((r) => r.address),
+});
+
+async function start(...names: string[]): Promise<Replica[]> {
+  dir = mkdtempSync(join(tmpdir(), "switchyard-workers-"));
+  replicas = await Promise.all(names.map((name) => startReplica({ name })));
+  return replicas;
+}
+
+/** Every call answered by `replica`, and the calls spread over both workers. */
+async function expectEveryWorkerAnswers(g: WorkerGroup, replica: string): Promise<void> {
+  const calls = await g.freshCalls(8);
+  expect(calls.map((c) => c.replica)).toEqual(calls.map(() => replica));
+  const pids = (await g.workers()).map((w) => w.pid).sort();
+  expect([...new Set(calls.map((c) => c.pid))].sort()).toEqual(pids);
+}
+
+describe("workers: 2", { timeout: 120_000 }, () => {
+  it("serves from two worker processes, spread round-robin, each reporting on GET /workers", async () => {
+    const [r1] = await start("r1");
+    const path = write("gateway.yaml", config({ a: cluster(r1!) }, "a"));
+    group = await startGroup(["--config", path]);
+    const workers = await group.workers();
+    expect(workers.map((w) => w.state)).toEqual(["serving", "serving"]);
+    expect(new Set(workers.map((w) => w.pid)).size).toBe(2);
+    expect(workers[0]!.clusters).toEqual([
+      { name: "a", endpoints: [{ address: r1!.address, breaker: "closed", inflight: 0 }] },
+    ]);
+    await expectEveryWorkerAnswers(group, "r1");
+  });
+
+  it("SIGHUP: the primary reloads and every worker serves the new config", async () => {
+    const [r1, r2] = await start("r1", "r2");
+    const clusters = { a: cluster(r1!), b: cluster(r2!) };
+    const path = write("gateway.yaml", config(clusters, "a"));
+    group = await startGroup(["--config", path]);
+    await expectEveryWorkerAnswers(group, "r1");
+
+    write("gateway.yaml", config(clusters, "b"));
+    group.cli.child.kill("SIGHUP");
+    await group.cli.waitForStdout(/reload \(SIGHUP\): config reloaded; changed: routes/, 30_000);
+    await expectEveryWorkerAnswers(group, "r2");
+    expect((await group.workers()).map((w) => w.state)).toEqual(["serving", "serving"]);
+  });
+
+  it("discovery runs in the primary, and what it finds reaches every worker", async () => {
+    const [r1, r2] = await start("r1", "r2");
+    write("endpoints.yaml", [r1!.address]);
+    const path = write(
+      "gateway.yaml",
+      config({ echo: { protocol: "grpc", slowStart: "0s", discovery: { file: { path: "endpoints.yaml" } } } }, "echo"),
+    );
+    group = await startGroup(["--config", path]);
+    await expectEveryWorkerAnswers(group, "r1");
+
+    write("endpoints.yaml", [r2!.address]);
+    const g = group;
+    await eventually("every worker follows the new list", 20_000, async () => {
+      const ws = await g.workers();
+      const lists = ws.map((w) => w.clusters?.[0]?.endpoints.map((e) => e.address).join());
+      return lists.every((l) => l === r2!.address) ? true : undefined;
+    });
+    await expectEveryWorkerAnswers(group, "r2");
+    // The primary logs it once; workers run no provider of their own.
+    expect(group.cli.stdout().match(/discovery: added/g)).toHaveLength(2);
+  });
+
+  it("health checks run in the primary; a failing endpoint is out on every worker", async () => {
+    const [r1, r2] = await start("r1", "r2");
+    const path = write("gateway.yaml", config({ a: cluster(r1!, r2!) }, "a"));
+    group = await startGroup(["--config", path]);
+    r1!.health.setServing(false);
+    const g = group;
+    const ws = await eventually("every worker has r1 out", 20_000, async () => {
+      const ws = await g.workers();
+      const out = ws.map((w) => w.clusters![0]!.endpoints.find((e) => e.address === r1!.address)?.unavailable);
+      return out.every((u) => u === "failing health checks") ? ws : undefined;
+    });
+    expect(ws).toHaveLength(2);
+    await expectEveryWorkerAnswers(group, "r2");
+    // One line from the primary's checks, not one per worker.
+    expect(group.cli.stdout().match(new RegExp(`${r1!.address} unhealthy`, "g"))).toHaveLength(1);
+  });
+
+  it("SIGTERM: every worker drains; streams in flight on each finish, then the group exits 0", async () => {
+    const [r1] = await start("r1");
+    const path = write("gateway.yaml", config({ a: cluster(r1!) }, "a", { drainTimeout: "10s" }));
+    group = await startGroup(["--config", path]);
+    const pids = (await group.workers()).map((w) => w.pid);
+    // Connections until each worker has one (round-robin: two or three).
+    const byWorker = new Map<number, PinnedConnection>();
+    for (let i = 0; i < 8 && byWorker.size < 2; i++) {
+      const conn = new PinnedConnection(group.url);
+      await conn.echo("hello");
+      const pid = group.ownerOf(conn, pids);
+      if (pid !== undefined && !byWorker.has(pid)) byWorker.set(pid, conn);
+      else conn.close();
+    }
+    expect([...byWorker.keys()].sort()).toEqual([...pids].sort());
+
+    let second = 0;
+    const g = group;
+    const streams = [...byWorker.values()].map((conn) =>
+      conn.count(10, 100, (n) => {
+        if (n === 2 && ++second === byWorker.size) g.cli.child.kill("SIGTERM");
+      }),
+    );
+    const results = await Promise.allSettled(streams);
+    expect(results.map((r) => (r.status === "fulfilled" ? r.value : String(r.reason)))).toEqual(
+      [...byWorker.keys()].map(() => [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+    );
+    expect(await group.cli.exited(20_000)).toEqual({ code: 0, signal: null });
+    for (const c of byWorker.values()) c.close();
+  });
+
+  it("a port the workers cannot bind: the group does not start, and says why", async () => {
+    await start();
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const path = write("gateway.yaml", {
+        ...config({ a: { protocol: "grpc", endpoints: ["127.0.0.1:1"] } }, "a"),
+        listeners: [{ port, host: "127.0.0.1" }],
+      });
+      cli = spawnCli(["--config", path]);
+      expect(await cli.exited(60_000)).toEqual({ code: 1, signal: null });
+      expect(cli.stderr()).toContain("EADDRINUSE");
+    } finally {
+      taken.close();
+    }
+  });
+
+  it("refuses a --workers that is not a count or auto", async () => {
+    cli = spawnCli(["--demo", "--workers", "0"]);
+    expect(await cli.exited()).toEqual({ code: 2, signal: null });
+    expect(cli.stderr()).toContain('--workers must be auto or a whole number from 1 to 1024, got "0"');
+  });
+});
