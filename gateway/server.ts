@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { DescFile } from "@bufbuild/protobuf";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import type { GatewayConfig, ListenerConfig } from "./config/types.js";
@@ -20,6 +21,7 @@ import {
   type ReloadResult,
   describeChanges,
   listenerAddress,
+  listenerKeys,
   planListeners,
   problemsOf,
   rejected,
@@ -73,8 +75,13 @@ export interface GatewayOptions {
   providers?: ProviderFactory;
   /** Discovery's log lines (default: onClusterEvent). */
   onDiscoveryEvent?: (message: string) => void;
-  /** Listeners with `reusePort` bind their own SO_REUSEPORT socket (a worker, where listener/reuse-port.ts says yes). */
-  reusePort?: boolean;
+  /**
+   * A worker's listeners: instead of binding the port, take the connections
+   * the primary accepted for the listener called `key` (listenerKeys), and
+   * return how to stop; or return undefined, and the listener binds the port
+   * itself with SO_REUSEPORT (where listener/reuse-port.ts says it can).
+   */
+  accept?: (lc: ListenerConfig, key: string, onConnection: (socket: Socket) => void) => (() => void) | undefined;
 }
 
 /** One open listener: its server, the Fastify app around it, and whether a reload is draining it. */
@@ -84,6 +91,8 @@ interface Served {
   listener: Listener;
   port: number;
   draining: boolean;
+  /** Stops taking connections from the primary (a worker's listener). */
+  detach?: () => void;
 }
 
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -95,7 +104,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const proxy = { current, inflight };
   let draining = false;
 
-  const open = async (lc: ListenerConfig): Promise<Served> => {
+  const open = async (lc: ListenerConfig, key: string): Promise<Served> => {
     const served = { config: lc, draining: false } as Served;
     const app = Fastify({
       logger: opts.logger ?? false,
@@ -144,24 +153,28 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         reply.type("text/plain; charset=utf-8");
         return landingText(current().config);
       });
-      // Port 0 stays with node:cluster, which gives every worker the same free port.
-      const reusePort = opts.reusePort && lc.reusePort && lc.port !== 0;
-      await app.listen({ port: lc.port, host: lc.host, ...(reusePort ? { reusePort } : {}) });
+      served.detach = opts.accept?.(lc, key, (socket) => served.listener.server.emit("connection", socket));
+      if (served.detach) await app.ready();
+      else await app.listen({ port: lc.port, host: lc.host, ...(opts.accept ? { reusePort: true } : {}) });
     } catch (err) {
+      served.detach?.();
       served.listener.destroyAll();
       await app.close().catch(() => {});
       throw err;
     }
-    served.port = (served.listener.server.address() as { port: number }).port;
+    // A listener fed by the primary knows the port as configured; the primary reports the bound one.
+    served.port = served.detach ? lc.port : (served.listener.server.address() as { port: number }).port;
     return served;
   };
 
   let served: Served[] = [];
-  for (const lc of config.listeners) served.push(await open(lc));
+  const keys = listenerKeys(config.listeners);
+  for (const [i, lc] of config.listeners.entries()) served.push(await open(lc, keys[i]!));
   /** Listeners a reload removed, still finishing their calls. */
   const retiring = new Map<Served, Promise<void>>();
   const retire = (s: Served) => {
     s.draining = true;
+    s.detach?.();
     const done = s.listener
       .drain(current().config.drainTimeoutMs)
       .then(() => s.app.close())
@@ -186,7 +199,10 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const close = () =>
     (closing ??= (async () => {
       draining = true;
-      for (const s of served) s.listener.beginDrain();
+      for (const s of served) {
+        s.detach?.();
+        s.listener.beginDrain();
+      }
       const deadline = new Promise((r) => setTimeout(r, current().config.drainTimeoutMs).unref());
       await Promise.race([inflight.idle(), deadline]);
       for (const s of [...served, ...retiring.keys()]) s.listener.destroyAll();
@@ -239,10 +255,11 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     const plan = planListeners(openConfigs, next.listeners);
     const freed = (lc: ListenerConfig) => lc.port !== 0 && plan.removed.some((r) => r.config.port === lc.port);
     const opened = new Map<number, Served>();
+    const nextKeys = listenerKeys(next.listeners);
     for (const a of plan.added) {
       if (freed(a.config)) continue; // its address is free once the old listener closes, below
       try {
-        opened.set(a.index, await open(a.config));
+        opened.set(a.index, await open(a.config, nextKeys[a.index]!));
       } catch (err) {
         for (const s of opened.values()) retire(s);
         return rejected([
@@ -272,7 +289,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     for (const a of plan.added) {
       if (!freed(a.config)) continue;
       try {
-        nextServed[a.index] = await open(a.config);
+        nextServed[a.index] = await open(a.config, nextKeys[a.index]!);
       } catch (err) {
         // The old listener on this address is gone; the next reload tries again.
         notes.push(

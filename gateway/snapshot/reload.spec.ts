@@ -7,6 +7,7 @@ import { ConfigError } from "../config/config-error.js";
 import {
   configFiles,
   describeChanges,
+  listenerKeys,
   formatReload,
   planListeners,
   problemsOf,
@@ -80,6 +81,20 @@ describe("describeChanges", () => {
       "clusters.c (added)",
       "routes",
     ]);
+  });
+});
+
+describe("listenerKeys", () => {
+  it("names listeners by address and TLS, numbering only repeats (port 0)", () => {
+    const tlsOn = { cert: "C", key: "K", requireClientCert: false };
+    expect(
+      listenerKeys([
+        { port: 8080, host: "0.0.0.0" },
+        { port: 0, host: "127.0.0.1" },
+        { port: 0, host: "127.0.0.1" },
+        { port: 8443, host: "::", tls: tlsOn },
+      ]),
+    ).toEqual(["0.0.0.0:8080", "127.0.0.1:0", "127.0.0.1:0 #2", "[::]:8443 tls"]);
   });
 });
 

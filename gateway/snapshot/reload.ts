@@ -67,6 +67,22 @@ function plain(value: unknown): unknown {
 export const listenerAddress = (l: ListenerConfig): string =>
   `${l.host.includes(":") ? `[${l.host}]` : l.host}:${l.port}`;
 
+/**
+ * A name for each listener that two processes reading the same config agree
+ * on (with workers, the primary accepts and a worker serves): its address,
+ * whether it is TLS, and which of several such listeners it is (only port 0
+ * repeats an address).
+ */
+export function listenerKeys(listeners: readonly ListenerConfig[]): string[] {
+  const seen = new Map<string, number>();
+  return listeners.map((l) => {
+    const base = `${listenerAddress(l)}${l.tls ? " tls" : ""}`;
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    return n === 0 ? base : `${base} #${n + 1}`;
+  });
+}
+
 /** What differs between two configs, section by section; empty when they configure the gateway the same way. */
 export function describeChanges(before: GatewayConfig, after: GatewayConfig): string[] {
   const changed: string[] = [];

@@ -22,7 +22,7 @@ export type ToWorker =
       config: GatewayConfig;
       discovered: DiscoveredList[];
       unhealthy: UnhealthyEndpoint[];
-      /** Listeners with reusePort bind their own socket (listener/reuse-port.ts said yes in the primary). */
+      /** This Node and OS can share a port with SO_REUSEPORT (listener/reuse-port.ts): listeners with reusePort are the worker's to bind. */
       reusePort: boolean;
     }
   /** Serve this config from now on, as Gateway.reload() does; answered with `reloaded`. */
@@ -32,20 +32,24 @@ export type ToWorker =
   /** The endpoints failing the primary's health checks now (the whole list, not a change). */
   | { type: "switchyard:health"; unhealthy: UnhealthyEndpoint[] }
   /** Asks for the worker's state; answered with `report`. */
-  | { type: "switchyard:report"; seq: number };
+  | { type: "switchyard:report"; seq: number }
+  /** Comes with a client's socket, accepted by the primary for the listener called `listener` (listenerKeys); answered with `took`. */
+  | { type: "switchyard:connection"; seq: number; listener: string };
 
 /** Worker -> primary. */
 export type ToPrimary =
   /** Listening for messages: the primary answers with `start` (one sent earlier could be lost). */
   | { type: "switchyard:hello" }
   /** Listening: every listener is open. */
-  | { type: "switchyard:serving"; ports: number[] }
+  | { type: "switchyard:serving" }
   /** Could not start (a port it cannot bind, a certificate that does not load); it exits next. */
   | { type: "switchyard:failed"; message: string }
   | { type: "switchyard:reloaded"; seq: number; result: ReloadResult }
   | { type: "switchyard:report"; seq: number; report: WorkerReport }
   /** Could not connect to an address discovery found: the primary's provider should look again. */
-  | { type: "switchyard:nudge"; cluster: string };
+  | { type: "switchyard:nudge"; cluster: string }
+  /** Has the socket of `connection` seq (or closed it, for a listener it no longer has): the primary's copy can go. */
+  | { type: "switchyard:took"; seq: number };
 
 /**
  * A worker's state, as the primary's GET /workers shows it: the seam through

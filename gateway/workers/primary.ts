@@ -6,12 +6,14 @@ import { ClusterManager } from "../cluster/cluster-manager.js";
 import { DiscoveryManager } from "../discovery/discovery-manager.js";
 import { DiscoveryTap } from "../discovery/relay.js";
 import { reusePortSupport } from "../listener/reuse-port.js";
+import { checkTls } from "../listener/listener.js";
 import { CurrentSnapshot } from "../snapshot/current.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import {
   type ReloadCounts,
   type ReloadResult,
   describeChanges,
+  listenerKeys,
   problemsOf,
   rejected,
   stableText,
@@ -20,6 +22,7 @@ import { startAdmin } from "../admin/admin-server.js";
 import type { WorkerReport } from "./messages.js";
 import { Supervisor, type WorkerInfo } from "./supervisor.js";
 import { combineReloads } from "./combine.js";
+import { Distributor } from "./distributor.js";
 
 export interface PrimaryOptions {
   /** How many workers (workers/share.ts resolved "auto"). */
@@ -62,12 +65,11 @@ const EXIT_GRACE_MS = 5000;
  * find goes to every worker over IPC (messages.ts): discovery answers to
  * each worker's endpoint sets, the list of endpoints failing their checks to
  * each worker's health board, a reloaded config to each worker's
- * Gateway.reload(). The primary serves no calls: node:cluster accepts
- * connections here and hands them to the workers round-robin (or each
- * worker binds the port itself with reusePort).
+ * Gateway.reload(). The primary serves no calls: it accepts connections and
+ * hands them to the workers round-robin (distributor.ts), or each worker
+ * binds the port itself with reusePort.
  */
 export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions): Promise<Primary> {
-  cluster.schedulingPolicy = cluster.SCHED_RR;
   // The structured clone: a GatewayConfig has Maps and Uint8Arrays.
   cluster.setupPrimary({ serialization: "advanced" });
   const reusePort = reusePortSupport();
@@ -78,6 +80,7 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
   });
 
   let supervisor: Supervisor | undefined;
+  const distributor = new Distributor(() => supervisor?.targets() ?? []);
   let sentHealth = "[]";
   const sendHealth = () => {
     const unhealthy = clusters.unhealthy();
@@ -109,25 +112,34 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
       unhealthy: clusters.unhealthy(),
       reusePort: reusePort.ok,
     }),
-    onMessage: (m) => {
-      if (m.type === "switchyard:nudge") discovery.nudge(m.cluster);
+    onMessage: (m, worker) => {
+      if (m.type === "switchyard:took") distributor.took(worker, m.seq);
+      else if (m.type === "switchyard:nudge") discovery.nudge(m.cluster);
     },
+    onServing: () => distributor.wake(),
+    onExit: (worker) => distributor.gone(worker),
     log: opts.log,
     gate: () => queue,
   });
   const workers = supervisor;
 
   const closeParts = async () => {
+    distributor.closeAll();
     await discovery.close();
     await clusters.close();
   };
-  let ports: number[];
+  // The ports first: one that cannot be bound stops the start before any worker is forked.
   try {
-    ports = await workers.start();
+    (await distributor.follow(config.listeners, reusePort.ok)).release();
+    await workers.start();
   } catch (err) {
     await closeParts();
     throw err;
   }
+  const portsOf = (c: GatewayConfig) => {
+    const keys = listenerKeys(c.listeners);
+    return c.listeners.map((lc, i) => distributor.port(keys[i]!) ?? lc.port);
+  };
 
   const report = async (): Promise<WorkerReport[]> => {
     const answers = await workers.ask((seq) => ({ type: "switchyard:report", seq }), REPORT_TIMEOUT_MS);
@@ -153,6 +165,19 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
     }
     if (closing) return rejected(["the gateway is stopping"]);
     const before = current().config;
+    // What can fail comes first, as in Gateway.reload(): certificates, then the ports this process binds.
+    const problems: string[] = [];
+    next.listeners.forEach((lc, i) => {
+      const why = lc.tls && checkTls(lc.tls);
+      if (why) problems.push(`listeners[${i}].tls: cannot serve with this certificate and key: ${why}`);
+    });
+    if (problems.length) return rejected(problems);
+    let listening: Awaited<ReturnType<Distributor["follow"]>>;
+    try {
+      listening = await distributor.follow(next.listeners, reusePort.ok);
+    } catch (err) {
+      return rejected(problemsOf(err));
+    }
     const answers = await workers.ask(
       (seq) => ({ type: "switchyard:reload", seq, trigger, config: next }),
       next.drainTimeoutMs + 60_000,
@@ -161,6 +186,8 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
       [...answers].map(([id, a]) => [id, a?.type === "switchyard:reloaded" ? a.result : undefined]),
       describeChanges(before, next),
     );
+    if (result.status === "rejected") await listening.undo();
+    else listening.release();
     // The primary follows when workers serve the new config: its discovery and health checks, its admin view.
     if (result.status !== "rejected") {
       if (stableText(before) !== stableText(next)) {
@@ -216,13 +243,17 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
   const close = () =>
     (closing ??= (async () => {
       clearInterval(poll);
+      // No new connections; then each worker drains the ones it has.
+      distributor.closeAll();
       await workers.stop(current().config.drainTimeoutMs + EXIT_GRACE_MS);
       await admin?.close();
       await closeParts();
     })());
 
   return {
-    ports,
+    get ports() {
+      return portsOf(current().config);
+    },
     adminPort: admin ? (admin.server.address() as { port: number }).port : undefined,
     current,
     reload,

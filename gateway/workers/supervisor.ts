@@ -26,8 +26,12 @@ export interface SupervisorOptions {
   count: number;
   /** The start message for worker `id`, built when it asks, so it carries the config current then. */
   startMessage: (id: number) => ToWorker;
-  /** What the supervisor does not handle itself (nudges). */
-  onMessage: (m: ToPrimary) => void;
+  /** What the supervisor does not handle itself (nudges, took), with the worker's id. */
+  onMessage: (m: ToPrimary, worker: number) => void;
+  /** A worker started serving: it can take connections. */
+  onServing: (worker: number) => void;
+  /** A worker exited (its connections that it never took can go). */
+  onExit: (worker: number) => void;
   log: (message: string) => void;
   /** Resolves when a worker may be started: not while a reload is being handed out. */
   gate: () => Promise<unknown>;
@@ -50,19 +54,26 @@ export class Supervisor {
   private stopping = false;
   /** Workers in a row that died before serving. */
   private crashes = 0;
-  private starting:
-    { serving: Set<number>; resolve: (ports: number[]) => void; reject: (e: Error) => void } | undefined;
+  private starting: { serving: Set<number>; resolve: () => void; reject: (e: Error) => void } | undefined;
   /** Replacements waiting out their backoff. */
   private readonly restarts = new Set<NodeJS.Timeout>();
 
   constructor(private readonly opts: SupervisorOptions) {}
 
-  /** Forks every worker; resolves with their ports once all serve, rejects with the reason if one cannot. */
-  start(): Promise<number[]> {
+  /** Forks every worker; resolves once all serve, rejects with the reason if one cannot. */
+  start(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.starting = { serving: new Set(), resolve, reject };
       for (let i = 0; i < this.opts.count; i++) this.fork();
     });
+  }
+
+  /** The workers that take new connections: serving, and not being stopped. */
+  targets(): Worker[] {
+    if (this.stopping) return [];
+    return [...this.slots.values()]
+      .filter((s) => s.info.state === "serving" && s.worker.isConnected())
+      .map((s) => s.worker);
   }
 
   list(): WorkerInfo[] {
@@ -148,10 +159,11 @@ export class Supervisor {
       case "switchyard:serving":
         slot.info.state = "serving";
         this.crashes = 0;
+        this.opts.onServing(slot.info.id);
         if (this.starting) {
           this.starting.serving.add(slot.info.id);
           if (this.starting.serving.size === this.opts.count) {
-            this.starting.resolve(m.ports);
+            this.starting.resolve();
             this.starting = undefined;
           }
         } else this.opts.log(`worker ${slot.info.id} (pid ${slot.info.pid}) serving`);
@@ -169,12 +181,13 @@ export class Supervisor {
         return;
       }
       default:
-        this.opts.onMessage(m);
+        this.opts.onMessage(m, slot.info.id);
     }
   }
 
   private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
     this.slots.delete(slot.info.id);
+    this.opts.onExit(slot.info.id);
     for (const ask of this.asks.values()) {
       if (ask.waiting.delete(slot.info.id) && ask.waiting.size === 0) ask.done();
     }

@@ -1,5 +1,6 @@
 import cluster from "node:cluster";
-import type { GatewayConfig } from "../config/types.js";
+import type { Socket } from "node:net";
+import type { GatewayConfig, ListenerConfig } from "../config/types.js";
 import { HealthBoard } from "../cluster/health-board.js";
 import { DiscoveryRelay } from "../discovery/relay.js";
 import type { ProviderFactory } from "../discovery/discovery-manager.js";
@@ -7,10 +8,10 @@ import type { ReloadCounts, ReloadResult } from "../snapshot/reload.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import { isToWorker, type ToPrimary, type ToWorker, type WorkerReport } from "./messages.js";
 import { workerShare } from "./share.js";
+import { bindsItself } from "./distributor.js";
 
 /** What a worker needs of the gateway it runs (server.ts's Gateway has it). */
 export interface WorkerGateway {
-  readonly ports: number[];
   readonly inflight: { readonly size: number };
   readonly reloads: ReloadCounts;
   current(): Snapshot;
@@ -24,7 +25,7 @@ export interface WorkerGatewayOptions {
   onDiscoveryEvent: (message: string) => void;
   healthBoard: HealthBoard;
   providers: ProviderFactory;
-  reusePort: boolean;
+  accept: (lc: ListenerConfig, key: string, onConnection: (socket: Socket) => void) => (() => void) | undefined;
 }
 
 /** startGateway, passed in by the entry point: server.ts sits above this room. */
@@ -51,6 +52,16 @@ export function runWorker(start: StartGateway): void {
   let gateway: WorkerGateway | undefined;
   let draining = false;
   const log = (m: string) => console.log(`[${new Date().toISOString()}] worker ${id}: ${m}`);
+  let reusePort = false;
+  /** The listeners that take connections from the primary, by listenerKeys name. */
+  const accepting = new Map<string, (socket: Socket) => void>();
+  const accept: WorkerGatewayOptions["accept"] = (lc, key, onConnection) => {
+    if (bindsItself(lc, reusePort)) return undefined;
+    accepting.set(key, onConnection);
+    return () => {
+      if (accepting.get(key) === onConnection) accepting.delete(key);
+    };
+  };
   // Start and reloads run one after another, in the order they came.
   let queue: Promise<unknown> = Promise.resolve();
   const inOrder = (f: () => Promise<void>) => {
@@ -61,6 +72,7 @@ export function runWorker(start: StartGateway): void {
     inOrder(async () => {
       id = m.worker;
       workers = m.workers;
+      reusePort = m.reusePort;
       board.replace(m.unhealthy);
       for (const l of m.discovered) relay.list(l);
       try {
@@ -70,7 +82,7 @@ export function runWorker(start: StartGateway): void {
           onDiscoveryEvent: () => {},
           healthBoard: board,
           providers: relay.factory,
-          reusePort: m.reusePort,
+          accept,
         });
       } catch (err) {
         send({ type: "switchyard:failed", message: err instanceof Error ? err.message : String(err) }, () =>
@@ -80,7 +92,7 @@ export function runWorker(start: StartGateway): void {
       }
       // Told to stop while starting: stop() closes it once this task is done.
       if (draining) return;
-      send({ type: "switchyard:serving", ports: gateway.ports });
+      send({ type: "switchyard:serving" });
     });
 
   const onReload = (m: Extract<ToWorker, { type: "switchyard:reload" }>) =>
@@ -111,9 +123,18 @@ export function runWorker(start: StartGateway): void {
       : [],
   });
 
-  process.on("message", (m: unknown) => {
+  process.on("message", (m: unknown, socket?: Socket) => {
     if (!isToWorker(m)) return;
     switch (m.type) {
+      case "switchyard:connection": {
+        // A listener this worker no longer has (drained, or reloaded away): the client reconnects.
+        const take = accepting.get(m.listener);
+        if (socket) {
+          if (take) take(socket);
+          else socket.destroy();
+        }
+        return send({ type: "switchyard:took", seq: m.seq });
+      }
       case "switchyard:start":
         return onStart(m);
       case "switchyard:reload":

@@ -166,7 +166,7 @@ describe("workers: 2", { timeout: 120_000 }, () => {
     for (const c of byWorker.values()) c.close();
   });
 
-  it("a port the workers cannot bind: the group does not start, and says why", async () => {
+  it("a port that cannot be bound: the group does not start, and says why", async () => {
     await start();
     const taken = net.createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
