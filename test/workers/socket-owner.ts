@@ -30,6 +30,38 @@ export function socketOwner(serverPort: number, clientPort: number, pids: readon
   return undefined;
 }
 
+/** The pids among `pids` that hold a socket listening on `port` (TCP state 0A), each once per socket. */
+export function listeningOwners(port: number, pids: readonly number[]): number[] {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  const inodes = readFileSync("/proc/net/tcp", "utf8")
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 10 && f[1]!.endsWith(`:${hex}`) && f[3] === "0A")
+    .map((f) => `socket:[${f[9]}]`);
+  const owners: number[] = [];
+  for (const target of inodes) {
+    for (const pid of pids) {
+      let fds: string[] = [];
+      try {
+        fds = readdirSync(`/proc/${pid}/fd`);
+      } catch {
+        continue;
+      }
+      if (fds.some((fd) => linkOf(`/proc/${pid}/fd/${fd}`) === target)) owners.push(pid);
+    }
+  }
+  return owners.sort();
+}
+
+function linkOf(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 function serverInode(serverPort: number, clientPort: number): string | undefined {
   const hex = (p: number) => p.toString(16).toUpperCase().padStart(4, "0");
   for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {

@@ -7,6 +7,8 @@ import { startReplica, type Replica } from "../../services/replica.js";
 import { spawnCli, type CliProcess } from "../helpers/cli-process.js";
 import { PinnedConnection } from "./pinned-connection.js";
 import { eventually, startGroup, type WorkerGroup } from "./group.js";
+import { listeningOwners } from "./socket-owner.js";
+import { reusePortSupport } from "../../gateway/listener/reuse-port.js";
 
 // `workers: 2` as users run it: the CLI as a real process group (a primary
 // and two node:cluster workers), replicas on loopback, and for each call the
@@ -61,8 +63,8 @@ async function start(...names: string[]): Promise<Replica[]> {
 }
 
 /** Every call answered by `replica`, and the calls spread over both workers. */
-async function expectEveryWorkerAnswers(g: WorkerGroup, replica: string): Promise<void> {
-  const calls = await g.freshCalls(8);
+async function expectEveryWorkerAnswers(g: WorkerGroup, replica: string, n = 8): Promise<void> {
+  const calls = await g.freshCalls(n);
   expect(calls.map((c) => c.replica)).toEqual(calls.map(() => replica));
   const pids = (await g.workers()).map((w) => w.pid).sort();
   expect([...new Set(calls.map((c) => c.pid))].sort()).toEqual(pids);
@@ -164,6 +166,32 @@ describe("workers: 2", { timeout: 120_000 }, () => {
     );
     expect(await group.cli.exited(20_000)).toEqual({ code: 0, signal: null });
     for (const c of byWorker.values()) c.close();
+  });
+
+  it("reusePort: each worker binds the port where Node and the OS can; elsewhere the primary accepts, and says why", async () => {
+    const [r1] = await start("r1");
+    const free = net.createServer();
+    await new Promise<void>((resolve) => free.listen(0, "127.0.0.1", resolve));
+    const port = (free.address() as net.AddressInfo).port;
+    await new Promise((resolve) => free.close(resolve));
+    const path = write("gateway.yaml", {
+      ...config({ a: cluster(r1!) }, "a"),
+      listeners: [{ port, host: "127.0.0.1", reusePort: true }],
+    });
+    group = await startGroup(["--config", path]);
+    const primary = group.cli.child.pid!;
+    const pids = (await group.workers()).map((w) => w.pid);
+    const support = reusePortSupport();
+    if (support.ok) {
+      expect(listeningOwners(port, [primary, ...pids])).toEqual([...pids].sort());
+    } else {
+      expect(listeningOwners(port, [primary, ...pids])).toEqual([primary]);
+      expect(group.cli.stdout()).toContain(
+        `listeners[0].reusePort: ${support.why}; connections are handed round-robin`,
+      );
+    }
+    // The kernel spreads by a hash of the addresses: 24 connections all on one of two sockets is a 1-in-8-million chance.
+    await expectEveryWorkerAnswers(group, "r1", 24);
   });
 
   it("a port that cannot be bound: the group does not start, and says why", async () => {
