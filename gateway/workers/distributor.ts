@@ -1,5 +1,4 @@
 import net from "node:net";
-import type { Worker } from "node:cluster";
 import type { ListenerConfig } from "../config/types.js";
 import { listenerAddress, listenerKeys } from "../snapshot/reload.js";
 import type { ToWorker } from "./messages.js";
@@ -10,6 +9,12 @@ const MAX_WAITING = 1024;
 /** Whether a worker binds this listener itself (SO_REUSEPORT) rather than taking connections from the primary. */
 export function bindsItself(lc: ListenerConfig, reusePortWorks: boolean): boolean {
   return reusePortWorks && lc.reusePort === true && lc.port !== 0;
+}
+
+/** A worker as the distributor needs it (node:cluster's Worker is one). */
+export interface Target {
+  readonly id: number;
+  send(m: ToWorker, socket: net.Socket, options: { keepOpen: boolean }, done: (err: Error | null) => void): boolean;
 }
 
 interface Accepting {
@@ -43,7 +48,7 @@ export class Distributor {
   private turn = 0;
 
   /** `targets`: the workers that take connections now (serving, not draining). */
-  constructor(private readonly targets: () => readonly Worker[]) {}
+  constructor(private readonly targets: () => readonly Target[]) {}
 
   /** Binds the listener called `key`; rejects as listen does (EADDRINUSE, EACCES). */
   async open(key: string, lc: ListenerConfig, held = false): Promise<number> {
