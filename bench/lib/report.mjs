@@ -228,6 +228,8 @@ const COLORS = {
   switchyard: "#d9480f",
   "switchyard-on": "#c2255c",
   "switchyard-off": "#fab005",
+  "switchyard-w2": "#e8590c",
+  "switchyard-wauto": "#f76707",
   "node-pipe": "#1c7ed6",
   nginx: "#2b8a3e",
   vanguard: "#7048e8",

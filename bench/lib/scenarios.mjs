@@ -16,6 +16,8 @@ export const TARGET_LABELS = {
   switchyard: "switchyard",
   "switchyard-on": "switchyard, resilience defaults",
   "switchyard-off": "switchyard, resilience off",
+  "switchyard-w2": "switchyard, workers: 2",
+  "switchyard-wauto": "switchyard, workers: auto",
   "node-pipe": "node-pipe-proxy",
   nginx: "nginx grpc_pass",
   vanguard: "vanguard-go",
@@ -124,6 +126,15 @@ export const SCENARIOS = [
     wire: "grpcSmall",
     closed: { tool: "ghz", concurrency: 50, connections: 2 },
     open: { tool: "ghz", peakShare: 0.5, concurrency: 16 },
+  },
+  {
+    id: "workers",
+    title: "gRPC unary pass-through with 1, 2 and auto workers (h2load, 8 conns x 16 streams)",
+    upstream: "go",
+    // switchyard is workers: 1 (one process); each connection stays with the worker it was handed to.
+    targets: ["direct", "switchyard", "switchyard-w2", "switchyard-wauto"],
+    wire: "grpcSmall",
+    closed: { tool: "h2load", clients: 8, streams: 16 },
   },
   {
     id: "node-upstream",

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { freePort, startProcess } from "./procs.mjs";
 
 /** Switchyard's config (the YAML shape, as JSON) for one gRPC upstream. */
-export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight } = {}) {
+export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight, workers } = {}) {
   const cluster = { protocol: "grpc", http: "2", codec: "proto", endpoints: [upstreamAddr] };
   if (!resilience)
     Object.assign(cluster, { circuitBreaker: false, retryPolicy: false, healthCheck: false, outlierDetection: false });
@@ -14,6 +14,7 @@ export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight } =
   if (maxInFlight) cluster.circuitBreaker = resilience ? { maxInFlight } : false;
   return {
     listeners: [{ port: 0, host: "127.0.0.1" }],
+    ...(workers ? { workers } : {}),
     limits: { maxMessageBytes: 16 << 20 },
     clusters: { echo: cluster },
     routes: [{ match: { prefix: "/" }, cluster: "echo" }],
@@ -87,7 +88,11 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
     const cfg = join(tmp, `${name}.json`);
     writeFileSync(
       cfg,
-      JSON.stringify(gatewayConfig(addr, { resilience: target !== "switchyard-off", maxInFlight }), null, 2),
+      JSON.stringify(
+        gatewayConfig(addr, { resilience: target !== "switchyard-off", maxInFlight, workers: workersOf(target) }),
+        null,
+        2,
+      ),
     );
     proxy = await startProcess(name, node, ["dist/bench/gateway-main.js", cfg], { cwd: repo, logFile });
   } else if (target === "node-pipe") {
@@ -109,6 +114,12 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
     throw new Error(`unknown target ${target}`);
   }
   return { key: `${target}@${up}`, target, upstream: up, port: proxy ? proxy.port : server.port, proxy, server };
+}
+
+/** switchyard-w2 runs `workers: 2`, switchyard-wauto `workers: auto`; the others one process. */
+function workersOf(target) {
+  const m = /^switchyard-w(\d+|auto)$/.exec(target);
+  return m ? (m[1] === "auto" ? "auto" : Number(m[1])) : undefined;
 }
 
 /** Starts the upstreams and every "target@upstream" in `needed`; returns a Map by key. */
