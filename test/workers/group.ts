@@ -24,7 +24,7 @@ export interface WorkerGroup {
    * `n` calls, each on a fresh connection, so node:cluster's round-robin spreads
    * them: which replica answered each, and which worker pid served it.
    */
-  freshCalls(n: number): Promise<Array<{ replica: string; pid: number | undefined }>>;
+  freshCalls(n: number, port?: number): Promise<Array<{ replica: string; pid: number | undefined }>>;
 }
 
 export async function startGroup(args: string[]): Promise<WorkerGroup> {
@@ -38,7 +38,7 @@ export async function startGroup(args: string[]): Promise<WorkerGroup> {
     return ((await res.json()) as { workers: ReportedWorker[] }).workers;
   };
   const ownerOf = (conn: PinnedConnection, pids: readonly number[]) =>
-    conn.localPort === undefined ? undefined : socketOwner(Number(port), conn.localPort, pids);
+    conn.localPort === undefined ? undefined : socketOwner(conn.remotePort!, conn.localPort, pids);
   return {
     cli,
     port: Number(port),
@@ -46,11 +46,11 @@ export async function startGroup(args: string[]): Promise<WorkerGroup> {
     url,
     workers,
     ownerOf,
-    async freshCalls(n) {
+    async freshCalls(n, to = Number(port)) {
       const pids = (await workers()).map((w) => w.pid);
       const out: Array<{ replica: string; pid: number | undefined }> = [];
       for (let i = 0; i < n; i++) {
-        const conn = new PinnedConnection(url);
+        const conn = new PinnedConnection(`http://127.0.0.1:${to}`);
         try {
           // After the call: by then the worker that answered holds the socket.
           const replica = await conn.echo(`call ${i}`);

@@ -28,6 +28,11 @@ export class PinnedConnection {
     return this.session && !this.session.destroyed ? this.session.socket?.localPort : undefined;
   }
 
+  /** The gateway side's port of the current connection. */
+  get remotePort(): number | undefined {
+    return this.session && !this.session.destroyed ? this.session.socket?.remotePort : undefined;
+  }
+
   /** Opens the connection now (a call would anyway). */
   async connect(): Promise<void> {
     await this.live();

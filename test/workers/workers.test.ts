@@ -30,6 +30,35 @@ afterEach(async () => {
   dir = undefined;
 });
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+/** "connected", or the error code a fresh TCP connection gets. */
+function tcpConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: "127.0.0.1" });
+    s.once("connect", () => {
+      s.destroy();
+      resolve("connected");
+    });
+    s.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
 /** Written as config managers do: a new file renamed over the old. */
 function write(name: string, value: unknown): string {
   const path = join(dir!, name);
@@ -63,8 +92,8 @@ async function start(...names: string[]): Promise<Replica[]> {
 }
 
 /** Every call answered by `replica`, and the calls spread over both workers. */
-async function expectEveryWorkerAnswers(g: WorkerGroup, replica: string, n = 8): Promise<void> {
-  const calls = await g.freshCalls(n);
+async function expectEveryWorkerAnswers(g: WorkerGroup, replica: string, n = 8, port?: number): Promise<void> {
+  const calls = await g.freshCalls(n, port);
   expect(calls.map((c) => c.replica)).toEqual(calls.map(() => replica));
   const pids = (await g.workers()).map((w) => w.pid).sort();
   expect([...new Set(calls.map((c) => c.pid))].sort()).toEqual(pids);
@@ -96,6 +125,42 @@ describe("workers: 2", { timeout: 120_000 }, () => {
     await group.cli.waitForStdout(/reload \(SIGHUP\): config reloaded; changed: routes/, 30_000);
     await expectEveryWorkerAnswers(group, "r2");
     expect((await group.workers()).map((w) => w.state)).toEqual(["serving", "serving"]);
+  });
+
+  it("POST /reload answers for the group; an added listener serves on every worker, a removed one stops accepting", async () => {
+    const [r1] = await start("r1");
+    const [a, b] = [await freePort(), await freePort()];
+    const listener = (port: number) => ({ port, host: "127.0.0.1" });
+    const path = write("gateway.yaml", { ...config({ a: cluster(r1!) }, "a"), listeners: [listener(a)] });
+    group = await startGroup(["--config", path]);
+    const reload = async () => {
+      const res = await fetch(`http://127.0.0.1:${group!.adminPort}/reload`, { method: "POST" });
+      return { code: res.status, body: (await res.json()) as { status: string; changed: string[] } };
+    };
+
+    write("gateway.yaml", { ...config({ a: cluster(r1!) }, "a"), listeners: [listener(a), listener(b)] });
+    expect(await reload()).toMatchObject({
+      code: 200,
+      body: { status: "reloaded", changed: [`listeners[1] 127.0.0.1:${b} (added)`] },
+    });
+    await expectEveryWorkerAnswers(group, "r1", 8, b);
+
+    write("gateway.yaml", { ...config({ a: cluster(r1!) }, "a"), listeners: [listener(b)] });
+    expect(await reload()).toMatchObject({ code: 200, body: { status: "reloaded" } });
+    expect(await tcpConnect(a)).toBe("ECONNREFUSED");
+    await expectEveryWorkerAnswers(group, "r1", 8, b);
+    expect((await reload()).body.status).toBe("unchanged");
+  });
+
+  it("the primary killed with kill -9: its workers drain and exit on their own", async () => {
+    const [r1] = await start("r1");
+    const path = write("gateway.yaml", config({ a: cluster(r1!) }, "a"));
+    group = await startGroup(["--config", path]);
+    const pids = (await group.workers()).map((w) => w.pid);
+    group.cli.child.kill("SIGKILL");
+    await eventually("every worker has exited", 20_000, async () =>
+      pids.every((pid) => !alive(pid)) ? true : undefined,
+    );
   });
 
   it("discovery runs in the primary, and what it finds reaches every worker", async () => {
@@ -170,10 +235,7 @@ describe("workers: 2", { timeout: 120_000 }, () => {
 
   it("reusePort: each worker binds the port where Node and the OS can; elsewhere the primary accepts, and says why", async () => {
     const [r1] = await start("r1");
-    const free = net.createServer();
-    await new Promise<void>((resolve) => free.listen(0, "127.0.0.1", resolve));
-    const port = (free.address() as net.AddressInfo).port;
-    await new Promise((resolve) => free.close(resolve));
+    const port = await freePort();
     const path = write("gateway.yaml", {
       ...config({ a: cluster(r1!) }, "a"),
       listeners: [{ port, host: "127.0.0.1", reusePort: true }],
