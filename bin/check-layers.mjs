@@ -25,6 +25,7 @@ export const LAYERS = [
   "proxy",
   "admin",
   "scaffold",
+  "workers",
 ];
 const TOP = LAYERS.length;
 

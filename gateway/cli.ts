@@ -1,22 +1,27 @@
+import cluster from "node:cluster";
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { loadConfigFile, validateConfigObject } from "./config/load.js";
 import { ConfigError } from "./config/config-error.js";
 import type { GatewayConfig } from "./config/types.js";
-import { startGateway } from "./server.js";
-import { formatReload, watchConfig } from "./snapshot/reload.js";
+import { type Gateway, startGateway } from "./server.js";
+import { type ReloadResult, formatReload, watchConfig } from "./snapshot/reload.js";
 import { tuneRuntime } from "./runtime.js";
 import { DEMO_ADMIN_PORT, demoDescriptors, startDemoReplicas } from "./demo.js";
 import { runNewService } from "./scaffold/new-service.js";
+import { runWorker } from "./workers/worker.js";
+import { startPrimary } from "./workers/primary.js";
+import { workerCount } from "./workers/share.js";
 
-const USAGE = `usage: switchyard --config gateway.yaml [--port N] [--admin-port N] [--watch]
-       switchyard --demo [--port N] [--admin-port N]     (three in-process demo replicas, weights 1, 1, 2)
+const USAGE = `usage: switchyard --config gateway.yaml [--port N] [--admin-port N] [--watch] [--workers N|auto]
+       switchyard --demo [--port N] [--admin-port N] [--workers N|auto]     (three in-process demo replicas, weights 1, 1, 2)
        switchyard new-service acme.billing.v1.BillingService   (a proto, a replica service and its test; --help for more)
 
   --config FILE   YAML config (see examples/gateway.yaml, schema/gateway.schema.json)
   --port N        override the first listener's port (also: PORT environment variable)
   --admin-port N  override the admin port (admin API, dashboard, probes; the demo's is ${DEMO_ADMIN_PORT})
   --watch         reload when the config file, or a file it names (certificates, descriptor sets), changes
+  --workers N     worker processes, or auto for one per core (overrides the config's workers; default 1)
   --demo          run in front of embedded demo replicas (what \`npm start\` does)
   --check         validate the config and exit
   --help
@@ -36,6 +41,7 @@ async function main(): Promise<void> {
         "admin-port": { type: "string" },
         demo: { type: "boolean" },
         watch: { type: "boolean", short: "w" },
+        workers: { type: "string" },
         check: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -62,6 +68,14 @@ async function main(): Promise<void> {
   const withAdminPort = (c: GatewayConfig) => {
     if (adminPort !== undefined) c.admin = { port: adminPort, host: c.admin?.host ?? "127.0.0.1" };
   };
+  const workersFlag = args.workers === undefined || args.workers === "auto" ? args.workers : Number(args.workers);
+  if (
+    workersFlag !== undefined &&
+    workersFlag !== "auto" &&
+    !(Number.isInteger(workersFlag) && workersFlag >= 1 && workersFlag <= 1024)
+  ) {
+    fail(`--workers must be auto or a whole number from 1 to 1024, got "${args.workers}"`, 2);
+  }
 
   let config: GatewayConfig;
   let stopDemo: (() => Promise<void>) | undefined;
@@ -94,24 +108,36 @@ async function main(): Promise<void> {
   }
 
   const log = (m: string) => console.log(`[${new Date().toISOString()}] ${m}`);
-  const gateway = await startGateway(config, {
-    onClusterEvent: log,
-    // The demo API is known out of the box, so `npm run replica` works with any config.
-    descriptors: demoDescriptors,
-    loadConfig,
-    onReload: (result, trigger) => {
-      const line = `[${new Date().toISOString()}] ${formatReload(result, trigger)}`;
-      if (result.status === "rejected") console.error(line);
-      else console.log(line);
-    },
-  });
+  const onReload = (result: ReloadResult, trigger: string) => {
+    const line = `[${new Date().toISOString()}] ${formatReload(result, trigger)}`;
+    if (result.status === "rejected") console.error(line);
+    else console.log(line);
+  };
+  const workers = workerCount(workersFlag ?? config.workers);
+  // One process serves everything, or a primary runs workers (workers/primary.ts); the rest is the same.
+  let gateway: Pick<Gateway, "ports" | "adminPort" | "reload" | "close" | "current">;
+  try {
+    gateway =
+      workers > 1
+        ? await startPrimary(config, { count: workers, loadConfig, descriptors: demoDescriptors, log, onReload })
+        : await startGateway(config, {
+            onClusterEvent: log,
+            // The demo API is known out of the box, so `npm run replica` works with any config.
+            descriptors: demoDescriptors,
+            loadConfig,
+            onReload,
+          });
+  } catch (err) {
+    await stopDemo?.();
+    throw err;
+  }
   const p = gateway.ports[0];
   console.log(
-    `switchyard listening on port ${gateway.ports.join(", ")} (gRPC, gRPC-Web, Connect; HTTP/1.1 + h2c${config.listeners[0].tls ? " + TLS" : ""})`,
+    `switchyard listening on port ${gateway.ports.join(", ")} (gRPC, gRPC-Web, Connect; HTTP/1.1 + h2c${config.listeners[0].tls ? " + TLS" : ""})${workers > 1 ? ` with ${workers} workers` : ""}`,
   );
   if (gateway.adminPort)
     console.log(
-      `admin on port ${gateway.adminPort} (dashboard at /, AdminService, /healthz, /ready, POST /reload); bound to ${config.admin!.host}`,
+      `admin on port ${gateway.adminPort} (dashboard at /, AdminService, /healthz, /ready, POST /reload${workers > 1 ? ", /workers" : ""}); bound to ${config.admin!.host}`,
     );
   for (const c of config.clusters.values()) {
     console.log(`cluster ${c.name} (${c.protocol}): ${c.endpoints.map((e) => `${e.address} w${e.weight}`).join(", ")}`);
@@ -166,7 +192,13 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-main().catch((err) => {
-  console.error(`switchyard: ${err instanceof Error ? err.message : err}`);
-  process.exit(1);
-});
+if (cluster.isWorker) {
+  // A worker of `workers: N`: the primary sends it the config (workers/worker.ts).
+  tuneRuntime();
+  runWorker((config, opts) => startGateway(config, { ...opts, descriptors: demoDescriptors }));
+} else {
+  main().catch((err) => {
+    console.error(`switchyard: ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  });
+}

@@ -1,13 +1,15 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { DescFile } from "@bufbuild/protobuf";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import type { GatewayConfig, ListenerConfig } from "./config/types.js";
 import { Listener, checkTls } from "./listener/listener.js";
 import { StreamResponse } from "./listener/stream-exchange.js";
 import { ClusterManager } from "./cluster/cluster-manager.js";
-import { DiscoveryManager } from "./discovery/discovery-manager.js";
+import { DiscoveryManager, type ProviderFactory } from "./discovery/discovery-manager.js";
 import { ReflectionManager } from "./descriptors/reflection-manager.js";
+import type { HealthBoard } from "./cluster/health-board.js";
 import { registerReflection } from "./local/reflection.js";
 import { CurrentSnapshot } from "./snapshot/current.js";
 import type { CatalogueStatus } from "./snapshot/catalogue.js";
@@ -22,6 +24,7 @@ import {
   type ReloadResult,
   describeChanges,
   listenerAddress,
+  listenerKeys,
   planListeners,
   problemsOf,
   rejected,
@@ -71,6 +74,21 @@ export interface GatewayOptions {
   loadConfig?: () => Promise<GatewayConfig>;
   /** Every reload's outcome, whatever triggered it (formatReload makes the log line). */
   onReload?: (result: ReloadResult, trigger: string) => void;
+  // A worker process (workers/worker.ts) gets these three: the primary runs
+  // discovery and health checks, and logs what they find, for all workers.
+  /** Endpoints follow this board instead of running health checks. */
+  healthBoard?: HealthBoard;
+  /** Makes the discovery providers (default: the real ones, discovery/create-provider.ts). */
+  providers?: ProviderFactory;
+  /** Discovery's log lines (default: onClusterEvent). */
+  onDiscoveryEvent?: (message: string) => void;
+  /**
+   * A worker's listeners: instead of binding the port, take the connections
+   * the primary accepted for the listener called `key` (listenerKeys), and
+   * return how to stop; or return undefined, and the listener binds the port
+   * itself with SO_REUSEPORT (where listener/reuse-port.ts says it can).
+   */
+  accept?: (lc: ListenerConfig, key: string, onConnection: (socket: Socket) => void) => (() => void) | undefined;
 }
 
 /** One open listener: its server, the Fastify app around it, and whether a reload is draining it. */
@@ -80,11 +98,13 @@ interface Served {
   listener: Listener;
   port: number;
   draining: boolean;
+  /** Stops taking connections from the primary (a worker's listener). */
+  detach?: () => void;
 }
 
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
-  const clusters = new ClusterManager(opts.onClusterEvent);
-  const discovery = new DiscoveryManager(clusters, opts.onClusterEvent);
+  const clusters = new ClusterManager(opts.onClusterEvent, opts.healthBoard);
+  const discovery = new DiscoveryManager(clusters, opts.onDiscoveryEvent ?? opts.onClusterEvent, opts.providers);
   const guards = new GuardState(opts.onClusterEvent);
   // Lessons go into a new snapshot as they come; `snapshots` exists before the first one can.
   const reflection = new ReflectionManager(clusters, opts.onClusterEvent ?? (() => {}), () => snapshots.relearn());
@@ -101,7 +121,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const proxy = { current, inflight };
   let draining = false;
 
-  const open = async (lc: ListenerConfig): Promise<Served> => {
+  const open = async (lc: ListenerConfig, key: string): Promise<Served> => {
     const served = { config: lc, draining: false } as Served;
     const app = Fastify({
       logger: opts.logger ?? false,
@@ -150,22 +170,28 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         reply.type("text/plain; charset=utf-8");
         return landingText(current().config);
       });
-      await app.listen({ port: lc.port, host: lc.host });
+      served.detach = opts.accept?.(lc, key, (socket) => served.listener.server.emit("connection", socket));
+      if (served.detach) await app.ready();
+      else await app.listen({ port: lc.port, host: lc.host, ...(opts.accept ? { reusePort: true } : {}) });
     } catch (err) {
+      served.detach?.();
       served.listener.destroyAll();
       await app.close().catch(() => {});
       throw err;
     }
-    served.port = (served.listener.server.address() as { port: number }).port;
+    // A listener fed by the primary knows the port as configured; the primary reports the bound one.
+    served.port = served.detach ? lc.port : (served.listener.server.address() as { port: number }).port;
     return served;
   };
 
   let served: Served[] = [];
-  for (const lc of config.listeners) served.push(await open(lc));
+  const keys = listenerKeys(config.listeners);
+  for (const [i, lc] of config.listeners.entries()) served.push(await open(lc, keys[i]!));
   /** Listeners a reload removed, still finishing their calls. */
   const retiring = new Map<Served, Promise<void>>();
   const retire = (s: Served) => {
     s.draining = true;
+    s.detach?.();
     const done = s.listener
       .drain(current().config.drainTimeoutMs)
       .then(() => s.app.close())
@@ -190,7 +216,10 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const close = () =>
     (closing ??= (async () => {
       draining = true;
-      for (const s of served) s.listener.beginDrain();
+      for (const s of served) {
+        s.detach?.();
+        s.listener.beginDrain();
+      }
       const deadline = new Promise((r) => setTimeout(r, current().config.drainTimeoutMs).unref());
       await Promise.race([inflight.idle(), deadline]);
       for (const s of [...served, ...retiring.keys()]) s.listener.destroyAll();
@@ -247,10 +276,11 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     const plan = planListeners(openConfigs, next.listeners);
     const freed = (lc: ListenerConfig) => lc.port !== 0 && plan.removed.some((r) => r.config.port === lc.port);
     const opened = new Map<number, Served>();
+    const nextKeys = listenerKeys(next.listeners);
     for (const a of plan.added) {
       if (freed(a.config)) continue; // its address is free once the old listener closes, below
       try {
-        opened.set(a.index, await open(a.config));
+        opened.set(a.index, await open(a.config, nextKeys[a.index]!));
       } catch (err) {
         for (const s of opened.values()) retire(s);
         return rejected([
@@ -280,7 +310,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     for (const a of plan.added) {
       if (!freed(a.config)) continue;
       try {
-        nextServed[a.index] = await open(a.config);
+        nextServed[a.index] = await open(a.config, nextKeys[a.index]!);
       } catch (err) {
         // The old listener on this address is gone; the next reload tries again.
         notes.push(

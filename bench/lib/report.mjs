@@ -267,6 +267,8 @@ const COLORS = {
   "switchyard-off-node24": "#ffd43b",
   "switchyard-nolimit": "#e64980",
   "switchyard-ratelimit": "#f08c00",
+  "switchyard-w2": "#e8590c",
+  "switchyard-wauto": "#f76707",
   "node-pipe": "#1c7ed6",
   "node-pipe-node24": "#74c0fc",
   nginx: "#2b8a3e",

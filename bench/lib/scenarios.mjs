@@ -24,6 +24,8 @@ export const TARGET_LABELS = {
   "switchyard-off": "switchyard, resilience off",
   "switchyard-nolimit": "switchyard, no rate limit",
   "switchyard-ratelimit": "switchyard, rate limit (memory, key peer)",
+  "switchyard-w2": "switchyard, workers: 2",
+  "switchyard-wauto": "switchyard, workers: auto",
   "node-pipe": "node-pipe-proxy",
   nginx: "nginx grpc_pass",
   haproxy: "HAProxy",
@@ -167,6 +169,15 @@ export const SCENARIOS = [
     wire: "grpcSmall",
     closed: { tool: "ghz", concurrency: 50, connections: 2 },
     open: { tool: "ghz", peakShare: 0.5, concurrency: 16 },
+  },
+  {
+    id: "workers",
+    title: "gRPC unary pass-through with 1, 2 and auto workers (h2load, 8 conns x 16 streams)",
+    upstream: "go",
+    // switchyard is workers: 1 (one process); each connection stays with the worker it was handed to.
+    targets: ["direct", "switchyard", "switchyard-w2", "switchyard-wauto"],
+    wire: "grpcSmall",
+    closed: { tool: "h2load", clients: 8, streams: 16 },
   },
   {
     id: "node-upstream",

@@ -7,7 +7,7 @@ import { startPeer } from "./peers.mjs";
 import { baseTarget, NODE24 } from "./scenarios.mjs";
 
 /** Switchyard's config (the YAML shape, as JSON) for one gRPC upstream. */
-export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight, rateLimit = false } = {}) {
+export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight, rateLimit = false, workers } = {}) {
   const cluster = { protocol: "grpc", http: "2", codec: "proto", endpoints: [upstreamAddr] };
   if (!resilience)
     Object.assign(cluster, { circuitBreaker: false, retryPolicy: false, healthCheck: false, outlierDetection: false });
@@ -16,6 +16,7 @@ export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight, ra
   if (maxInFlight) cluster.circuitBreaker = resilience ? { maxInFlight } : false;
   const config = {
     listeners: [{ port: 0, host: "127.0.0.1" }],
+    ...(workers ? { workers } : {}),
     limits: { maxMessageBytes: 16 << 20 },
     clusters: { echo: cluster },
     routes: [{ match: { prefix: "/" }, cluster: "echo" }],
@@ -99,6 +100,7 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
           resilience: kind !== "switchyard-off",
           maxInFlight,
           rateLimit: kind === "switchyard-ratelimit",
+          workers: workersOf(kind),
         }),
         null,
         2,
@@ -126,6 +128,12 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
     throw new Error(`unknown target ${target}`);
   }
   return { key: `${target}@${up}`, target, upstream: up, port: proxy ? proxy.port : server.port, proxy, server };
+}
+
+/** switchyard-w2 runs `workers: 2`, switchyard-wauto `workers: auto`; the others one process. */
+function workersOf(target) {
+  const m = /^switchyard-w(\d+|auto)$/.exec(target);
+  return m ? (m[1] === "auto" ? "auto" : Number(m[1])) : undefined;
 }
 
 /** Starts the upstreams and every "target@upstream" in `needed`; returns a Map by key. */

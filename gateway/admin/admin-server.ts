@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import type { Snapshot } from "../snapshot/snapshot.js";
-import type { InFlight } from "../proxy/inflight.js";
 import type { DiscoveryManager } from "../discovery/discovery-manager.js";
 import type { ReloadResult } from "../snapshot/reload.js";
 import { Listener } from "../listener/listener.js";
@@ -19,10 +18,13 @@ const CLOSE_GRACE_MS = 1000;
 export async function startAdmin(
   cfg: { port: number; host: string },
   current: () => Snapshot,
-  inflight: InFlight,
+  /** Calls in flight (with workers: the group's, as last reported). */
+  inflight: { readonly size: number },
   discovery: DiscoveryManager,
   draining: () => boolean,
   reload: (trigger: string) => Promise<ReloadResult>,
+  /** More routes, registered before the listener opens (the primary's GET /workers). */
+  extend?: (app: FastifyInstance) => void,
 ): Promise<FastifyInstance> {
   let listener!: Listener;
   const app = Fastify({
@@ -85,6 +87,7 @@ export async function startAdmin(
       handler: async (_req, reply) => reply.code(405).header("allow", "POST").send({ error: "use POST /reload" }),
     });
   }
+  extend?.(app);
   try {
     await app.listen({ port: cfg.port, host: cfg.host });
   } catch (err) {

@@ -1,6 +1,7 @@
 import type { ClusterConfig } from "../config/types.js";
 import { Cluster } from "./cluster.js";
 import { type ClusterEvent, type ConnectFailure, type EndpointAdded, EndpointSet, STATIC } from "./endpoint-set.js";
+import type { HealthBoard, UnhealthyEndpoint } from "./health-board.js";
 
 /**
  * Owns every cluster's endpoint set across config snapshots (Envoy's
@@ -14,7 +15,11 @@ export class ClusterManager {
   private readonly connectFailureListeners: ConnectFailure[] = [];
   private readonly addedListeners: EndpointAdded[] = [];
 
-  constructor(private readonly onEvent: ClusterEvent = () => {}) {}
+  constructor(
+    private readonly onEvent: ClusterEvent = () => {},
+    /** Health decided elsewhere: workers follow the primary's checks (cluster/health-board.ts). */
+    private readonly board?: HealthBoard,
+  ) {}
 
   apply(configs: ReadonlyMap<string, ClusterConfig>): Map<string, Cluster> {
     const clusters = new Map<string, Cluster>();
@@ -28,7 +33,7 @@ export class ClusterManager {
       if (set) set.update(STATIC, config.endpoints);
       else {
         const previous = retired.find((r) => r.clusterName === name);
-        set = new EndpointSet(config, this.onEvent, this.connectFailed, this.endpointAdded);
+        set = new EndpointSet(config, this.onEvent, this.connectFailed, this.endpointAdded, this.board);
         // A rebuilt set keeps what other sources (discovery) had found.
         for (const [source, list] of previous?.otherSources() ?? []) set.update(source, list);
         // And an operator's drains, for the addresses it still has.
@@ -51,6 +56,11 @@ export class ClusterManager {
   /** Tells `listener` whenever a TCP connection to an endpoint cannot be made (discovery re-resolves on it). */
   onConnectFailure(listener: ConnectFailure): void {
     this.connectFailureListeners.push(listener);
+  }
+
+  /** Every endpoint in service that fails its active health checks, for a HealthBoard elsewhere. */
+  unhealthy(): UnhealthyEndpoint[] {
+    return [...this.sets].flatMap(([cluster, set]) => set.unhealthy().map((address) => ({ cluster, address })));
   }
 
   private readonly connectFailed: ConnectFailure = (cluster, address) => {

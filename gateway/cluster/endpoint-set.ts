@@ -1,6 +1,7 @@
 import type { ClusterConfig, EndpointConfig } from "../config/types.js";
 import { Endpoint } from "./endpoint.js";
 import { OutlierDetector } from "./outlier.js";
+import type { HealthBoard } from "./health-board.js";
 
 export type ClusterEvent = (message: string) => void;
 
@@ -40,6 +41,8 @@ export class EndpointSet {
     private readonly onEvent: ClusterEvent = () => {},
     onConnectFailure?: ConnectFailure,
     onAdded?: EndpointAdded,
+    /** Health decided elsewhere (workers follow the primary's checks). */
+    private readonly board?: HealthBoard,
   ) {
     this.connectFailed = onConnectFailure && ((e) => onConnectFailure(config.name, e.address));
     this.added = onAdded && ((address) => onAdded(config.name, address));
@@ -99,6 +102,7 @@ export class EndpointSet {
           this.outliers,
           (e, what) => this.onEvent(`${e.label} ${what}`),
           this.connectFailed,
+          this.board,
         );
         this.byAddress.set(d.address, ep);
         if (this.started) ep.start();
@@ -122,6 +126,11 @@ export class EndpointSet {
     // Only once running: a new set's first endpoints are announced by whoever starts it.
     if (this.started) for (const address of added) this.added?.(address);
     return { added, removed, updated };
+  }
+
+  /** Endpoints in service that fail their active health checks (the primary hands these to workers). */
+  unhealthy(): string[] {
+    return this.list.filter((e) => e.health && !e.health.healthy).map((e) => e.address);
   }
 
   get(address: string): Endpoint | undefined {

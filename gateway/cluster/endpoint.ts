@@ -6,6 +6,7 @@ import { slowStartFactor } from "./balancer/slow-start.js";
 import { EndpointBreaker } from "./breaker.js";
 import { HealthChecker } from "./health-check.js";
 import { EndpointStats } from "./endpoint-stats.js";
+import type { EndpointHealth, HealthBoard } from "./health-board.js";
 import { type OutlierDetector, newOutlierHost, type OutlierHost } from "./outlier.js";
 
 /**
@@ -22,7 +23,7 @@ export class Endpoint {
   readonly label: string;
   readonly transport: HttpTransport;
   readonly breaker: EndpointBreaker;
-  readonly health: HealthChecker | undefined;
+  readonly health: EndpointHealth | undefined;
   readonly outlier: OutlierHost = newOutlierHost();
   readonly ewma = new PeakEwma();
   /** Recent attempts' rate, errors and latency, for the admin API. */
@@ -50,6 +51,8 @@ export class Endpoint {
     onChange: (ep: Endpoint, what: string) => void,
     /** A TCP connection to this endpoint could not be made: discovery may want to look again. */
     onConnectFailure?: (ep: Endpoint, err: Error) => void,
+    /** Health checked elsewhere (the primary, with workers): follow this board instead of checking. */
+    board?: HealthBoard,
   ) {
     this.address = ep.address;
     this.weight = ep.weight;
@@ -70,21 +73,25 @@ export class Endpoint {
       this.cameBack();
       onChange(this, "circuit breaker closed");
     });
-    this.health = r.healthCheck.enabled
-      ? new HealthChecker(
-          { transport: this.transport, protocol: cluster.protocol, label: this.label },
-          r.healthCheck,
-          (healthy, reason) => {
-            if (healthy) {
-              this.cameBack();
-              // Proven down, then proven back (a restart): the ejection from the
-              // attempts that found it down no longer says anything.
-              this.outliers.uneject(this.outlier);
-            }
-            onChange(this, `${healthy ? "healthy" : "unhealthy"}: ${reason}`);
-          },
-        )
-      : undefined;
+    const healthChanged = (healthy: boolean) => {
+      if (!healthy) return;
+      this.cameBack();
+      // Proven down, then proven back (a restart): the ejection from the
+      // attempts that found it down no longer says anything.
+      this.outliers.uneject(this.outlier);
+    };
+    if (!r.healthCheck.enabled) this.health = undefined;
+    // The primary logs what its checks find, once for every worker.
+    else if (board) this.health = board.follow(cluster.name, ep.address, healthChanged);
+    else
+      this.health = new HealthChecker(
+        { transport: this.transport, protocol: cluster.protocol, label: this.label },
+        r.healthCheck,
+        (healthy, reason) => {
+          healthChanged(healthy);
+          onChange(this, `${healthy ? "healthy" : "unhealthy"}: ${reason}`);
+        },
+      );
   }
 
   cameBack(): void {

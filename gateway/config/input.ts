@@ -15,6 +15,7 @@ export interface TlsServerInput {
 export interface ListenerInput {
   port: number;
   host?: string;
+  reusePort?: boolean;
   tls?: TlsServerInput;
 }
 
@@ -163,6 +164,7 @@ export interface GatewayConfigInput {
   admin?: { port: number; host?: string };
   limits?: { maxMessageBytes?: number };
   drainTimeout?: DurationInput;
+  workers?: number | "auto";
   descriptorSets?: string[];
   cors?: { allowedOrigins?: string[]; allowCredentials?: boolean };
   clusters: Record<string, ClusterInput>;

@@ -124,6 +124,20 @@ describe("normalizeConfig", () => {
     expect("extra" in config.clusters.get("echo")!).toBe(false);
   });
 
+  it("keeps workers and reusePort only when they say something", () => {
+    expect("workers" in normalizeConfig({ ...minimal, workers: 1 }, new Map())).toBe(false);
+    expect(normalizeConfig({ ...minimal, workers: "auto" }, new Map()).workers).toBe("auto");
+    expect(normalizeConfig({ ...minimal, workers: 3 }, new Map()).workers).toBe(3);
+    const listeners = [
+      { port: 1, reusePort: true },
+      { port: 2, reusePort: false },
+    ];
+    expect(normalizeConfig({ ...minimal, listeners }, new Map()).listeners).toEqual([
+      { port: 1, host: "0.0.0.0", reusePort: true },
+      { port: 2, host: "0.0.0.0" },
+    ]);
+  });
+
   it("keeps cluster order as written", () => {
     const config = normalizeConfig(
       { ...minimal, clusters: { b: minimal.clusters.echo!, a: minimal.clusters.echo!, c: minimal.clusters.echo! } },

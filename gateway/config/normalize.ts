@@ -31,6 +31,7 @@ export const DEFAULTS = {
   adminHost: "127.0.0.1",
   maxMessageBytes: 4 * 1024 * 1024,
   drainTimeout: "10s",
+  workers: 1,
   allowedOrigins: ["*"],
   allowCredentials: false,
   http: "2",
@@ -69,6 +70,7 @@ export function normalizeConfig(
     ),
     routes: input.routes.map(normalizeRoute),
   };
+  if (input.workers !== undefined && input.workers !== DEFAULTS.workers) config.workers = input.workers;
   if (input.admin) config.admin = { port: input.admin.port, host: input.admin.host ?? DEFAULTS.adminHost };
   const auth = normalizeAuth(input.auth, text);
   if (auth) config.auth = auth;
@@ -85,6 +87,7 @@ function bytesOf(files: ReadonlyMap<string, Uint8Array>, file: string): Uint8Arr
 
 function normalizeListener(l: ListenerInput, text: (file: string) => string): ListenerConfig {
   const out: ListenerConfig = { port: l.port, host: l.host ?? DEFAULTS.listenerHost };
+  if (l.reusePort) out.reusePort = true;
   if (l.tls) {
     out.tls = { cert: text(l.tls.cert), key: text(l.tls.key), requireClientCert: l.tls.requireClientCert ?? false };
     if (l.tls.clientCa !== undefined) out.tls.clientCa = text(l.tls.clientCa);

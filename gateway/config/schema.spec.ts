@@ -125,7 +125,7 @@ describe("gateway schema", () => {
       "clusters.echo.protocl: unknown key (did you mean protocol?)",
     );
     expect(problems((c) => (c.listeners[0].zzz = 1))).toEqual([
-      "listeners[0].zzz: unknown key (allowed: port, host, tls)",
+      "listeners[0].zzz: unknown key (allowed: port, host, reusePort, tls)",
     ]);
   });
 
@@ -195,6 +195,19 @@ describe("gateway schema", () => {
     expect(problems((c) => (c.drainTimeout = true))[0]).toBe(
       'drainTimeout: true is not a duration (expected e.g. "250ms", "5s", "1m", "1.5s", or a number of milliseconds)',
     );
+  });
+
+  it("takes workers as a count or auto, and reusePort on a listener", () => {
+    expect(problems((c) => (c.workers = 4))).toEqual([]);
+    expect(problems((c) => (c.workers = "auto"))).toEqual([]);
+    expect(problems((c) => (c.listeners[0].reusePort = true))).toEqual([]);
+    const why = "must be auto or a whole number of worker processes from 1 to 1024";
+    expect(problems((c) => (c.workers = 0))).toEqual([`workers: 0 ${why}`]);
+    expect(problems((c) => (c.workers = 1.5))).toEqual([`workers: 1.5 ${why}`]);
+    expect(problems((c) => (c.workers = "all"))).toEqual([`workers: "all" ${why}`]);
+    expect(problems((c) => (c.listeners[0].reusePort = "yes"))).toEqual([
+      'listeners[0].reusePort: "yes" must be true or false',
+    ]);
   });
 
   it("accepts unquoted http versions, which YAML reads as numbers", () => {

@@ -18,6 +18,12 @@ export interface TlsServerConfig {
 export interface ListenerConfig {
   port: number;
   host: string;
+  /**
+   * With workers: each binds the port itself (SO_REUSEPORT) where Node and the
+   * OS can (listener/reuse-port.ts). Set only when true, so configs without it
+   * compare as before.
+   */
+  reusePort?: true;
   tls?: TlsServerConfig;
 }
 
@@ -245,6 +251,12 @@ export interface GatewayConfig {
   admin?: { port: number; host: string };
   limits: { maxMessageBytes: number };
   drainTimeoutMs: number;
+  /**
+   * Worker processes, as written: "auto" is one per core (workers/count.ts).
+   * Absent means 1, one process with no workers; set only when it is not, so
+   * configs without it compare as before.
+   */
+  workers?: number | "auto";
   descriptorSets: Uint8Array[];
   cors: CorsConfig;
   clusters: Map<string, ClusterConfig>;

@@ -23,6 +23,9 @@ export interface DiscoveryStatus {
   since: string;
 }
 
+/** Makes the provider for one cluster's discovery settings (workers get theirs from the primary). */
+export type ProviderFactory = (cluster: string, d: DiscoveryConfig) => EndpointProvider;
+
 interface Running {
   key: string;
   provider: EndpointProvider;
@@ -44,6 +47,7 @@ export class DiscoveryManager {
   constructor(
     private readonly clusters: ClusterManager,
     private readonly onEvent: ClusterEvent = () => {},
+    private readonly create: ProviderFactory = (_cluster, d) => createProvider(d),
   ) {
     // A connection to a discovered address failed: the fleet may have moved.
     clusters.onConnectFailure((cluster, address) => {
@@ -67,7 +71,7 @@ export class DiscoveryManager {
   }
 
   private start(cluster: string, d: DiscoveryConfig): void {
-    const provider = createProvider(d);
+    const provider = this.create(cluster, d);
     const r: Running = {
       key: keyOf(d),
       provider,
@@ -112,6 +116,11 @@ export class DiscoveryManager {
     });
   }
 
+  /** Asks the cluster's provider to look again now (a worker could not connect to an address it found). */
+  nudge(cluster: string): void {
+    this.running.get(cluster)?.provider.nudge?.();
+  }
+
   status(): DiscoveryStatus[] {
     return [...this.running.values()].map((r) => ({ ...r.status }));
   }
@@ -123,7 +132,8 @@ export class DiscoveryManager {
   }
 }
 
-function keyOf(d: DiscoveryConfig): string {
+/** Two discovery settings with the same key run the same provider. */
+export function keyOf(d: DiscoveryConfig): string {
   return JSON.stringify(d);
 }
 

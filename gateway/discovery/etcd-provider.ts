@@ -1,5 +1,5 @@
 import { noop } from "cockatiel";
-import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from "etcd3";
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from "etcd3";
 import { normalizeEndpoint } from "../config/normalize.js";
 import type { EndpointConfig } from "../config/types.js";
 import type { EndpointProvider, ProviderSink } from "./provider.js";
@@ -27,7 +27,8 @@ const CANCEL_WAIT_MS = 1_000;
  */
 export class EtcdProvider implements EndpointProvider {
   readonly description: string;
-  private readonly client: Etcd3;
+  /** Made when the provider first runs: etcd3 and grpc-js are a third of a gateway's load time, and most configs never use them. */
+  private client: Etcd3 | undefined;
   private sink: ProviderSink | undefined;
   /** The prefix's keys and values as last seen. */
   private entries = new Map<string, string>();
@@ -39,12 +40,16 @@ export class EtcdProvider implements EndpointProvider {
   private stopped = false;
 
   constructor(
-    endpoints: string[],
+    private readonly endpoints: string[],
     private readonly prefix: string,
   ) {
     this.description = `etcd ${endpoints.join(",")} ${prefix}`;
-    this.client = new Etcd3({
-      hosts: endpoints,
+  }
+
+  private async connect(): Promise<Etcd3> {
+    const { Etcd3 } = await import("etcd3");
+    return new Etcd3({
+      hosts: this.endpoints,
       faultHandling: { host: () => noop, global: noop },
       defaultCallOptions: (c) => (c.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
       grpcOptions: {
@@ -66,8 +71,11 @@ export class EtcdProvider implements EndpointProvider {
   private async run(): Promise<void> {
     const cycle = ++this.cycle;
     let revision: string;
+    let client: Etcd3;
     try {
-      const res = await this.client.getAll().prefix(this.prefix).exec();
+      client = this.client ??= await this.connect();
+      if (this.stopped) return void client.close();
+      const res = await client.getAll().prefix(this.prefix).exec();
       if (cycle !== this.cycle) return;
       this.entries = new Map(res.kvs.map((kv) => [kv.key.toString(), kv.value.toString()]));
       revision = res.header.revision;
@@ -76,7 +84,7 @@ export class EtcdProvider implements EndpointProvider {
       return;
     }
     this.report();
-    const watcher = this.client
+    const watcher = client
       .watch()
       .prefix(this.prefix)
       .startRevision(String(BigInt(revision) + 1n))
@@ -129,7 +137,7 @@ export class EtcdProvider implements EndpointProvider {
     this.watcher = undefined;
     if (watcher)
       await Promise.race([watcher.cancel().catch(() => {}), new Promise((r) => setTimeout(r, CANCEL_WAIT_MS).unref())]);
-    this.client.close();
+    this.client?.close();
   }
 }
 

@@ -7,6 +7,7 @@ import { ConfigError } from "../config/config-error.js";
 import {
   configFiles,
   describeChanges,
+  listenerKeys,
   formatReload,
   planListeners,
   problemsOf,
@@ -68,16 +69,32 @@ describe("describeChanges", () => {
       c.clusters.delete("a");
       c.clusters.set("c", clusterConfig([endpointAt(3)], { name: "c" }));
       c.drainTimeoutMs = 5000;
+      c.workers = "auto";
       c.listeners.push({ port: 8443, host: "0.0.0.0" });
     });
     expect(describeChanges(config(), next)).toEqual([
       "listeners[1] 0.0.0.0:8443 (added)",
       "drainTimeout",
+      "workers",
       "clusters.a (removed)",
       "clusters.b",
       "clusters.c (added)",
       "routes",
     ]);
+  });
+});
+
+describe("listenerKeys", () => {
+  it("names listeners by address and TLS, numbering only repeats (port 0)", () => {
+    const tlsOn = { cert: "C", key: "K", requireClientCert: false };
+    expect(
+      listenerKeys([
+        { port: 8080, host: "0.0.0.0" },
+        { port: 0, host: "127.0.0.1" },
+        { port: 0, host: "127.0.0.1" },
+        { port: 8443, host: "::", tls: tlsOn },
+      ]),
+    ).toEqual(["0.0.0.0:8080", "127.0.0.1:0", "127.0.0.1:0 #2", "[::]:8443 tls"]);
   });
 });
 
@@ -93,6 +110,13 @@ describe("planListeners", () => {
     expect(plan.kept).toEqual([{ config: at(2), index: 0, was: 1, tlsChanged: false }]);
     expect(plan.added).toEqual([{ config: at(3), index: 1 }]);
     expect(plan.removed).toEqual([{ config: at(1), was: 0 }]);
+  });
+
+  it("rebuilds a listener whose reusePort changes: its socket is bound with it", () => {
+    const plan = planListeners([at(1)], [at(1, { reusePort: true })]);
+    expect(plan.kept).toEqual([]);
+    expect(plan.added).toHaveLength(1);
+    expect(plan.removed).toHaveLength(1);
   });
 
   it("swaps certificates in place, but rebuilds a listener whose TLS mode changes", () => {

@@ -67,6 +67,22 @@ function plain(value: unknown): unknown {
 export const listenerAddress = (l: ListenerConfig): string =>
   `${l.host.includes(":") ? `[${l.host}]` : l.host}:${l.port}`;
 
+/**
+ * A name for each listener that two processes reading the same config agree
+ * on (with workers, the primary accepts and a worker serves): its address,
+ * whether it is TLS, and which of several such listeners it is (only port 0
+ * repeats an address).
+ */
+export function listenerKeys(listeners: readonly ListenerConfig[]): string[] {
+  const seen = new Map<string, number>();
+  return listeners.map((l) => {
+    const base = `${listenerAddress(l)}${l.tls ? " tls" : ""}`;
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    return n === 0 ? base : `${base} #${n + 1}`;
+  });
+}
+
 /** What differs between two configs, section by section; empty when they configure the gateway the same way. */
 export function describeChanges(before: GatewayConfig, after: GatewayConfig): string[] {
   const changed: string[] = [];
@@ -82,6 +98,7 @@ export function describeChanges(before: GatewayConfig, after: GatewayConfig): st
   if (differ(before.admin, after.admin)) changed.push("admin");
   if (differ(before.limits, after.limits)) changed.push("limits");
   if (before.drainTimeoutMs !== after.drainTimeoutMs) changed.push("drainTimeout");
+  if ((before.workers ?? 1) !== (after.workers ?? 1)) changed.push("workers");
   if (differ(before.descriptorSets, after.descriptorSets)) changed.push("descriptorSets");
   if (differ(before.cors, after.cors)) changed.push("cors");
   for (const [name, c] of before.clusters) {
@@ -116,8 +133,8 @@ export interface ListenerPlan {
 
 /**
  * Pairs old and new listeners by address. A listener whose address, TLS
- * on/off or client-certificate mode changed is removed and added again (the
- * TLS server is built with those); one whose PEM contents changed is kept
+ * on/off, client-certificate mode or reusePort changed is removed and added
+ * again (the server is built, or the socket bound, with those); one whose PEM contents changed is kept
  * with `tlsChanged`.
  */
 export function planListeners(before: readonly ListenerConfig[], after: readonly ListenerConfig[]): ListenerPlan {
@@ -137,7 +154,7 @@ export function planListeners(before: readonly ListenerConfig[], after: readonly
 }
 
 function sameServer(a: ListenerConfig, b: ListenerConfig): boolean {
-  if (a.host !== b.host || a.port !== b.port || !a.tls !== !b.tls) return false;
+  if (a.host !== b.host || a.port !== b.port || !a.tls !== !b.tls || !a.reusePort !== !b.reusePort) return false;
   if (!a.tls || !b.tls) return true;
   return (
     a.tls.requireClientCert === b.tls.requireClientCert &&
