@@ -4,7 +4,7 @@ import type { Snapshot } from "../snapshot/snapshot.js";
 import type { DiscoveryManager } from "../discovery/discovery-manager.js";
 import type { ReloadResult } from "../snapshot/reload.js";
 import { Listener } from "../listener/listener.js";
-import { registerAdminService } from "./admin-service.js";
+import { type GroupAnswers, registerAdminService } from "./admin-service.js";
 import { NOT_BUILT, dashboardAsset } from "./dashboard-assets.js";
 
 /** How long open admin connections (a watching dashboard) get to finish when the gateway stops. */
@@ -23,8 +23,8 @@ export async function startAdmin(
   discovery: DiscoveryManager,
   draining: () => boolean,
   reload: (trigger: string) => Promise<ReloadResult>,
-  /** More routes, registered before the listener opens (the primary's GET /workers). */
-  extend?: (app: FastifyInstance) => void,
+  /** What the primary of `workers: N` adds: its GET /workers (registered before the listener opens), the group's answers. */
+  primary?: { routes: (app: FastifyInstance) => void; group: GroupAnswers },
 ): Promise<FastifyInstance> {
   let listener!: Listener;
   const app = Fastify({
@@ -42,7 +42,8 @@ export async function startAdmin(
   });
 
   await app.register(fastifyConnectPlugin, {
-    routes: (router) => registerAdminService(router, { current, reload, draining, closing: closing.signal }),
+    routes: (router) =>
+      registerAdminService(router, { current, reload, draining, closing: closing.signal, group: primary?.group }),
     // Zeros too (priority 0, no calls in flight): an operator reading JSON should not have to know proto3's defaults.
     jsonOptions: { alwaysEmitImplicit: true },
   });
@@ -87,7 +88,7 @@ export async function startAdmin(
       handler: async (_req, reply) => reply.code(405).header("allow", "POST").send({ error: "use POST /reload" }),
     });
   }
-  extend?.(app);
+  primary?.routes(app);
   try {
     await app.listen({ port: cfg.port, host: cfg.host });
   } catch (err) {

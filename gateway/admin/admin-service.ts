@@ -1,8 +1,10 @@
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { AdminService } from "../../gen/switchyard/admin/v1/admin_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { AdminService, type EndpointSchema } from "../../gen/switchyard/admin/v1/admin_pb.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import type { ReloadResult } from "../snapshot/reload.js";
-import { clustersView, endpointView, routeView } from "./cluster-view.js";
+import type { Endpoint } from "../cluster/endpoint.js";
+import { type ClustersView, clustersView, endpointView, routeView } from "./cluster-view.js";
 import { redactedConfigJson } from "./config-json.js";
 
 /** One WatchClusters message a second. */
@@ -15,11 +17,21 @@ export interface AdminDeps {
   draining: () => boolean;
   /** Aborted when the admin listener closes: open watches end (with OK). */
   closing: AbortSignal;
+  /** With workers, the primary's answers for the whole group; without, the process answers for itself. */
+  group?: GroupAnswers;
+}
+
+/** What the primary of `workers: N` answers for its workers, which serve the calls (workers/group-view.ts). */
+export interface GroupAnswers {
+  /** ListClusters for the group; `shared`: a watch tick, which may share an answer being made for another. */
+  clusters(shared: boolean): Promise<ClustersView>;
+  /** The primary's own mark is set on `ep`: hands the drain to every worker, and answers with `ep` as the group sees it. */
+  setDrained(ep: Endpoint, cluster: string, on: boolean): Promise<MessageInitShape<typeof EndpointSchema>>;
 }
 
 /** switchyard.admin.v1.AdminService (proto/switchyard/admin/v1/admin.proto), on the admin listener. */
 export function registerAdminService(router: ConnectRouter, deps: AdminDeps): void {
-  const { current } = deps;
+  const { current, group } = deps;
   const setDrained = (cluster: string, address: string, on: boolean) => {
     if (!cluster) throw new ConnectError("cluster is required", Code.InvalidArgument);
     if (!address)
@@ -40,16 +52,17 @@ export function registerAdminService(router: ConnectRouter, deps: AdminDeps): vo
         Code.NotFound,
       );
     }
+    if (group) return group.setDrained(ep, cluster, on).then((endpoint) => ({ endpoint }));
     return { endpoint: endpointView(ep) };
   };
 
   router.service(AdminService, {
-    listClusters: () => clustersView(current()),
+    listClusters: () => (group ? group.clusters(false) : clustersView(current())),
 
     async *watchClusters(_req, ctx) {
       const stop = AbortSignal.any([ctx.signal, deps.closing]);
       while (!stop.aborted) {
-        yield clustersView(current());
+        yield group ? await group.clusters(true) : clustersView(current());
         await sleep(WATCH_INTERVAL_MS, stop);
       }
     },

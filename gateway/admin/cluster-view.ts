@@ -13,7 +13,7 @@ import { STATS_WINDOW_S } from "../cluster/endpoint-stats.js";
 import type { RouteConfig } from "../config/types.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 
-const STATES: Record<EndpointStateName, EndpointState> = {
+export const STATES: Record<EndpointStateName, EndpointState> = {
   healthy: EndpointState.HEALTHY,
   unhealthy: EndpointState.UNHEALTHY,
   ejected: EndpointState.EJECTED,
@@ -21,7 +21,7 @@ const STATES: Record<EndpointStateName, EndpointState> = {
   draining: EndpointState.DRAINING,
 };
 
-const BREAKER: Record<Endpoint["breaker"]["state"], BreakerState> = {
+export const BREAKER: Record<Endpoint["breaker"]["state"], BreakerState> = {
   closed: BreakerState.CLOSED,
   open: BreakerState.OPEN,
   "half-open": BreakerState.HALF_OPEN,
@@ -32,6 +32,8 @@ export interface ClustersView {
   clusters: Array<MessageInitShape<typeof ClusterSchema>>;
   time: Timestamp;
   windowSeconds: number;
+  /** With workers: how many answered for these numbers (workers/group-view.ts). */
+  workers?: number;
 }
 
 /** ListClusters' answer (and each WatchClusters message): every cluster of the snapshot, its endpoints as they are now. */

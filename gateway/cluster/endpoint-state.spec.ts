@@ -39,4 +39,17 @@ describe("endpointState", () => {
     set.setDrained(e.address, true);
     expect(endpointState(e)).toBe("draining");
   });
+
+  it("with workers: drains and health from the endpoint (the primary's), ejection and breaker from the workers", () => {
+    const r = defaultResilience();
+    r.healthCheck.enabled = false;
+    const set = new EndpointSet(clusterConfig([ep(1)], { resilience: r }));
+    sets.push(set);
+    const e = set.get("127.0.0.1:1")!;
+    expect(endpointState(e, { ejected: false, breakerOpen: false })).toBe("healthy");
+    expect(endpointState(e, { ejected: false, breakerOpen: true })).toBe("breaker_open");
+    expect(endpointState(e, { ejected: true, breakerOpen: true })).toBe("ejected");
+    set.setDrained(e.address, true);
+    expect(endpointState(e, { ejected: true, breakerOpen: true })).toBe("draining");
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "../call/status.js";
-import { EndpointStats, STATS_WINDOW_S, bucketOf, lowerMs } from "./endpoint-stats.js";
+import { EndpointStats, STATS_WINDOW_S, bucketOf, lowerMs, ratesOf } from "./endpoint-stats.js";
 
 function clock(start = 100_000) {
   let t = start;
@@ -92,5 +92,49 @@ describe("EndpointStats", () => {
       expect(lowerMs(b + 1)).toBeGreaterThan(ms);
       expect(lowerMs(b + 1) / lowerMs(b)).toBeLessThanOrEqual(1.25);
     }
+  });
+});
+
+describe("ratesOf several windows (one per worker)", () => {
+  it("adds calls per second, weighs error rates by attempts, and reads percentiles from the summed histogram", () => {
+    const c = clock();
+    const fast = statsOn(c);
+    const slow = statsOn(c);
+    // 900 fast attempts (2 ms, all OK) on one worker, 100 slow ones (400 ms, 10 failing) on the other.
+    for (let i = 0; i < 900; i++) fast.record(2, Code.OK);
+    for (let i = 0; i < 90; i++) slow.record(400, Code.OK);
+    for (let i = 0; i < 10; i++) slow.record(400, Code.UNAVAILABLE);
+    c.advance(2000);
+    const merged = ratesOf([fast.s.window(), slow.s.window()]);
+    expect(merged.callsPerSecond).toBeCloseTo(fast.s.read().callsPerSecond + slow.s.read().callsPerSecond, 6);
+    expect(merged.callsPerSecond).toBeCloseTo(500, 0);
+    expect(merged.errorRate).toBeCloseTo(10 / 1000, 6);
+    // The group's median is a fast call and its p99 a slow one; averaging each worker's would give 201 ms for both.
+    expect(merged.p50Ms).toBeLessThan(2 * 1.25);
+    expect(merged.p99Ms).toBeGreaterThan(400 / 1.25);
+    expect(merged.p99Ms).toBeLessThan(400 * 1.25);
+  });
+
+  it("takes each window's own seconds: a young worker's calls are not diluted by the others' age", () => {
+    const c = clock();
+    const old = statsOn(c);
+    c.advance(8000);
+    for (let i = 0; i < 80; i++) old.record(1, Code.OK);
+    const young = statsOn(c);
+    c.advance(500);
+    for (let i = 0; i < 50; i++) young.record(1, Code.OK);
+    c.advance(500);
+    const [a, b] = [old.s.window(), young.s.window()];
+    expect(b.seconds).toBeCloseTo(1, 3);
+    expect(ratesOf([a, b]).callsPerSecond).toBeCloseTo(80 / a.seconds + 50, 6);
+  });
+
+  it("is the single window's read() for one window, and zeros for none", () => {
+    const c = clock();
+    const { s, record } = statsOn(c);
+    for (let ms = 1; ms <= 100; ms++) record(ms, ms % 10 ? Code.OK : Code.INTERNAL);
+    c.advance(700);
+    expect(ratesOf([s.window()])).toEqual(s.read());
+    expect(ratesOf([])).toEqual({ callsPerSecond: 0, errorRate: 0, p50Ms: 0, p99Ms: 0 });
   });
 });

@@ -82,6 +82,11 @@ export class EndpointStats {
   }
 
   read(): EndpointRates {
+    return ratesOf([this.window()]);
+  }
+
+  /** The window as counts, which add up across processes where rates and percentiles do not. */
+  window(): StatsWindow {
     this.ring.slot(this.now());
     let calls = 0;
     let errors = 0;
@@ -91,18 +96,51 @@ export class EndpointStats {
       errors += this.errors[i]!;
       cancels += this.cancels[i]!;
     }
-    const counted = calls - cancels;
-    const hist = new Uint32Array(BUCKETS);
+    const latency = new Uint32Array(BUCKETS);
     for (let i = 0; i < STATS_WINDOW_S; i++) {
-      for (let b = 0; b < BUCKETS; b++) hist[b]! += this.latency[i * BUCKETS + b]!;
+      for (let b = 0; b < BUCKETS; b++) latency[b]! += this.latency[i * BUCKETS + b]!;
     }
-    return {
-      callsPerSecond: calls / this.ring.coveredSeconds(),
-      errorRate: counted > 0 ? errors / counted : 0,
-      p50Ms: percentile(hist, counted, 50),
-      p99Ms: percentile(hist, counted, 99),
-    };
+    return { calls, errors, cancels, seconds: this.ring.coveredSeconds(), latency };
   }
+}
+
+/**
+ * One endpoint's window in one process (EndpointStats.window()): what the
+ * primary of `workers: N` adds up over its workers (workers/group-view.ts).
+ */
+export interface StatsWindow {
+  /** Attempts that ended, cancels included. */
+  calls: number;
+  errors: number;
+  cancels: number;
+  /** The seconds the counts cover (a young worker's window is shorter). */
+  seconds: number;
+  /** Attempts by latency bucket (bucketOf), cancels left out. */
+  latency: Uint32Array;
+}
+
+/**
+ * The rates of one or more windows of the same endpoint (one per process):
+ * calls per second add up (each over its own seconds), the error rate is
+ * over all counted attempts, and percentiles come from the summed histogram.
+ */
+export function ratesOf(windows: readonly StatsWindow[]): EndpointRates {
+  let callsPerSecond = 0;
+  let errors = 0;
+  let counted = 0;
+  const hist = windows.length === 1 ? windows[0]!.latency : new Uint32Array(BUCKETS);
+  for (const w of windows) {
+    callsPerSecond += w.calls / w.seconds;
+    errors += w.errors;
+    counted += w.calls - w.cancels;
+    if (hist !== w.latency) for (let b = 0; b < BUCKETS; b++) hist[b]! += w.latency[b] ?? 0;
+  }
+  return {
+    callsPerSecond,
+    errorRate: counted > 0 ? errors / counted : 0,
+    p50Ms: percentile(hist, counted, 50),
+    p99Ms: percentile(hist, counted, 99),
+  };
 }
 
 /** The p-th percentile of a histogram of `total` samples, interpolated within its bucket. */

@@ -2,6 +2,7 @@ import type { GatewayConfig } from "../config/types.js";
 import type { UnhealthyEndpoint } from "../cluster/health-board.js";
 import type { DiscoveredList } from "../discovery/relay.js";
 import type { ReloadCounts, ReloadResult } from "../snapshot/reload.js";
+import type { StatsWindow } from "../cluster/endpoint-stats.js";
 
 // Everything the primary and its workers say to each other over node:cluster's
 // IPC channel, in one place. The channel uses "advanced" serialization (the
@@ -22,6 +23,8 @@ export type ToWorker =
       config: GatewayConfig;
       discovered: DiscoveredList[];
       unhealthy: UnhealthyEndpoint[];
+      /** The endpoints an operator drained (the admin API's DrainEndpoint), as the primary's endpoint sets hold them. */
+      drained: DrainedEndpoint[];
       /** This Node and OS can share a port with SO_REUSEPORT (listener/reuse-port.ts): listeners with reusePort are the worker's to bind. */
       reusePort: boolean;
     }
@@ -31,6 +34,8 @@ export type ToWorker =
   | { type: "switchyard:discovered"; list: DiscoveredList }
   /** The endpoints failing the primary's health checks now (the whole list, not a change). */
   | { type: "switchyard:health"; unhealthy: UnhealthyEndpoint[] }
+  /** An operator's drain (on) or undrain (off) of one endpoint, for every worker; answered with `drained`. */
+  | { type: "switchyard:drain"; seq: number; cluster: string; address: string; on: boolean }
   /** Asks for the worker's state; answered with `report`. */
   | { type: "switchyard:report"; seq: number }
   /** Comes with a client's socket, accepted by the primary for the listener called `listener` (listenerKeys); answered with `took`. */
@@ -46,14 +51,22 @@ export type ToPrimary =
   | { type: "switchyard:failed"; message: string }
   | { type: "switchyard:reloaded"; seq: number; result: ReloadResult }
   | { type: "switchyard:report"; seq: number; report: WorkerReport }
+  /** Applied the drain of that seq: the endpoint as this worker now sees it (undefined: it has no such endpoint). */
+  | { type: "switchyard:drained"; seq: number; endpoint: EndpointReport | undefined }
   /** Could not connect to an address discovery found: the primary's provider should look again. */
   | { type: "switchyard:nudge"; cluster: string }
   /** Has the socket of `connection` seq (or closed it, for a listener it no longer has): the primary's copy can go. */
   | { type: "switchyard:took"; seq: number };
 
+/** An endpoint an operator took out of service, by cluster and host:port. */
+export interface DrainedEndpoint {
+  cluster: string;
+  address: string;
+}
+
 /**
- * A worker's state, as the primary's GET /workers shows it: the seam through
- * which the group answers for itself (an admin API, /metrics aggregation).
+ * A worker's state: what the primary's GET /workers shows, and what it adds
+ * up for the admin API's group view (group-view.ts).
  */
 export interface WorkerReport {
   worker: number;
@@ -64,7 +77,15 @@ export interface WorkerReport {
   /** Calls in flight on this worker. */
   inflight: number;
   reloads: ReloadCounts;
-  clusters: Array<{ name: string; endpoints: EndpointReport[] }>;
+  clusters: ClusterReport[];
+}
+
+export interface ClusterReport {
+  name: string;
+  /** This worker's own (policy/attempt-rates.ts): rates add up over workers. */
+  retriesPerSecond: number;
+  hedgesPerSecond: number;
+  endpoints: EndpointReport[];
 }
 
 /** One endpoint as one worker sees it: health is the primary's, the rest is the worker's own. */
@@ -74,6 +95,11 @@ export interface EndpointReport {
   unavailable?: string;
   breaker: "closed" | "open" | "half-open";
   inflight: number;
+  /** Ejected by this worker's outlier detection now, and how many times it has been. */
+  ejected: boolean;
+  ejections: number;
+  /** This worker's recent attempts as counts and a latency histogram, which add up where percentiles do not. */
+  window: StatsWindow;
 }
 
 export function isToWorker(m: unknown): m is ToWorker {

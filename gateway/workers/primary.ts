@@ -19,7 +19,10 @@ import {
   stableText,
 } from "../snapshot/reload.js";
 import { startAdmin } from "../admin/admin-server.js";
-import type { WorkerReport } from "./messages.js";
+import type { GroupAnswers } from "../admin/admin-service.js";
+import type { ClustersView } from "../admin/cluster-view.js";
+import type { DrainedEndpoint, WorkerReport } from "./messages.js";
+import { groupClustersView, groupEndpointView, reportJson } from "./group-view.js";
 import { Supervisor, type WorkerInfo } from "./supervisor.js";
 import { combineReloads } from "./combine.js";
 import { Distributor } from "./distributor.js";
@@ -55,6 +58,11 @@ export interface Primary {
 
 /** How long a worker may take to answer a report. */
 const REPORT_TIMEOUT_MS = 2000;
+/**
+ * How long the admin API's group view waits for workers: under WatchClusters'
+ * tick, so a dying worker leaves a gap in the numbers, not in the stream.
+ */
+const VIEW_TIMEOUT_MS = 500;
 /** Beyond drainTimeout, how long workers may take to exit before they are killed. */
 const EXIT_GRACE_MS = 5000;
 
@@ -98,6 +106,11 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
   const discovery = new DiscoveryManager(clusters, opts.log, tap.factory);
   const snapshots = new CurrentSnapshot(config, { clusters, discovery, descriptors: opts.descriptors });
   const current = () => snapshots.snapshot;
+  // An operator's drains live in the primary's endpoint sets (admin API); a new worker starts with them.
+  const drained = (): DrainedEndpoint[] =>
+    [...current().upstreams].flatMap(([cluster, u]) =>
+      u.cluster.endpoints.drainedAddresses().map((address) => ({ cluster, address })),
+    );
 
   // Reloads one at a time; a worker starts only between them, so it gets the config every other worker has.
   let queue: Promise<unknown> = Promise.resolve();
@@ -110,6 +123,7 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
       config: current().config,
       discovered: tap.latest(),
       unhealthy: clusters.unhealthy(),
+      drained: drained(),
       reusePort: reusePort.ok,
     }),
     onMessage: (m, worker) => {
@@ -141,9 +155,28 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
     return c.listeners.map((lc, i) => distributor.port(keys[i]!) ?? lc.port);
   };
 
-  const report = async (): Promise<WorkerReport[]> => {
-    const answers = await workers.ask((seq) => ({ type: "switchyard:report", seq }), REPORT_TIMEOUT_MS);
+  const report = async (timeoutMs = REPORT_TIMEOUT_MS): Promise<WorkerReport[]> => {
+    const answers = await workers.ask((seq) => ({ type: "switchyard:report", seq }), timeoutMs);
     return [...answers.values()].flatMap((a) => (a?.type === "switchyard:report" ? [a.report] : []));
+  };
+  // The admin API for the group: every watch's tick shares one view being made.
+  let viewing: Promise<ClustersView> | undefined;
+  const view = () => report(VIEW_TIMEOUT_MS).then((rs) => groupClustersView(current(), rs));
+  const group: GroupAnswers = {
+    clusters: (shared) => {
+      if (!shared) return view();
+      return (viewing ??= view().finally(() => (viewing = undefined)));
+    },
+    setDrained: async (ep, cluster, on) => {
+      const answers = await workers.ask(
+        (seq) => ({ type: "switchyard:drain", seq, cluster, address: ep.address, on }),
+        REPORT_TIMEOUT_MS,
+      );
+      const reports = [...answers.values()].flatMap((a) =>
+        a?.type === "switchyard:drained" && a.endpoint ? [a.endpoint] : [],
+      );
+      return groupEndpointView(ep, reports);
+    },
   };
   // /ready's in-flight count: the group's, as of the last report (a second old at most).
   let inflight = 0;
@@ -224,14 +257,17 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
         discovery,
         () => closing !== undefined,
         (t) => reload(t),
-        (app: FastifyInstance) => {
-          // The group, one entry per worker: its pid, state, calls in flight and endpoint states.
-          app.get("/workers", async () => {
-            const reports = new Map((await report()).map((r) => [r.worker, r]));
-            return {
-              workers: workers.list().map((w) => reports.get(w.id) ?? { worker: w.id, pid: w.pid, state: w.state }),
-            };
-          });
+        {
+          routes: (app: FastifyInstance) => {
+            // The group, one entry per worker: its pid, state, calls in flight and endpoint states.
+            app.get("/workers", async () => {
+              const reports = new Map((await report()).map((r) => [r.worker, reportJson(r)]));
+              return {
+                workers: workers.list().map((w) => reports.get(w.id) ?? { worker: w.id, pid: w.pid, state: w.state }),
+              };
+            });
+          },
+          group,
         },
       ).catch(async (err: unknown) => {
         await workers.stop(0);

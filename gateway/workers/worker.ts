@@ -6,7 +6,15 @@ import { DiscoveryRelay } from "../discovery/relay.js";
 import type { ProviderFactory } from "../discovery/discovery-manager.js";
 import type { ReloadCounts, ReloadResult } from "../snapshot/reload.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
-import { isToWorker, type ToPrimary, type ToWorker, type WorkerReport } from "./messages.js";
+import {
+  type DrainedEndpoint,
+  type EndpointReport,
+  isToWorker,
+  type ToPrimary,
+  type ToWorker,
+  type WorkerReport,
+} from "./messages.js";
+import type { Endpoint } from "../cluster/endpoint.js";
 import { workerShare } from "./share.js";
 import { bindsItself } from "./distributor.js";
 
@@ -62,6 +70,10 @@ export function runWorker(start: StartGateway): void {
       if (accepting.get(key) === onConnection) accepting.delete(key);
     };
   };
+  /** Drains that came before the gateway served (the start message's, then later ones), applied once it does. */
+  let drains: Array<DrainedEndpoint & { on: boolean }> = [];
+  const setDrained = (d: DrainedEndpoint, on: boolean): Endpoint | undefined =>
+    gateway?.current().upstreams.get(d.cluster)?.cluster.endpoints.setDrained(d.address, on);
   // Start and reloads run one after another, in the order they came.
   let queue: Promise<unknown> = Promise.resolve();
   const inOrder = (f: () => Promise<void>) => {
@@ -75,6 +87,7 @@ export function runWorker(start: StartGateway): void {
       reusePort = m.reusePort;
       board.replace(m.unhealthy);
       for (const l of m.discovered) relay.list(l);
+      drains = [...m.drained.map((d) => ({ ...d, on: true })), ...drains];
       try {
         gateway = await start(workerShare(m.config, workers), {
           onClusterEvent: log,
@@ -90,6 +103,7 @@ export function runWorker(start: StartGateway): void {
         );
         return;
       }
+      for (const d of drains.splice(0)) setDrained(d, d.on);
       // Told to stop while starting: stop() closes it once this task is done.
       if (draining) return;
       send({ type: "switchyard:serving" });
@@ -103,6 +117,25 @@ export function runWorker(start: StartGateway): void {
       send({ type: "switchyard:reloaded", seq: m.seq, result });
     });
 
+  const endpointReport = (e: Endpoint): EndpointReport => ({
+    address: e.address,
+    unavailable: e.unavailableReason(),
+    breaker: e.breaker.state,
+    inflight: e.inflight,
+    ejected: e.ejected,
+    ejections: e.outlier.ejections,
+    window: e.stats.window(),
+  });
+
+  const onDrain = (m: Extract<ToWorker, { type: "switchyard:drain" }>) => {
+    let endpoint: EndpointReport | undefined;
+    if (gateway) {
+      const ep = setDrained(m, m.on);
+      endpoint = ep && endpointReport(ep);
+    } else drains.push({ cluster: m.cluster, address: m.address, on: m.on });
+    send({ type: "switchyard:drained", seq: m.seq, endpoint });
+  };
+
   const report = (): WorkerReport => ({
     worker: id,
     pid: process.pid,
@@ -113,12 +146,8 @@ export function runWorker(start: StartGateway): void {
     clusters: gateway
       ? [...gateway.current().upstreams].map(([name, u]) => ({
           name,
-          endpoints: u.cluster.endpoints.list.map((e) => ({
-            address: e.address,
-            unavailable: e.unavailableReason(),
-            breaker: e.breaker.state,
-            inflight: e.inflight,
-          })),
+          ...u.policy.rates.read(),
+          endpoints: u.cluster.endpoints.list.map(endpointReport),
         }))
       : [],
   });
@@ -145,6 +174,8 @@ export function runWorker(start: StartGateway): void {
         return board.replace(m.unhealthy);
       case "switchyard:report":
         return send({ type: "switchyard:report", seq: m.seq, report: report() });
+      case "switchyard:drain":
+        return onDrain(m);
     }
   });
 
