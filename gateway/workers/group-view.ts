@@ -52,7 +52,9 @@ export function groupClustersView(s: Snapshot, reports: readonly WorkerReport[])
       hedgesPerSecond: rates.get(name)?.hedges ?? 0,
     });
   }
-  return { clusters, time: timestampNow(), windowSeconds: STATS_WINDOW_S, workers: reports.length };
+  // A worker still starting has served nothing: it answers, but adds nothing.
+  const workers = reports.filter((r) => r.state !== "starting").length;
+  return { clusters, time: timestampNow(), windowSeconds: STATS_WINDOW_S, workers };
 }
 
 /** The primary's endpoint `e` with each worker's report of it (workers without it left out). */

@@ -8,7 +8,10 @@ export interface ReportedWorker {
   pid: number;
   state: "starting" | "serving" | "draining";
   inflight?: number;
-  clusters?: Array<{ name: string; endpoints: Array<{ address: string; unavailable?: string }> }>;
+  clusters?: Array<{
+    name: string;
+    endpoints: Array<{ address: string; unavailable?: string; inflight: number; callsPerSecond: number }>;
+  }>;
 }
 
 /** `switchyard --config … --workers N` as a real process group, and ways to look into it. */
@@ -25,6 +28,12 @@ export interface WorkerGroup {
    * them: which replica answered each, and which worker pid served it.
    */
   freshCalls(n: number, port?: number): Promise<Array<{ replica: string; pid: number | undefined }>>;
+  /**
+   * One connection served by each of these worker pids: fresh connections
+   * (each after a call, so its worker holds it) until every pid has one, at
+   * most `tries`; the others are closed.
+   */
+  connectionPerWorker(pids: readonly number[], tries?: number): Promise<Map<number, PinnedConnection>>;
 }
 
 export async function startGroup(args: string[]): Promise<WorkerGroup> {
@@ -60,6 +69,17 @@ export async function startGroup(args: string[]): Promise<WorkerGroup> {
         }
       }
       return out;
+    },
+    async connectionPerWorker(pids, tries = 12) {
+      const byWorker = new Map<number, PinnedConnection>();
+      for (let i = 0; i < tries && byWorker.size < pids.length; i++) {
+        const conn = new PinnedConnection(url);
+        await conn.echo("hello");
+        const pid = ownerOf(conn, pids);
+        if (pid !== undefined && pids.includes(pid) && !byWorker.has(pid)) byWorker.set(pid, conn);
+        else conn.close();
+      }
+      return byWorker;
     },
   };
 }

@@ -38,13 +38,16 @@ export class PinnedConnection {
     await this.live();
   }
 
-  async echo(message: string, timeoutMs = 5000): Promise<string> {
+  /** `headers` go with the call (e.g. x-echo-fail: the replica fails it with that code). */
+  async echo(message: string, timeoutMs = 5000, headers: Record<string, string> = {}): Promise<string> {
     const [answer] = await this.call(
       "/acme.echo.v1.EchoService/Echo",
       EchoRequestSchema,
       { message },
       EchoResponseSchema,
       timeoutMs,
+      undefined,
+      headers,
     );
     if (!answer) throw new CallFailed("Echo answered no message");
     return answer.replica;
@@ -90,6 +93,7 @@ export class PinnedConnection {
     outSchema: O,
     timeoutMs: number,
     onMessage?: (m: MessageShape<O>) => void,
+    headers: Record<string, string> = {},
   ): Promise<MessageShape<O>[]> {
     const session = await this.live();
     const body = toBinary(inSchema, create(inSchema, input));
@@ -102,6 +106,7 @@ export class PinnedConnection {
         ":path": path,
         "content-type": "application/grpc",
         te: "trailers",
+        ...headers,
       });
       const timer = setTimeout(() => {
         req.close(http2.constants.NGHTTP2_CANCEL);

@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startReplica, type Replica } from "../../services/replica.js";
 import { spawnCli, type CliProcess } from "../helpers/cli-process.js";
-import { PinnedConnection } from "./pinned-connection.js";
 import { eventually, startGroup, type WorkerGroup } from "./group.js";
 import { listeningOwners } from "./socket-owner.js";
 import { reusePortSupport } from "../../gateway/listener/reuse-port.js";
@@ -208,14 +207,7 @@ describe("workers: 2", { timeout: 120_000 }, () => {
     group = await startGroup(["--config", path]);
     const pids = (await group.workers()).map((w) => w.pid);
     // Connections until each worker has one (round-robin: two or three).
-    const byWorker = new Map<number, PinnedConnection>();
-    for (let i = 0; i < 8 && byWorker.size < 2; i++) {
-      const conn = new PinnedConnection(group.url);
-      await conn.echo("hello");
-      const pid = group.ownerOf(conn, pids);
-      if (pid !== undefined && !byWorker.has(pid)) byWorker.set(pid, conn);
-      else conn.close();
-    }
+    const byWorker = await group.connectionPerWorker(pids, 8);
     expect([...byWorker.keys()].sort()).toEqual([...pids].sort());
 
     let second = 0;
