@@ -16,6 +16,7 @@ export const LAYERS = [
   "transcode",
   "cluster",
   "discovery",
+  "observe",
   "policy",
   "route",
   "local",

@@ -11,9 +11,11 @@ import { registerReflection } from "./local/reflection.js";
 import { CurrentSnapshot } from "./snapshot/current.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
 import { InFlight } from "./proxy/inflight.js";
-import { handleRpc } from "./proxy/call-handler.js";
+import { type ProxyState, handleRpc } from "./proxy/call-handler.js";
 import { FASTIFY, answerer } from "./proxy/detect.js";
 import { startAdmin } from "./admin/admin-server.js";
+import { Observability } from "./observe/observability.js";
+import type { Endpoint } from "./cluster/endpoint.js";
 import {
   type ReloadCounts,
   type ReloadResult,
@@ -46,6 +48,8 @@ export interface Gateway {
   clusters: ClusterManager;
   /** Runs the clusters' discovery providers. */
   discovery: DiscoveryManager;
+  /** Metrics (and what else observes calls). */
+  observability: Observability;
   inflight: InFlight;
   /** Bound ports, in listener order (useful with port 0). */
   readonly ports: number[];
@@ -81,7 +85,22 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const snapshots = new CurrentSnapshot(config, { clusters, discovery, descriptors: opts.descriptors });
   const current = () => snapshots.snapshot;
   const inflight = new InFlight();
-  const proxy = { current, inflight };
+  const observability = new Observability(config, {
+    endpointsNow: function* () {
+      for (const name of current().upstreams.keys()) {
+        const set = clusters.endpointSet(name);
+        if (set) yield [name, set.list] as readonly [string, readonly Endpoint[]];
+      }
+    },
+  });
+  discovery.onUpdate((cluster, ok) => observability.discoveryUpdate(cluster, ok));
+  const proxy: ProxyState = {
+    current,
+    inflight,
+    get observer() {
+      return observability.observer;
+    },
+  };
   let draining = false;
 
   const open = async (lc: ListenerConfig): Promise<Served> => {
@@ -166,6 +185,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         discovery,
         () => draining,
         (t) => reloader(t),
+        observability.metrics,
       )
     : undefined;
 
@@ -190,6 +210,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     const run = queue.then(async () => {
       const result = await reloadOnce(load).catch((err: unknown) => rejected(problemsOf(err)));
       reloads[result.status]++;
+      observability.reloaded(result.status);
       opts.onReload?.(result, trigger);
       return result;
     });
@@ -284,6 +305,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     reloads,
     clusters,
     discovery,
+    observability,
     inflight,
     get ports() {
       return served.map((s) => s.port);

@@ -3,6 +3,7 @@ import type { Snapshot } from "../snapshot/snapshot.js";
 import type { InFlight } from "../proxy/inflight.js";
 import type { DiscoveryManager } from "../discovery/discovery-manager.js";
 import type { ReloadResult } from "../snapshot/reload.js";
+import type { GatewayMetrics } from "../observe/metrics.js";
 
 /** The admin listener (127.0.0.1 by default): probes, reload, and what operators look at. */
 export async function startAdmin(
@@ -12,9 +13,17 @@ export async function startAdmin(
   discovery: DiscoveryManager,
   draining: () => boolean,
   reload: (trigger: string) => Promise<ReloadResult>,
+  metrics?: GatewayMetrics,
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   app.get("/healthz", async () => ({ status: "ok" }));
+  // Prometheus's text format, as Envoy's /stats/prometheus and Linkerd's proxy /metrics serve it.
+  if (metrics) {
+    app.get("/metrics", async (_req, reply) => {
+      const { contentType, body } = await metrics.scrape();
+      return reply.type(contentType).send(body);
+    });
+  }
   app.get("/ready", async (_req, reply) => {
     if (draining()) return reply.code(503).send({ status: "draining" });
     // Ready while serving: a failing discovery keeps its last good endpoints, and says so here.

@@ -156,6 +156,11 @@ export class Endpoint {
     return this.draining;
   }
 
+  /** Ejected by outlier detection, now. */
+  get isEjected(): boolean {
+    return this.outliers.isEjected(this.outlier);
+  }
+
   close(): Promise<void> {
     return (this.closing ??= (async () => {
       this.health?.stop();

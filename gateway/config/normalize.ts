@@ -39,6 +39,10 @@ export const DEFAULTS = {
   weight: 1,
   dnsRefresh: "5s",
   kubernetesNamespace: "default",
+  logLevel: "info",
+  accessLog: false,
+  sampleRatio: 1,
+  serviceName: "switchyard",
 } as const;
 
 /**
@@ -65,9 +69,29 @@ export function normalizeConfig(
       Object.entries(input.clusters).map(([name, c]) => [name, normalizeCluster(name, c, pem, baseDir)]),
     ),
     routes: input.routes.map(normalizeRoute),
+    // As Envoy's admin stats and Linkerd's proxy metrics: there whenever the admin port is.
+    metrics: { enabled: input.metrics?.enabled ?? input.admin !== undefined },
+    logging: {
+      level: input.logging?.level ?? DEFAULTS.logLevel,
+      access: input.logging?.access ?? DEFAULTS.accessLog,
+    },
   };
   if (input.admin) config.admin = { port: input.admin.port, host: input.admin.host ?? DEFAULTS.adminHost };
+  if (input.tracing) {
+    config.tracing = {
+      endpoint: tracesUrl(input.tracing.otlp.endpoint),
+      sampleRatio: input.tracing.sampleRatio ?? DEFAULTS.sampleRatio,
+      serviceName: input.tracing.serviceName ?? DEFAULTS.serviceName,
+    };
+  }
   return config;
+}
+
+/** As OTEL_EXPORTER_OTLP_ENDPOINT: a URL without a path gets the traces path. */
+export function tracesUrl(endpoint: string): string {
+  const u = new URL(endpoint);
+  if (u.pathname === "/" || u.pathname === "") u.pathname = "/v1/traces";
+  return u.toString();
 }
 
 function bytesOf(files: ReadonlyMap<string, Uint8Array>, file: string): Uint8Array {

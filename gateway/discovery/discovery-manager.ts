@@ -23,6 +23,9 @@ export interface DiscoveryStatus {
   since: string;
 }
 
+/** A provider for `cluster` answered: ok with an endpoint list, or not. */
+export type DiscoveryUpdate = (cluster: string, ok: boolean) => void;
+
 interface Running {
   key: string;
   provider: EndpointProvider;
@@ -40,6 +43,7 @@ interface Running {
  */
 export class DiscoveryManager {
   private readonly running = new Map<string, Running>();
+  private readonly updateListeners: DiscoveryUpdate[] = [];
 
   constructor(
     private readonly clusters: ClusterManager,
@@ -50,6 +54,15 @@ export class DiscoveryManager {
       const r = this.running.get(cluster);
       if (r?.last?.some((e) => e.address === address)) r.provider.nudge?.();
     });
+  }
+
+  /** Tells `listener` of every answer a provider gives, success or failure (metrics count them). */
+  onUpdate(listener: DiscoveryUpdate): void {
+    this.updateListeners.push(listener);
+  }
+
+  private updated(cluster: string, ok: boolean): void {
+    for (const l of this.updateListeners) l(cluster, ok);
   }
 
   apply(configs: ReadonlyMap<string, ClusterConfig>): void {
@@ -78,6 +91,7 @@ export class DiscoveryManager {
     provider.start({
       list: (endpoints, skipped = []) => {
         if (this.running.get(cluster) !== r) return;
+        this.updated(cluster, true);
         // One line per entry newly skipped, not one per answer that still holds it.
         const before = new Set(r.status.skipped);
         for (const s of skipped)
@@ -102,6 +116,7 @@ export class DiscoveryManager {
       },
       error: (err) => {
         if (this.running.get(cluster) !== r) return;
+        this.updated(cluster, false);
         if (r.status.state !== "failing") {
           const kept = r.last ? `keeping the last ${r.last.length} endpoint(s) found` : "no endpoints found yet";
           this.onEvent(`cluster "${cluster}" discovery (${provider.description}) failing, ${kept}: ${err.message}`);

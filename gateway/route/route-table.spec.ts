@@ -10,10 +10,22 @@ describe("RouteTable", () => {
   ]);
 
   it("tries routes in order: the first match wins, even when a later one also matches", () => {
-    expect(table.match("/acme.echo.v1.EchoService/Write")).toEqual({ cluster: "writes", timeoutMs: 500 });
-    expect(table.match("/acme.echo.v1.EchoService/Echo")).toEqual({ cluster: "echo", timeoutMs: undefined });
-    expect(table.match("/acme.other.v1.Other/Get")).toEqual({ cluster: "acme", timeoutMs: 2000 });
-    expect(table.match("/grpc.health.v1.Health/Check")).toEqual({ cluster: "default", timeoutMs: undefined });
+    expect(table.match("/acme.echo.v1.EchoService/Write")).toEqual({
+      cluster: "writes",
+      timeoutMs: 500,
+      names: "method",
+    });
+    expect(table.match("/acme.echo.v1.EchoService/Echo")).toEqual({
+      cluster: "echo",
+      timeoutMs: undefined,
+      names: "service",
+    });
+    expect(table.match("/acme.other.v1.Other/Get")).toEqual({ cluster: "acme", timeoutMs: 2000, names: undefined });
+    expect(table.match("/grpc.health.v1.Health/Check")).toEqual({
+      cluster: "default",
+      timeoutMs: undefined,
+      names: undefined,
+    });
   });
 
   it("matches a method exactly and a service by its whole name", () => {

@@ -3,6 +3,8 @@ import type { RouteConfig } from "../config/types.js";
 export interface Route {
   cluster: string;
   timeoutMs: number | undefined;
+  /** What the route's match names by itself: a whole method, a service, or nothing (a prefix). Metrics label only named things. */
+  names: "method" | "service" | undefined;
 }
 
 type Matcher = (path: string) => boolean;
@@ -15,7 +17,7 @@ export class RouteTable {
   constructor(routes: RouteConfig[]) {
     this.entries = routes.map((r) => ({
       test: matcher(r.match),
-      route: { cluster: r.cluster, timeoutMs: r.timeoutMs },
+      route: { cluster: r.cluster, timeoutMs: r.timeoutMs, names: namesOf(r.match) },
     }));
   }
 
@@ -28,6 +30,10 @@ export class RouteTable {
     }
     return hit ?? undefined;
   }
+}
+
+function namesOf(m: RouteConfig["match"]): Route["names"] {
+  return "method" in m ? "method" : "service" in m ? "service" : undefined;
 }
 
 function matcher(m: RouteConfig["match"]): Matcher {
