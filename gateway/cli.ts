@@ -4,7 +4,8 @@ import { loadConfigFile, validateConfigObject } from "./config/load.js";
 import { ConfigError } from "./config/config-error.js";
 import type { GatewayConfig } from "./config/types.js";
 import { startGateway } from "./server.js";
-import { formatReload, watchConfig } from "./snapshot/reload.js";
+import { watchConfig } from "./snapshot/reload.js";
+import { createLogger } from "./observe/logger.js";
 import { tuneRuntime } from "./runtime.js";
 import { demoDescriptors, startDemoReplicas } from "./demo.js";
 
@@ -79,30 +80,36 @@ async function main(): Promise<void> {
     return;
   }
 
-  const log = (m: string) => console.log(`[${new Date().toISOString()}] ${m}`);
+  // Everything from here on is a structured line on stdout (docs/DESIGN.md, "Observation").
+  const log = createLogger(config.logging?.level);
   const gateway = await startGateway(config, {
-    onClusterEvent: log,
+    log,
     // The demo API is known out of the box, so `npm run replica` works with any config.
     descriptors: demoDescriptors,
     loadConfig,
-    onReload: (result, trigger) => {
-      const line = `[${new Date().toISOString()}] ${formatReload(result, trigger)}`;
-      if (result.status === "rejected") console.error(line);
-      else console.log(line);
-    },
   });
   const p = gateway.ports[0];
-  console.log(
+  log.info(
+    { event: "start", ports: gateway.ports, admin: gateway.adminPort },
     `switchyard listening on port ${gateway.ports.join(", ")} (gRPC, gRPC-Web, Connect; HTTP/1.1 + h2c${config.listeners[0].tls ? " + TLS" : ""})`,
   );
-  if (gateway.adminPort) console.log(`admin on port ${gateway.adminPort} (/healthz, /ready, POST /reload)`);
-  for (const c of config.clusters.values()) {
-    console.log(`cluster ${c.name} (${c.protocol}): ${c.endpoints.map((e) => `${e.address} w${e.weight}`).join(", ")}`);
+  if (gateway.adminPort) {
+    const metrics = gateway.observability.metrics ? ", GET /metrics" : "";
+    log.info(
+      { event: "start", admin: gateway.adminPort },
+      `admin on port ${gateway.adminPort} (/healthz, /ready, POST /reload${metrics})`,
+    );
   }
-  if (stopDemo) printDemoHelp(p);
+  for (const c of config.clusters.values()) {
+    log.info(
+      { event: "start", cluster: c.name, endpoints: c.endpoints.map((e) => e.address) },
+      `cluster ${c.name} (${c.protocol}): ${c.endpoints.map((e) => `${e.address} w${e.weight}`).join(", ")}`,
+    );
+  }
+  if (stopDemo) log.info({ event: "start" }, demoHelp(p));
 
   const watcher = configPath && args.watch ? watchConfig(configPath, () => gateway.reload("file change")) : undefined;
-  if (watcher) console.log(`watching ${configPath} and the files it names; a change reloads`);
+  if (watcher) log.info({ event: "start" }, `watching ${configPath} and the files it names; a change reloads`);
   // SIGHUP reloads (a config file is needed; the demo has none and says so).
   process.on("SIGHUP", () => void gateway.reload("SIGHUP"));
 
@@ -111,14 +118,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     watcher?.close();
-    console.log(`${signal}: draining in-flight calls (up to ${gateway.current().config.drainTimeoutMs} ms)...`);
+    log.info(
+      { event: "stop", signal },
+      `${signal}: draining in-flight calls (up to ${gateway.current().config.drainTimeoutMs} ms)...`,
+    );
     gateway
       .close()
       .then(() => stopDemo?.())
       .then(
         () => process.exit(0),
-        (err) => {
-          console.error("error while stopping:", err);
+        (err: unknown) => {
+          log.error({ event: "stop", err }, "error while stopping");
           process.exit(1);
         },
       );
@@ -127,15 +137,14 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-function printDemoHelp(port: number): void {
-  console.log(`
-Try it:
+function demoHelp(port: number): string {
+  return `Try it:
   curl -s localhost:${port}/acme.echo.v1.EchoService/Echo -H 'content-type: application/json' -d '{"message":"hi"}'
   curl -s 'localhost:${port}/acme.echo.v1.EchoService/Echo?connect=v1&encoding=json&message=%7B%22message%22%3A%22hi%22%7D'
   grpcurl -plaintext -import-path proto -proto acme/echo/v1/echo.proto -d '{"message":"hi"}' localhost:${port} acme.echo.v1.EchoService/Echo
   grpcurl -plaintext -import-path proto -proto acme/echo/v1/echo.proto -d '{"count":3,"interval_ms":200}' localhost:${port} acme.echo.v1.EchoService/Count
 Browsers: any connect-web or grpc-web client pointed at http://localhost:${port} (CORS is open).
-Ctrl-C drains and stops.`);
+Ctrl-C drains and stops.`;
 }
 
 function fail(message: string, code: number): never {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DescFile } from "@bufbuild/protobuf";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
@@ -16,10 +16,13 @@ import { FASTIFY, answerer } from "./proxy/detect.js";
 import { startAdmin } from "./admin/admin-server.js";
 import { Observability } from "./observe/observability.js";
 import type { Endpoint } from "./cluster/endpoint.js";
+import type { Logger } from "./observe/logger.js";
+import type { ClusterEvent } from "./cluster/endpoint-set.js";
 import {
   type ReloadCounts,
   type ReloadResult,
   describeChanges,
+  formatReload,
   listenerAddress,
   planListeners,
   problemsOf,
@@ -59,9 +62,17 @@ export interface Gateway {
 }
 
 export interface GatewayOptions {
+  /** Fastify's own logging when no `log` is given (off by default). */
   logger?: boolean;
-  /** Endpoint health, ejections and breaker changes, as one line each. */
-  onClusterEvent?: (message: string) => void;
+  /**
+   * Where the gateway logs (pino; the CLI's goes to stdout): endpoint,
+   * discovery and reload events as structured lines, access lines when
+   * `logging.access` says so, and Fastify's errors. Without it the gateway
+   * logs nothing.
+   */
+  log?: Logger;
+  /** Endpoint health, ejections, breaker and discovery changes, as one line each (and their facts). */
+  onClusterEvent?: ClusterEvent;
   /** Descriptor files the gateway knows without a descriptor set (demo.ts hands in the demo's). */
   descriptors?: readonly DescFile[];
   /** Where a reload reads the config from (the CLI: the --config file, with --port applied). */
@@ -80,25 +91,32 @@ interface Served {
 }
 
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
-  const clusters = new ClusterManager(opts.onClusterEvent);
-  const discovery = new DiscoveryManager(clusters, opts.onClusterEvent);
+  // Set before any endpoint can report: events from the first snapshot's endpoints are logged too.
+  let observability: Observability | undefined;
+  const onClusterEvent: ClusterEvent = (message, facts) => {
+    observability?.clusterEvent(message, facts);
+    opts.onClusterEvent?.(message, facts);
+  };
+  const clusters = new ClusterManager(onClusterEvent);
+  const discovery = new DiscoveryManager(clusters, onClusterEvent);
   const snapshots = new CurrentSnapshot(config, { clusters, discovery, descriptors: opts.descriptors });
   const current = () => snapshots.snapshot;
   const inflight = new InFlight();
-  const observability = new Observability(config, {
+  const observe = (observability = new Observability(config, {
     endpointsNow: function* () {
       for (const name of current().upstreams.keys()) {
         const set = clusters.endpointSet(name);
         if (set) yield [name, set.list] as readonly [string, readonly Endpoint[]];
       }
     },
-  });
-  discovery.onUpdate((cluster, ok) => observability.discoveryUpdate(cluster, ok));
+    log: opts.log,
+  }));
+  discovery.onUpdate((cluster, ok) => observe.discoveryUpdate(cluster, ok));
   const proxy: ProxyState = {
     current,
     inflight,
     get observer() {
-      return observability.observer;
+      return observe.observer;
     },
   };
   let draining = false;
@@ -106,7 +124,13 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const open = async (lc: ListenerConfig): Promise<Served> => {
     const served = { config: lc, draining: false } as Served;
     const app = Fastify({
-      logger: opts.logger ?? false,
+      ...(opts.log
+        ? {
+            loggerInstance: opts.log as FastifyBaseLogger,
+            // Proxied calls have their own access log; Fastify's routes are the gateway's own.
+            logController: new LogController({ disableRequestLogging: true }),
+          }
+        : { logger: opts.logger ?? false }),
       serverFactory: (fastifyHandler) => {
         // Proxied calls take the lean path straight from the socket: the
         // Fastify lifecycle costs about a quarter of the throughput
@@ -185,7 +209,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         discovery,
         () => draining,
         (t) => reloader(t),
-        observability.metrics,
+        observe.metrics,
       )
     : undefined;
 
@@ -210,7 +234,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     const run = queue.then(async () => {
       const result = await reloadOnce(load).catch((err: unknown) => rejected(problemsOf(err)));
       reloads[result.status]++;
-      observability.reloaded(result.status);
+      if (result.status === "reloaded") observe.reconfigure(current().config);
+      observe.reloaded(result, trigger, formatReload(result, trigger));
       opts.onReload?.(result, trigger);
       return result;
     });
@@ -291,6 +316,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     served = nextServed.filter((s): s is Served => s !== undefined);
     if (stableText(before.admin) !== stableText(next.admin))
       notes.push("admin: the admin listener stays where it is until a restart");
+    if (stableText(before.metrics) !== stableText(next.metrics))
+      notes.push("metrics: collected or not as at start, until a restart (they live with the admin listener)");
     return { status: "reloaded", changed, problems: [], notes };
   };
 
@@ -300,12 +327,16 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     },
     admin,
     current,
-    reconfigure: (next) => snapshots.swap(next),
+    reconfigure: (next) => {
+      const s = snapshots.swap(next);
+      observe.reconfigure(next);
+      return s;
+    },
     reload,
     reloads,
     clusters,
     discovery,
-    observability,
+    observability: observe,
     inflight,
     get ports() {
       return served.map((s) => s.port);

@@ -7,6 +7,10 @@ import { EndpointBreaker } from "./breaker.js";
 import { HealthChecker } from "./health-check.js";
 import { type OutlierDetector, newOutlierHost, type OutlierHost } from "./outlier.js";
 
+/** A change of an endpoint's health or breaker, as cluster events carry it. */
+export type EndpointChange =
+  { event: "health"; state: "healthy" | "unhealthy"; reason: string } | { event: "breaker"; state: "open" | "closed" };
+
 /**
  * One upstream address with everything the gateway knows about its state.
  * It lives in its cluster's EndpointSet, across config snapshots: weight and
@@ -42,7 +46,7 @@ export class Endpoint {
     cluster: ClusterConfig,
     ep: EndpointConfig,
     private readonly outliers: OutlierDetector,
-    onChange: (ep: Endpoint, what: string) => void,
+    onChange: (ep: Endpoint, what: string, change: EndpointChange) => void,
     /** A TCP connection to this endpoint could not be made: discovery may want to look again. */
     onConnectFailure?: (ep: Endpoint, err: Error) => void,
   ) {
@@ -60,10 +64,10 @@ export class Endpoint {
     this.maxInFlight = r.circuitBreaker.maxInFlight;
     this.slowStartMs = r.slowStartMs;
     this.breaker = new EndpointBreaker(r.circuitBreaker, this.label);
-    this.breaker.on("open", () => onChange(this, "circuit breaker opened"));
+    this.breaker.on("open", () => onChange(this, "circuit breaker opened", { event: "breaker", state: "open" }));
     this.breaker.on("close", () => {
       this.cameBack();
-      onChange(this, "circuit breaker closed");
+      onChange(this, "circuit breaker closed", { event: "breaker", state: "closed" });
     });
     this.health = r.healthCheck.enabled
       ? new HealthChecker(
@@ -76,7 +80,8 @@ export class Endpoint {
               // attempts that found it down no longer says anything.
               this.outliers.uneject(this.outlier);
             }
-            onChange(this, `${healthy ? "healthy" : "unhealthy"}: ${reason}`);
+            const state = healthy ? "healthy" : "unhealthy";
+            onChange(this, `${state}: ${reason}`, { event: "health", state, reason });
           },
         )
       : undefined;

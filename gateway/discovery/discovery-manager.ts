@@ -94,15 +94,21 @@ export class DiscoveryManager {
         this.updated(cluster, true);
         // One line per entry newly skipped, not one per answer that still holds it.
         const before = new Set(r.status.skipped);
+        const facts = (state: "changed" | "failing" | "recovered" | "skipped", detail: string) =>
+          ({ event: "discovery", cluster, provider: provider.description, state, detail }) as const;
         for (const s of skipped)
           if (!before.has(s))
-            this.onEvent(`cluster "${cluster}" discovery (${provider.description}) skipped an entry: ${s}`);
+            this.onEvent(
+              `cluster "${cluster}" discovery (${provider.description}) skipped an entry: ${s}`,
+              facts("skipped", s),
+            );
         const change = this.clusters.endpointSet(cluster)?.update(DISCOVERY, endpoints);
         r.last = endpoints;
         if (r.status.state !== "ok") {
           if (r.status.state === "failing")
             this.onEvent(
               `cluster "${cluster}" discovery (${provider.description}) recovered: ${endpoints.length} endpoint(s)`,
+              facts("recovered", `${endpoints.length} endpoint(s)`),
             );
           r.status = { ...r.status, state: "ok", error: undefined, since: now() };
         }
@@ -111,6 +117,7 @@ export class DiscoveryManager {
         if (change && change.added.length + change.removed.length + change.updated.length > 0) {
           this.onEvent(
             `cluster "${cluster}" discovery: ${describe(change)} (now ${endpoints.length} from ${provider.description})`,
+            facts("changed", describe(change)),
           );
         }
       },
@@ -119,7 +126,13 @@ export class DiscoveryManager {
         this.updated(cluster, false);
         if (r.status.state !== "failing") {
           const kept = r.last ? `keeping the last ${r.last.length} endpoint(s) found` : "no endpoints found yet";
-          this.onEvent(`cluster "${cluster}" discovery (${provider.description}) failing, ${kept}: ${err.message}`);
+          this.onEvent(`cluster "${cluster}" discovery (${provider.description}) failing, ${kept}: ${err.message}`, {
+            event: "discovery",
+            cluster,
+            provider: provider.description,
+            state: "failing",
+            detail: err.message,
+          });
           r.status = { ...r.status, state: "failing", since: now() };
         }
         r.status.error = err.message;

@@ -1,25 +1,36 @@
+import type { Logger } from "pino";
 import type { GatewayConfig } from "../config/types.js";
+import type { ClusterEventFacts } from "../cluster/endpoint-set.js";
+import { AccessLog } from "./access-log.js";
+import { type ReloadOutcome, logClusterEvent, logReload } from "./events.js";
 import { type EndpointsNow, GatewayMetrics } from "./metrics.js";
 import { type CallSink, Observer } from "./observer.js";
 
 export interface ObservabilityInputs {
   /** Each cluster's endpoints now, for the gauges computed at scrape time. */
   endpointsNow: EndpointsNow;
+  /** Where events and access lines go; without one the gateway logs nothing. */
+  log?: Logger;
 }
 
 /**
  * Everything that watches the gateway, built from the config: the metrics
- * registry, and the Observer the proxy hands each call to (undefined when
- * nothing observes calls, so they pay nothing).
+ * registry, the logger's events and access lines, and the Observer the
+ * proxy hands each call to (undefined when nothing observes calls, so they
+ * pay nothing). Logging follows reloads; metrics are fixed at start, as the
+ * admin listener that serves them is.
  */
 export class Observability {
   readonly metrics: GatewayMetrics | undefined;
+  readonly log: Logger | undefined;
+  private accessLog: AccessLog | undefined;
   private current: Observer | undefined;
 
   constructor(config: GatewayConfig, inputs: ObservabilityInputs) {
     // Served on the admin listener: without one, nothing is collected.
     this.metrics = config.metrics?.enabled && config.admin ? new GatewayMetrics(inputs.endpointsNow) : undefined;
-    this.current = observerOf([this.metrics]);
+    this.log = inputs.log;
+    this.reconfigure(config);
   }
 
   /** The observer calls start with now. */
@@ -27,9 +38,26 @@ export class Observability {
     return this.current;
   }
 
-  /** A reload ended with `status` (reloaded, unchanged, rejected). */
-  reloaded(status: string): void {
-    this.metrics?.reloaded(status);
+  /** Applies what a reload may change: the log level, and whether calls are access-logged. */
+  reconfigure(config: GatewayConfig): void {
+    const logging = config.logging ?? { level: "info", access: false };
+    if (this.log) this.log.level = logging.level;
+    const access = logging.access && this.log !== undefined;
+    if (access !== (this.accessLog !== undefined) || this.current === undefined) {
+      this.accessLog = access ? new AccessLog(this.log!) : undefined;
+      this.current = observerOf([this.metrics, this.accessLog], this.accessLog !== undefined);
+    }
+  }
+
+  /** An endpoint or discovery change (the cluster manager's and discovery's events). */
+  clusterEvent(message: string, facts: ClusterEventFacts): void {
+    if (this.log) logClusterEvent(this.log, message, facts);
+  }
+
+  /** A reload ended; `message` is its one-line summary. */
+  reloaded(result: ReloadOutcome, trigger: string, message: string): void {
+    this.metrics?.reloaded(result.status);
+    if (this.log) logReload(this.log, result, trigger, message);
   }
 
   /** A discovery provider answered for `cluster`. */
@@ -38,7 +66,7 @@ export class Observability {
   }
 }
 
-function observerOf(sinks: Array<CallSink | undefined>): Observer | undefined {
+function observerOf(sinks: Array<CallSink | undefined>, wantsPeer: boolean): Observer | undefined {
   const on = sinks.filter((s): s is CallSink => s !== undefined);
-  return on.length > 0 ? new Observer(on) : undefined;
+  return on.length > 0 ? new Observer(on, wantsPeer) : undefined;
 }
