@@ -225,6 +225,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       await admin?.close();
       await discovery.close();
       await clusters.close();
+      await observe.close();
     })());
 
   // Reloads, one at a time: each one sees what the one before it left.

@@ -30,6 +30,13 @@ export const REQUIREMENTS = [
     needs: GO,
   },
   {
+    name: "otelcol-switchyard",
+    why: "tracing tests (an OpenTelemetry Collector: OTLP receiver, file exporter)",
+    detect: () => scriptSays("test/tracing/build-collector.sh", ["--check"], ".cache/bin/otelcol-switchyard"),
+    build: "test/tracing/build-collector.sh",
+    needs: GO,
+  },
+  {
     name: "kube-apiserver",
     why: "Kubernetes discovery tests",
     detect: () => scriptSays("test/kubernetes/build-apiserver.sh", ["--check"], ".cache/bin/kube-apiserver"),
