@@ -5,7 +5,8 @@
 // Targets: direct = the upstream itself; switchyard = the gateway with default
 // resilience (breaker, retries, health checks, outlier detection; no hedging);
 // switchyard-on and switchyard-off = two more gateways, with the defaults and
-// with all four turned off; node-pipe =
+// with all four turned off; switchyard-metrics and switchyard-metrics-off =
+// two more, with an admin listener and Prometheus metrics on and off; node-pipe =
 // bench/peers/node-pipe-proxy.mjs; nginx = nginx grpc_pass, one worker;
 // vanguard = bench/peers/vanguard (connectrpc/vanguard-go). `upstream` says
 // whose echo server is behind them: "go" (bench/upstream, connect-go) or
@@ -16,6 +17,8 @@ export const TARGET_LABELS = {
   switchyard: "switchyard",
   "switchyard-on": "switchyard, resilience defaults",
   "switchyard-off": "switchyard, resilience off",
+  "switchyard-metrics": "switchyard, metrics on",
+  "switchyard-metrics-off": "switchyard, metrics off",
   "node-pipe": "node-pipe-proxy",
   nginx: "nginx grpc_pass",
   vanguard: "vanguard-go",
@@ -120,6 +123,17 @@ export const SCENARIOS = [
     upstream: "go",
     // Two processes of their own with the same history, so JIT warm-up does not tilt the comparison.
     targets: ["switchyard-on", "switchyard-off"],
+    ratioBase: "grpc-small-ghz",
+    wire: "grpcSmall",
+    closed: { tool: "ghz", concurrency: 50, connections: 2 },
+    open: { tool: "ghz", peakShare: 0.5, concurrency: 16 },
+  },
+  {
+    id: "metrics",
+    title: "Prometheus metrics on vs off, gRPC unary small pass-through (ghz; ratio to direct of grpc-small-ghz)",
+    upstream: "go",
+    // As for resilience: two gateways of their own, the same but for metrics.enabled (issue 13: within 5% CPU per call).
+    targets: ["switchyard-metrics-off", "switchyard-metrics"],
     ratioBase: "grpc-small-ghz",
     wire: "grpcSmall",
     closed: { tool: "ghz", concurrency: 50, connections: 2 },

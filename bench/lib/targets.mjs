@@ -4,20 +4,25 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, startProcess } from "./procs.mjs";
 
-/** Switchyard's config (the YAML shape, as JSON) for one gRPC upstream. */
-export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight } = {}) {
+/**
+ * Switchyard's config (the YAML shape, as JSON) for one gRPC upstream.
+ * `metrics` true or false adds an admin listener with metrics on or off.
+ */
+export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight, metrics } = {}) {
   const cluster = { protocol: "grpc", http: "2", codec: "proto", endpoints: [upstreamAddr] };
   if (!resilience)
     Object.assign(cluster, { circuitBreaker: false, retryPolicy: false, healthCheck: false, outlierDetection: false });
   // The per-endpoint concurrency cap (default 1000, like Envoy's
   // max_requests) must be raised for a test that holds 10,000 calls open.
   if (maxInFlight) cluster.circuitBreaker = resilience ? { maxInFlight } : false;
-  return {
+  const config = {
     listeners: [{ port: 0, host: "127.0.0.1" }],
     limits: { maxMessageBytes: 16 << 20 },
     clusters: { echo: cluster },
     routes: [{ match: { prefix: "/" }, cluster: "echo" }],
   };
+  if (metrics !== undefined) Object.assign(config, { admin: { port: 0 }, metrics: { enabled: metrics } });
+  return config;
 }
 
 /** nginx: one worker, h2c listener, grpc_pass to a keep-alive upstream pool. */
@@ -87,7 +92,15 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
     const cfg = join(tmp, `${name}.json`);
     writeFileSync(
       cfg,
-      JSON.stringify(gatewayConfig(addr, { resilience: target !== "switchyard-off", maxInFlight }), null, 2),
+      JSON.stringify(
+        gatewayConfig(addr, {
+          resilience: target !== "switchyard-off",
+          maxInFlight,
+          metrics: target === "switchyard-metrics" ? true : target === "switchyard-metrics-off" ? false : undefined,
+        }),
+        null,
+        2,
+      ),
     );
     proxy = await startProcess(name, node, ["dist/bench/gateway-main.js", cfg], { cwd: repo, logFile });
   } else if (target === "node-pipe") {

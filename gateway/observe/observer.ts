@@ -112,8 +112,6 @@ export class Observer {
  */
 export class CallRecord {
   readonly startedAt = performance.now();
-  /** Wall clock at the start (ms since the epoch), for logs and spans. */
-  readonly startTime = Date.now();
   readonly peerAddress: string | undefined;
   readonly peerPort: number | undefined;
   /** "/pkg.Service/Method" as the client sent it; "" when the request could not be read. */
