@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { GatewayConfig } from "../config/types.js";
 import { capturedLogger } from "../../test/helpers/log-capture.js";
 import { Observability } from "./observability.js";
+import { Tracing } from "./tracing.js";
 
 function config(change: Partial<GatewayConfig> = {}): GatewayConfig {
   return {
@@ -43,5 +44,21 @@ describe("Observability", () => {
     o.reconfigure(config({ logging: { level: "warn", access: false } }));
     expect(o.observer).toBeUndefined();
     expect(log.level).toBe("warn");
+  });
+
+  it("turns tracing on, changes and off with a reload, each time with a tracer of its own", async () => {
+    const o = new Observability(config(), { endpointsNow: () => [] });
+    const tracing = { endpoint: "http://127.0.0.1:1/v1/traces", sampleRatio: 1, serviceName: "a" };
+    o.reconfigure(config({ tracing }));
+    const first = o.observer!.sinks[0];
+    expect(first).toBeInstanceOf(Tracing);
+    expect(o.observer!.wantsPeer).toBe(true);
+    o.reconfigure(config({ tracing }));
+    expect(o.observer!.sinks[0]).toBe(first);
+    o.reconfigure(config({ tracing: { ...tracing, sampleRatio: 0.5 } }));
+    expect(o.observer!.sinks[0]).not.toBe(first);
+    o.reconfigure(config());
+    expect(o.observer).toBeUndefined();
+    await o.close();
   });
 });
