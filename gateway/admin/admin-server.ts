@@ -6,6 +6,7 @@ import type { ReloadResult } from "../snapshot/reload.js";
 import { Listener } from "../listener/listener.js";
 import { registerAdminService } from "./admin-service.js";
 import { NOT_BUILT, dashboardAsset } from "./dashboard-assets.js";
+import type { GatewayMetrics } from "../observe/metrics.js";
 
 /** How long open admin connections (a watching dashboard) get to finish when the gateway stops. */
 const CLOSE_GRACE_MS = 1000;
@@ -23,6 +24,8 @@ export async function startAdmin(
   discovery: DiscoveryManager,
   draining: () => boolean,
   reload: (trigger: string) => Promise<ReloadResult>,
+  /** Served as GET /metrics; undefined: metrics off. */
+  metrics: GatewayMetrics | undefined,
   /** More routes, registered before the listener opens (the primary's GET /workers). */
   extend?: (app: FastifyInstance) => void,
 ): Promise<FastifyInstance> {
@@ -64,6 +67,13 @@ export async function startAdmin(
   app.get("/favicon.ico", async (_req, reply) => reply.code(204).send());
 
   app.get("/healthz", async () => ({ status: "ok" }));
+  // Prometheus's text format, as Envoy's /stats/prometheus and Linkerd's proxy /metrics serve it.
+  if (metrics) {
+    app.get("/metrics", async (_req, reply) => {
+      const { contentType, body } = await metrics.scrape();
+      return reply.type(contentType).send(body);
+    });
+  }
   app.get("/ready", async (_req, reply) => {
     if (draining()) return reply.code(503).send({ status: "draining" });
     // Ready while serving: a failing discovery keeps its last good endpoints, and says so here.

@@ -224,6 +224,8 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
         discovery,
         () => closing !== undefined,
         (t) => reload(t),
+        // The group's metrics are not gathered yet: the primary serves no calls.
+        undefined,
         (app: FastifyInstance) => {
           // The group, one entry per worker: its pid, state, calls in flight and endpoint states.
           app.get("/workers", async () => {
