@@ -16,6 +16,7 @@ export const LAYERS = [
   "transcode",
   "cluster",
   "discovery",
+  "observe",
   "descriptors",
   "policy",
   "route",

@@ -6,6 +6,7 @@ import { ConfigError } from "./config/config-error.js";
 import type { GatewayConfig } from "./config/types.js";
 import { type Gateway, startGateway } from "./server.js";
 import { type ReloadResult, formatReload, watchConfig } from "./snapshot/reload.js";
+import { createLogger } from "./observe/logger.js";
 import { tuneRuntime } from "./runtime.js";
 import { DEMO_ADMIN_PORT, demoDescriptors, startDemoReplicas } from "./demo.js";
 import { runNewService } from "./scaffold/new-service.js";
@@ -107,45 +108,62 @@ async function main(): Promise<void> {
     return;
   }
 
-  const log = (m: string) => console.log(`[${new Date().toISOString()}] ${m}`);
-  const onReload = (result: ReloadResult, trigger: string) => {
-    const line = `[${new Date().toISOString()}] ${formatReload(result, trigger)}`;
-    if (result.status === "rejected") console.error(line);
-    else console.log(line);
-  };
+  // Everything from here on is a structured line on stdout (docs/DESIGN.md, "Observation").
+  const log = createLogger(config.logging?.level);
   const workers = workerCount(workersFlag ?? config.workers);
   // One process serves everything, or a primary runs workers (workers/primary.ts); the rest is the same.
   let gateway: Pick<Gateway, "ports" | "adminPort" | "reload" | "close" | "current">;
+  let metricsOn = false;
   try {
-    gateway =
-      workers > 1
-        ? await startPrimary(config, { count: workers, loadConfig, descriptors: demoDescriptors, log, onReload })
-        : await startGateway(config, {
-            onClusterEvent: log,
-            // The demo API is known out of the box, so `npm run replica` works with any config.
-            descriptors: demoDescriptors,
-            loadConfig,
-            onReload,
-          });
+    if (workers > 1) {
+      const onReload = (result: ReloadResult, trigger: string) => {
+        const facts = { event: "reload", status: result.status, trigger };
+        if (result.status === "rejected") log.error(facts, formatReload(result, trigger));
+        else log.info(facts, formatReload(result, trigger));
+      };
+      gateway = await startPrimary(config, {
+        count: workers,
+        loadConfig,
+        descriptors: demoDescriptors,
+        log: (m) => log.info(m),
+        onReload,
+      });
+    } else {
+      const single = await startGateway(config, {
+        log,
+        // The demo API is known out of the box, so `npm run replica` works with any config.
+        descriptors: demoDescriptors,
+        loadConfig,
+      });
+      metricsOn = single.observability.metrics !== undefined;
+      gateway = single;
+    }
   } catch (err) {
     await stopDemo?.();
     throw err;
   }
   const p = gateway.ports[0];
-  console.log(
+  log.info(
+    { event: "start", ports: gateway.ports, admin: gateway.adminPort, workers },
     `switchyard listening on port ${gateway.ports.join(", ")} (gRPC, gRPC-Web, Connect; HTTP/1.1 + h2c${config.listeners[0].tls ? " + TLS" : ""})${workers > 1 ? ` with ${workers} workers` : ""}`,
   );
-  if (gateway.adminPort)
-    console.log(
-      `admin on port ${gateway.adminPort} (dashboard at /, AdminService, /healthz, /ready, POST /reload${workers > 1 ? ", /workers" : ""}); bound to ${config.admin!.host}`,
+  if (gateway.adminPort) {
+    const extra = `${metricsOn ? ", GET /metrics" : ""}${workers > 1 ? ", /workers" : ""}`;
+    log.info(
+      { event: "start", admin: gateway.adminPort },
+      `admin on port ${gateway.adminPort} (dashboard at /, AdminService, /healthz, /ready, POST /reload${extra}); bound to ${config.admin!.host}`,
     );
-  for (const c of config.clusters.values()) {
-    console.log(`cluster ${c.name} (${c.protocol}): ${c.endpoints.map((e) => `${e.address} w${e.weight}`).join(", ")}`);
   }
-  if (stopDemo) printDemoHelp(p, gateway.adminPort);
+  for (const c of config.clusters.values()) {
+    log.info(
+      { event: "start", cluster: c.name, endpoints: c.endpoints.map((e) => e.address) },
+      `cluster ${c.name} (${c.protocol}): ${c.endpoints.map((e) => `${e.address} w${e.weight}`).join(", ")}`,
+    );
+  }
+  if (stopDemo) log.info({ event: "start" }, demoHelp(p, gateway.adminPort));
 
   const watcher = configPath && args.watch ? watchConfig(configPath, () => gateway.reload("file change")) : undefined;
-  if (watcher) console.log(`watching ${configPath} and the files it names; a change reloads`);
+  if (watcher) log.info({ event: "start" }, `watching ${configPath} and the files it names; a change reloads`);
   // SIGHUP reloads (a config file is needed; the demo has none and says so).
   process.on("SIGHUP", () => void gateway.reload("SIGHUP"));
 
@@ -154,14 +172,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     watcher?.close();
-    console.log(`${signal}: draining in-flight calls (up to ${gateway.current().config.drainTimeoutMs} ms)...`);
+    log.info(
+      { event: "stop", signal },
+      `${signal}: draining in-flight calls (up to ${gateway.current().config.drainTimeoutMs} ms)...`,
+    );
     gateway
       .close()
       .then(() => stopDemo?.())
       .then(
         () => process.exit(0),
-        (err) => {
-          console.error("error while stopping:", err);
+        (err: unknown) => {
+          log.error({ event: "stop", err }, "error while stopping");
           process.exit(1);
         },
       );
@@ -170,9 +191,8 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-function printDemoHelp(port: number, adminPort: number | undefined): void {
-  console.log(`
-Try it:
+function demoHelp(port: number, adminPort: number | undefined): string {
+  return `Try it:
   curl -s localhost:${port}/acme.echo.v1.EchoService/Echo -H 'content-type: application/json' -d '{"message":"hi"}'
   curl -s 'localhost:${port}/acme.echo.v1.EchoService/Echo?connect=v1&encoding=json&message=%7B%22message%22%3A%22hi%22%7D'
   grpcurl -plaintext -import-path proto -proto acme/echo/v1/echo.proto -d '{"message":"hi"}' localhost:${port} acme.echo.v1.EchoService/Echo
@@ -184,7 +204,7 @@ Browsers: any connect-web or grpc-web client pointed at http://localhost:${port}
 Dashboard: http://localhost:${adminPort}/   (live endpoints, charts, drain buttons)
   curl -s -X POST localhost:${adminPort}/switchyard.admin.v1.AdminService/ListClusters -H 'content-type: application/json' -d '{}'`
   }
-Ctrl-C drains and stops.`);
+Ctrl-C drains and stops.`;
 }
 
 function fail(message: string, code: number): never {

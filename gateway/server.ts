@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { DescFile } from "@bufbuild/protobuf";
@@ -16,13 +16,18 @@ import type { CatalogueStatus } from "./snapshot/catalogue.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
 import { InFlight } from "./proxy/inflight.js";
 import { GuardState } from "./guard/guard-state.js";
-import { handleRpc } from "./proxy/call-handler.js";
+import { type ProxyState, handleRpc } from "./proxy/call-handler.js";
 import { FASTIFY, answerer } from "./proxy/detect.js";
 import { startAdmin } from "./admin/admin-server.js";
+import { Observability } from "./observe/observability.js";
+import type { Endpoint } from "./cluster/endpoint.js";
+import type { Logger } from "./observe/logger.js";
+import type { ClusterEvent } from "./cluster/endpoint-set.js";
 import {
   type ReloadCounts,
   type ReloadResult,
   describeChanges,
+  formatReload,
   listenerAddress,
   listenerKeys,
   planListeners,
@@ -56,6 +61,8 @@ export interface Gateway {
   reflection: ReflectionManager;
   /** What reflection taught the method catalogue, any conflict it refused, and how each endpoint answers (for the admin API). */
   catalogueStatus(): CatalogueStatus;
+  /** Metrics (and what else observes calls). */
+  observability: Observability;
   inflight: InFlight;
   /** Bound ports, in listener order (useful with port 0). */
   readonly ports: number[];
@@ -65,9 +72,17 @@ export interface Gateway {
 }
 
 export interface GatewayOptions {
+  /** Fastify's own logging when no `log` is given (off by default). */
   logger?: boolean;
-  /** Endpoint health, ejections and breaker changes, as one line each. */
-  onClusterEvent?: (message: string) => void;
+  /**
+   * Where the gateway logs (pino; the CLI's goes to stdout): endpoint,
+   * discovery and reload events as structured lines, access lines when
+   * `logging.access` says so, and Fastify's errors. Without it the gateway
+   * logs nothing.
+   */
+  log?: Logger;
+  /** Endpoint health, ejections, breaker and discovery changes, as one line each (and their facts). */
+  onClusterEvent?: ClusterEvent;
   /** Descriptor files the gateway knows without a descriptor set (demo.ts hands in the demo's). */
   descriptors?: readonly DescFile[];
   /** Where a reload reads the config from (the CLI: the --config file, with --port applied). */
@@ -81,7 +96,7 @@ export interface GatewayOptions {
   /** Makes the discovery providers (default: the real ones, discovery/create-provider.ts). */
   providers?: ProviderFactory;
   /** Discovery's log lines (default: onClusterEvent). */
-  onDiscoveryEvent?: (message: string) => void;
+  onDiscoveryEvent?: ClusterEvent;
   /**
    * A worker's listeners: instead of binding the port, take the connections
    * the primary accepted for the listener called `key` (listenerKeys), and
@@ -103,28 +118,56 @@ interface Served {
 }
 
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
-  const clusters = new ClusterManager(opts.onClusterEvent, opts.healthBoard);
-  const discovery = new DiscoveryManager(clusters, opts.onDiscoveryEvent ?? opts.onClusterEvent, opts.providers);
-  const guards = new GuardState(opts.onClusterEvent);
+  // Set before any endpoint can report: events from the first snapshot's endpoints are logged too.
+  let observability: Observability | undefined;
+  const onClusterEvent: ClusterEvent = (message, facts) => {
+    observability?.clusterEvent(message, facts);
+    opts.onClusterEvent?.(message, facts);
+  };
+  const clusters = new ClusterManager(onClusterEvent, opts.healthBoard);
+  const discovery = new DiscoveryManager(clusters, opts.onDiscoveryEvent ?? onClusterEvent, opts.providers);
+  const guards = new GuardState((m) => onClusterEvent(m, { event: "guard" }));
   // Lessons go into a new snapshot as they come; `snapshots` exists before the first one can.
-  const reflection = new ReflectionManager(clusters, opts.onClusterEvent ?? (() => {}), () => snapshots.relearn());
+  const reflection = new ReflectionManager(clusters, onClusterEvent, () => snapshots.relearn());
   const snapshots: CurrentSnapshot = new CurrentSnapshot(config, {
     clusters,
     discovery,
     reflection,
     descriptors: opts.descriptors,
     guards,
-    onEvent: opts.onClusterEvent,
+    onEvent: onClusterEvent,
   });
   const current = () => snapshots.snapshot;
   const inflight = new InFlight();
-  const proxy = { current, inflight };
+  const observe = (observability = new Observability(config, {
+    endpointsNow: function* () {
+      for (const name of current().upstreams.keys()) {
+        const set = clusters.endpointSet(name);
+        if (set) yield [name, set.list] as readonly [string, readonly Endpoint[]];
+      }
+    },
+    log: opts.log,
+  }));
+  discovery.onUpdate((cluster, ok) => observe.discoveryUpdate(cluster, ok));
+  const proxy: ProxyState = {
+    current,
+    inflight,
+    get observer() {
+      return observe.observer;
+    },
+  };
   let draining = false;
 
   const open = async (lc: ListenerConfig, key: string): Promise<Served> => {
     const served = { config: lc, draining: false } as Served;
     const app = Fastify({
-      logger: opts.logger ?? false,
+      ...(opts.log
+        ? {
+            loggerInstance: opts.log as FastifyBaseLogger,
+            // Proxied calls have their own access log; Fastify's routes are the gateway's own.
+            logController: new LogController({ disableRequestLogging: true }),
+          }
+        : { logger: opts.logger ?? false }),
       serverFactory: (fastifyHandler) => {
         // Proxied calls take the lean path straight from the socket: the
         // Fastify lifecycle costs about a quarter of the throughput
@@ -209,6 +252,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         discovery,
         () => draining,
         (t) => reloader(t),
+        observe.metrics,
       )
     : undefined;
 
@@ -229,6 +273,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       await discovery.close();
       await clusters.close();
       guards.close();
+      await observe.close();
     })());
 
   // Reloads, one at a time: each one sees what the one before it left.
@@ -240,6 +285,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       // A reload asks the upstreams' reflection again even when the file did not change.
       if (result.status === "unchanged") reflection.refresh();
       reloads[result.status]++;
+      if (result.status === "reloaded") observe.reconfigure(current().config);
+      observe.reloaded(result, trigger, formatReload(result, trigger));
       opts.onReload?.(result, trigger);
       return result;
     });
@@ -321,6 +368,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     served = nextServed.filter((s): s is Served => s !== undefined);
     if (stableText(before.admin) !== stableText(next.admin))
       notes.push("admin: the admin listener stays where it is until a restart");
+    if (stableText(before.metrics) !== stableText(next.metrics))
+      notes.push("metrics: collected or not as at start, until a restart (they live with the admin listener)");
     return { status: "reloaded", changed, problems: [], notes };
   };
 
@@ -330,13 +379,18 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     },
     admin,
     current,
-    reconfigure: (next) => snapshots.swap(next),
+    reconfigure: (next) => {
+      const s = snapshots.swap(next);
+      observe.reconfigure(next);
+      return s;
+    },
     reload,
     reloads,
     clusters,
     discovery,
     reflection,
     catalogueStatus: () => snapshots.catalogueStatus(),
+    observability: observe,
     inflight,
     get ports() {
       return served.map((s) => s.port);

@@ -7,7 +7,9 @@
 // switchyard-on and switchyard-off = two more gateways, with the defaults and
 // with all four turned off; switchyard-nolimit and switchyard-ratelimit = two
 // more, the defaults without and with a rate limit every call passes through
-// (key peer, never refused: the cost of taking a token); node-pipe =
+// (key peer, never refused: the cost of taking a token); switchyard-metrics and
+// switchyard-metrics-off = two more, with an admin listener and Prometheus
+// metrics on and off; node-pipe =
 // bench/peers/node-pipe-proxy.mjs; nginx = nginx grpc_pass, one worker;
 // haproxy = HAProxy, HTTP/2 on both sides, one thread; caddy = Caddy's
 // reverse_proxy to h2c:// (bench/lib/peers.mjs); vanguard =
@@ -26,6 +28,8 @@ export const TARGET_LABELS = {
   "switchyard-ratelimit": "switchyard, rate limit (memory, key peer)",
   "switchyard-w2": "switchyard, workers: 2",
   "switchyard-wauto": "switchyard, workers: auto",
+  "switchyard-metrics": "switchyard, metrics on",
+  "switchyard-metrics-off": "switchyard, metrics off",
   "node-pipe": "node-pipe-proxy",
   nginx: "nginx grpc_pass",
   haproxy: "HAProxy",
@@ -165,6 +169,17 @@ export const SCENARIOS = [
     upstream: "go",
     // Two processes of their own with the same history, as for resilience.
     targets: ["switchyard-nolimit", "switchyard-ratelimit"],
+    ratioBase: "grpc-small-ghz",
+    wire: "grpcSmall",
+    closed: { tool: "ghz", concurrency: 50, connections: 2 },
+    open: { tool: "ghz", peakShare: 0.5, concurrency: 16 },
+  },
+  {
+    id: "metrics",
+    title: "Prometheus metrics on vs off, gRPC unary small pass-through (ghz; ratio to direct of grpc-small-ghz)",
+    upstream: "go",
+    // As for resilience: two gateways of their own, the same but for metrics.enabled (issue 13: within 5% CPU per call).
+    targets: ["switchyard-metrics-off", "switchyard-metrics"],
     ratioBase: "grpc-small-ghz",
     wire: "grpcSmall",
     closed: { tool: "ghz", concurrency: 50, connections: 2 },

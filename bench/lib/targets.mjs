@@ -6,8 +6,14 @@ import { freePort, startProcess } from "./procs.mjs";
 import { startPeer } from "./peers.mjs";
 import { baseTarget, NODE24 } from "./scenarios.mjs";
 
-/** Switchyard's config (the YAML shape, as JSON) for one gRPC upstream. */
-export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight, rateLimit = false, workers } = {}) {
+/**
+ * Switchyard's config (the YAML shape, as JSON) for one gRPC upstream.
+ * `metrics` true or false adds an admin listener with metrics on or off.
+ */
+export function gatewayConfig(
+  upstreamAddr,
+  { resilience = true, maxInFlight, rateLimit = false, workers, metrics } = {},
+) {
   const cluster = { protocol: "grpc", http: "2", codec: "proto", endpoints: [upstreamAddr] };
   if (!resilience)
     Object.assign(cluster, { circuitBreaker: false, retryPolicy: false, healthCheck: false, outlierDetection: false });
@@ -23,6 +29,7 @@ export function gatewayConfig(upstreamAddr, { resilience = true, maxInFlight, ra
   };
   // A bucket per client address that never runs dry: every call pays for taking a token, none is refused.
   if (rateLimit) config.rateLimits = [{ match: { prefix: "/" }, key: "peer", tokensPerSecond: 1e9, burst: 1e9 }];
+  if (metrics !== undefined) Object.assign(config, { admin: { port: 0 }, metrics: { enabled: metrics } });
   return config;
 }
 
@@ -101,6 +108,7 @@ export async function startTarget(target, up, server, { repo, paths, tmp, suffix
           maxInFlight,
           rateLimit: kind === "switchyard-ratelimit",
           workers: workersOf(kind),
+          metrics: kind === "switchyard-metrics" ? true : kind === "switchyard-metrics-off" ? false : undefined,
         }),
         null,
         2,

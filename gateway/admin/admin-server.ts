@@ -7,6 +7,11 @@ import { Listener } from "../listener/listener.js";
 import { type GroupAnswers, registerAdminService } from "./admin-service.js";
 import { NOT_BUILT, dashboardAsset } from "./dashboard-assets.js";
 
+/** What GET /metrics serves: Prometheus's text format and its content type. */
+export interface MetricsSource {
+  scrape(): Promise<{ contentType: string; body: string }>;
+}
+
 /** How long open admin connections (a watching dashboard) get to finish when the gateway stops. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -23,6 +28,8 @@ export async function startAdmin(
   discovery: DiscoveryManager,
   draining: () => boolean,
   reload: (trigger: string) => Promise<ReloadResult>,
+  /** Served as GET /metrics (GatewayMetrics, or the primary's for its group); undefined: metrics off. */
+  metrics: MetricsSource | undefined,
   /** What the primary of `workers: N` adds: its GET /workers (registered before the listener opens), the group's answers. */
   primary?: { routes: (app: FastifyInstance) => void; group: GroupAnswers },
 ): Promise<FastifyInstance> {
@@ -65,6 +72,13 @@ export async function startAdmin(
   app.get("/favicon.ico", async (_req, reply) => reply.code(204).send());
 
   app.get("/healthz", async () => ({ status: "ok" }));
+  // Prometheus's text format, as Envoy's /stats/prometheus and Linkerd's proxy /metrics serve it.
+  if (metrics) {
+    app.get("/metrics", async (_req, reply) => {
+      const { contentType, body } = await metrics.scrape();
+      return reply.type(contentType).send(body);
+    });
+  }
   app.get("/ready", async (_req, reply) => {
     if (draining()) return reply.code(503).send({ status: "draining" });
     // Ready while serving: a failing discovery keeps its last good endpoints, and says so here.

@@ -3,7 +3,30 @@ import { Endpoint } from "./endpoint.js";
 import { OutlierDetector } from "./outlier.js";
 import type { HealthBoard } from "./health-board.js";
 
-export type ClusterEvent = (message: string) => void;
+/** What a cluster event is about, for structured logs; the message says it for people. */
+export type ClusterEventFacts =
+  | { event: "health"; cluster: string; endpoint: string; state: "healthy" | "unhealthy"; reason: string }
+  | { event: "breaker"; cluster: string; endpoint: string; state: "open" | "closed" }
+  | { event: "ejection"; cluster: string; endpoint: string; reason: string }
+  | {
+      event: "discovery";
+      cluster: string;
+      provider: string;
+      state: "changed" | "failing" | "recovered" | "skipped";
+      detail: string;
+    }
+  | { event: "drain"; cluster: string; endpoint: string; state: "drained" | "undrained" }
+  /** The door's own news (a shared rate limit's Redis going away and coming back). */
+  | { event: "guard" }
+  | {
+      event: "reflection";
+      cluster?: string;
+      endpoint?: string;
+      state: "failing" | "answering" | "unimplemented" | "learned" | "conflict";
+    };
+
+/** Endpoint health, breaker, ejection and discovery changes: one line for people, and the facts. */
+export type ClusterEvent = (message: string, facts: ClusterEventFacts) => void;
 
 /** A TCP connection to an endpoint of `cluster` at `address` could not be made. */
 export type ConnectFailure = (cluster: string, address: string) => void;
@@ -50,7 +73,15 @@ export class EndpointSet {
       config.resilience.outlierDetection,
       () => this.list.map((e) => e.outlier),
       undefined,
-      (host, reason) => onEvent(`${this.list.find((e) => e.outlier === host)?.label ?? "endpoint"} ejected: ${reason}`),
+      (host, reason) => {
+        const e = this.list.find((x) => x.outlier === host);
+        onEvent(`${e?.label ?? "endpoint"} ejected: ${reason}`, {
+          event: "ejection",
+          cluster: config.name,
+          endpoint: e?.address ?? "",
+          reason,
+        });
+      },
     );
     this.update(STATIC, config.endpoints);
   }
@@ -100,7 +131,8 @@ export class EndpointSet {
           this.config,
           d,
           this.outliers,
-          (e, what) => this.onEvent(`${e.label} ${what}`),
+          (e, what, change) =>
+            this.onEvent(`${e.label} ${what}`, { ...change, cluster: this.config.name, endpoint: e.address }),
           this.connectFailed,
           this.board,
         );
@@ -149,7 +181,14 @@ export class EndpointSet {
     if (!ep) return undefined;
     if (on) this.drainedByOperator.add(address);
     else this.drainedByOperator.delete(address);
-    if (ep.drained !== on) this.onEvent(`${ep.label} ${on ? "drained" : "undrained"} by an operator`);
+    const state = on ? "drained" : "undrained";
+    if (ep.drained !== on)
+      this.onEvent(`${ep.label} ${state} by an operator`, {
+        event: "drain",
+        cluster: this.config.name,
+        endpoint: address,
+        state,
+      });
     ep.setDrained(on);
     return ep;
   }

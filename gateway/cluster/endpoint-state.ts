@@ -1,14 +1,23 @@
 import type { Endpoint } from "./endpoint.js";
 
-/** The one word for an endpoint's state that operators read (admin API, dashboard, metrics). */
+/** What an endpoint is doing now, as metrics and the admin view name it. */
 export type EndpointStateName = "healthy" | "unhealthy" | "ejected" | "breaker_open" | "draining";
 
+export const ENDPOINT_STATES: readonly EndpointStateName[] = [
+  "healthy",
+  "unhealthy",
+  "ejected",
+  "breaker_open",
+  "draining",
+];
+
 /**
- * The first that applies, most deliberate first: a drain is an operator's
- * decision, failed health checks are facts, an ejection is a statistical
- * guess, and a breaker that is open or half-open is still deciding.
- * "healthy" means it takes calls (it may still be at its in-flight cap).
- * With `workers`, ejection and breaker come from the workers.
+ * The one state that says most about why an endpoint takes calls or not,
+ * in the order an operator acts on them: removed (draining), then down by
+ * health checks, then out by outlier detection, then its breaker (open or
+ * half-open). An endpoint at its in-flight cap is busy, not unhealthy.
+ * With `workers` (the primary of `workers: N`), ejection and breaker are
+ * what its workers say.
  */
 export function endpointState(e: Endpoint, workers?: WorkerFacts): EndpointStateName {
   if (e.isDraining) return "draining";

@@ -9,6 +9,10 @@ import { EndpointStats } from "./endpoint-stats.js";
 import type { EndpointHealth, HealthBoard } from "./health-board.js";
 import { type OutlierDetector, newOutlierHost, type OutlierHost } from "./outlier.js";
 
+/** A change of an endpoint's health or breaker, as cluster events carry it. */
+export type EndpointChange =
+  { event: "health"; state: "healthy" | "unhealthy"; reason: string } | { event: "breaker"; state: "open" | "closed" };
+
 /**
  * One upstream address with everything the gateway knows about its state.
  * It lives in its cluster's EndpointSet, across config snapshots: weight and
@@ -48,7 +52,7 @@ export class Endpoint {
     cluster: ClusterConfig,
     ep: EndpointConfig,
     private readonly outliers: OutlierDetector,
-    onChange: (ep: Endpoint, what: string) => void,
+    onChange: (ep: Endpoint, what: string, change: EndpointChange) => void,
     /** A TCP connection to this endpoint could not be made: discovery may want to look again. */
     onConnectFailure?: (ep: Endpoint, err: Error) => void,
     /** Health checked elsewhere (the primary, with workers): follow this board instead of checking. */
@@ -68,10 +72,10 @@ export class Endpoint {
     this.maxInFlight = r.circuitBreaker.maxInFlight;
     this.slowStartMs = r.slowStartMs;
     this.breaker = new EndpointBreaker(r.circuitBreaker, this.label);
-    this.breaker.on("open", () => onChange(this, "circuit breaker opened"));
+    this.breaker.on("open", () => onChange(this, "circuit breaker opened", { event: "breaker", state: "open" }));
     this.breaker.on("close", () => {
       this.cameBack();
-      onChange(this, "circuit breaker closed");
+      onChange(this, "circuit breaker closed", { event: "breaker", state: "closed" });
     });
     const healthChanged = (healthy: boolean) => {
       if (!healthy) return;
@@ -89,7 +93,8 @@ export class Endpoint {
         r.healthCheck,
         (healthy, reason) => {
           healthChanged(healthy);
-          onChange(this, `${healthy ? "healthy" : "unhealthy"}: ${reason}`);
+          const state = healthy ? "healthy" : "unhealthy";
+          onChange(this, `${state}: ${reason}`, { event: "health", state, reason });
         },
       );
   }

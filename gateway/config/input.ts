@@ -1,3 +1,4 @@
+import type { LogLevel } from "./types.js";
 import type { BalancerKind } from "./types.js";
 
 // The user-facing shape, as written in YAML (or built in code for --demo).
@@ -162,6 +163,9 @@ export interface RateLimitInput {
 export interface GatewayConfigInput {
   listeners: ListenerInput[];
   admin?: { port: number; host?: string };
+  metrics?: { enabled?: boolean };
+  logging?: { level?: LogLevel; access?: boolean };
+  tracing?: { otlp: { endpoint: string }; sampleRatio?: number; serviceName?: string };
   limits?: { maxMessageBytes?: number };
   drainTimeout?: DurationInput;
   workers?: number | "auto";

@@ -36,8 +36,31 @@ describe("normalizeConfig", () => {
         ],
       ]),
       routes: [{ match: { prefix: "/" }, cluster: "echo" }],
+      metrics: { enabled: false },
+      logging: { level: "info", access: false },
     });
     expect("admin" in config).toBe(false);
+    expect("tracing" in config).toBe(false);
+  });
+
+  it("turns metrics on with the admin listener, unless told not to", () => {
+    expect(normalizeConfig({ ...minimal, admin: { port: 9901 } }, new Map()).metrics).toEqual({ enabled: true });
+    const off = normalizeConfig({ ...minimal, admin: { port: 9901 }, metrics: { enabled: false } }, new Map());
+    expect(off.metrics).toEqual({ enabled: false });
+  });
+
+  it("fills in tracing's defaults and the OTLP traces path", () => {
+    const c = normalizeConfig({ ...minimal, tracing: { otlp: { endpoint: "http://127.0.0.1:4318" } } }, new Map());
+    expect(c.tracing).toEqual({
+      endpoint: "http://127.0.0.1:4318/v1/traces",
+      sampleRatio: 1,
+      serviceName: "switchyard",
+    });
+    const given = normalizeConfig(
+      { ...minimal, tracing: { otlp: { endpoint: "https://otel.example:443/custom/path" }, sampleRatio: 0.25 } },
+      new Map(),
+    );
+    expect(given.tracing).toMatchObject({ endpoint: "https://otel.example/custom/path", sampleRatio: 0.25 });
   });
 
   it("converts durations, http versions, endpoints and file contents", () => {

@@ -43,6 +43,10 @@ export const DEFAULTS = {
   dnsRefresh: "5s",
   descriptorRefresh: "60s",
   kubernetesNamespace: "default",
+  logLevel: "info",
+  accessLog: false,
+  sampleRatio: 1,
+  serviceName: "switchyard",
 } as const;
 
 /**
@@ -69,6 +73,12 @@ export function normalizeConfig(
       Object.entries(input.clusters).map(([name, c]) => [name, normalizeCluster(name, c, pem, baseDir)]),
     ),
     routes: input.routes.map(normalizeRoute),
+    // As Envoy's admin stats and Linkerd's proxy metrics: there whenever the admin port is.
+    metrics: { enabled: input.metrics?.enabled ?? input.admin !== undefined },
+    logging: {
+      level: input.logging?.level ?? DEFAULTS.logLevel,
+      access: input.logging?.access ?? DEFAULTS.accessLog,
+    },
   };
   if (input.workers !== undefined && input.workers !== DEFAULTS.workers) config.workers = input.workers;
   if (input.admin) config.admin = { port: input.admin.port, host: input.admin.host ?? DEFAULTS.adminHost };
@@ -76,7 +86,21 @@ export function normalizeConfig(
   if (auth) config.auth = auth;
   const rateLimits = normalizeRateLimits(input.rateLimits);
   if (rateLimits) config.rateLimits = rateLimits;
+  if (input.tracing) {
+    config.tracing = {
+      endpoint: tracesUrl(input.tracing.otlp.endpoint),
+      sampleRatio: input.tracing.sampleRatio ?? DEFAULTS.sampleRatio,
+      serviceName: input.tracing.serviceName ?? DEFAULTS.serviceName,
+    };
+  }
   return config;
+}
+
+/** As OTEL_EXPORTER_OTLP_ENDPOINT: a URL without a path gets the traces path. */
+export function tracesUrl(endpoint: string): string {
+  const u = new URL(endpoint);
+  if (u.pathname === "/" || u.pathname === "") u.pathname = "/v1/traces";
+  return u.toString();
 }
 
 function bytesOf(files: ReadonlyMap<string, Uint8Array>, file: string): Uint8Array {

@@ -19,6 +19,9 @@ describe("gateway schema", () => {
       { port: 8443, host: "::", tls: { cert: "c.pem", key: "k.pem", clientCa: "ca.pem", requireClientCert: true } },
     ];
     c.admin = { port: 9901, host: "127.0.0.1" };
+    c.metrics = { enabled: true };
+    c.logging = { level: "debug", access: true };
+    c.tracing = { otlp: { endpoint: "http://127.0.0.1:4318/v1/traces" }, sampleRatio: 0.5, serviceName: "edge" };
     c.limits = { maxMessageBytes: 1024 };
     c.drainTimeout = "1.5s";
     c.descriptorSets = ["image.binpb"];
@@ -111,6 +114,19 @@ describe("gateway schema", () => {
     expect(problems((c) => (c.clusters.echo.protocol = "http"))).toEqual([
       'clusters.echo.protocol: "http" must be one of grpc, connect, grpc-web',
     ]);
+  });
+
+  it("explains observability mistakes", () => {
+    expect(problems((c) => (c.logging = { level: "verbose" }))).toEqual([
+      'logging.level: "verbose" must be one of trace, debug, info, warn, error, fatal, silent',
+    ]);
+    expect(problems((c) => (c.tracing = { otlp: { endpoint: "127.0.0.1:4318" } }))).toEqual([
+      'tracing.otlp.endpoint: "127.0.0.1:4318" is not an http(s) URL (expected e.g. "http://127.0.0.1:4318")',
+    ]);
+    expect(problems((c) => (c.tracing = { otlp: { endpoint: "http://c:4318" }, sampleRatio: 2 }))).toEqual([
+      "tracing.sampleRatio: 2 must be between 0 and 1",
+    ]);
+    expect(problems((c) => (c.metrics = { enabled: "yes" }))).toEqual(['metrics.enabled: "yes" must be true or false']);
   });
 
   it("explains host:port mistakes in both endpoint forms", () => {

@@ -113,6 +113,14 @@ describe("checkSemantics", () => {
     expect(problems((c) => (c.cors = { allowedOrigins: ["*"], allowCredentials: false }))).toEqual([]);
   });
 
+  it("refuses metrics without the admin listener that would serve them", () => {
+    expect(problems((c) => (c.metrics = { enabled: true }))).toEqual([
+      "metrics.enabled: true needs the admin listener, which serves /metrics: add admin: { port: 9901 } (it binds 127.0.0.1 unless admin.host says otherwise)",
+    ]);
+    expect(problems((c) => Object.assign(c, { metrics: { enabled: true }, admin: { port: 9901 } }))).toEqual([]);
+    expect(problems((c) => (c.metrics = { enabled: false }))).toEqual([]);
+  });
+
   it("tolerates malformed input without throwing", () => {
     for (const bad of [
       null,

@@ -24,8 +24,20 @@ export function checkSemantics(raw: unknown): Problem[] {
     ...entries(raw.clusters).flatMap(([name, c]) => checkCluster(name, c)),
     ...checkRoutes(raw.routes, raw.clusters),
     ...checkCors(raw.cors),
+    ...checkMetrics(raw),
     ...checkDuration(["drainTimeout"], raw.drainTimeout, { allowZero: true }),
     ...checkGuard(raw),
+  ];
+}
+
+/** Metrics are served on the admin listener, so asking for them without one would collect for nobody. */
+function checkMetrics(raw: Obj): Problem[] {
+  if (!isObj(raw.metrics) || raw.metrics.enabled !== true || raw.admin !== undefined) return [];
+  return [
+    problemAt(
+      ["metrics", "enabled"],
+      "true needs the admin listener, which serves /metrics: add admin: { port: 9901 } (it binds 127.0.0.1 unless admin.host says otherwise)",
+    ),
   ];
 }
 

@@ -246,9 +246,33 @@ export interface CorsConfig {
   allowCredentials: boolean;
 }
 
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+
+/** Structured logs; see observe/logger.ts. */
+export interface LoggingConfig {
+  level: LogLevel;
+  /** One access-log line per call. */
+  access: boolean;
+}
+
+/** OpenTelemetry traces, exported over OTLP/HTTP. */
+export interface TracingConfig {
+  /** The OTLP/HTTP traces URL, /v1/traces included. */
+  endpoint: string;
+  /** Share of root calls (no sampled parent) traced, 0..1. */
+  sampleRatio: number;
+  serviceName: string;
+}
+
 export interface GatewayConfig {
   listeners: ListenerConfig[];
   admin?: { port: number; host: string };
+  /** Prometheus metrics on the admin listener; on by default when admin is set (normalize); absent: off. */
+  metrics?: { enabled: boolean };
+  /** Always set by normalize; absent only in configs built by hand (tests), meaning the defaults. */
+  logging?: LoggingConfig;
+  /** undefined: tracing off. */
+  tracing?: TracingConfig;
   limits: { maxMessageBytes: number };
   drainTimeoutMs: number;
   /**

@@ -3,7 +3,7 @@ import { type FileDescriptorProto, FileDescriptorProtoSchema } from "@bufbuild/p
 import { Cancel } from "../call/cancel.js";
 import type { ClusterConfig } from "../config/types.js";
 import type { ClusterManager } from "../cluster/cluster-manager.js";
-import type { ClusterEvent } from "../cluster/endpoint-set.js";
+import type { ClusterEvent, ClusterEventFacts } from "../cluster/endpoint-set.js";
 import type { DescriptorSource } from "./descriptor-merge.js";
 import {
   type ReflectionAnswer,
@@ -136,6 +136,10 @@ class Learner {
   /** Addresses asked for since the running round started; "all" after a reload or the refresh timer. */
   private pending: Set<string> | "all" | undefined;
   private saidUnimplemented = false;
+
+  private facts(endpoint: string, state: "failing" | "answering" | "unimplemented"): ClusterEventFacts {
+    return { event: "reflection", cluster: this.config.name, endpoint, state };
+  }
   private stopped = false;
 
   constructor(
@@ -214,7 +218,7 @@ class Learner {
       const why = result.message.startsWith(label) ? result.message.slice(label.length).trim() : result.message;
       if (had?.state !== "failing") {
         const kept = had?.files.length ? "keeping what it said last" : "nothing learned from it yet";
-        this.onEvent(`${label}: server reflection failing, ${kept}: ${why}`);
+        this.onEvent(`${label}: server reflection failing, ${kept}: ${why}`, this.facts(address, "failing"));
       }
       this.answers.set(address, {
         ...(had ?? { services: [], files: [], fingerprint: "" }),
@@ -223,13 +227,15 @@ class Learner {
       });
       return;
     }
-    if (had?.state === "failing") this.onEvent(`${label}: server reflection answers again`);
+    if (had?.state === "failing")
+      this.onEvent(`${label}: server reflection answers again`, this.facts(address, "answering"));
     const answeredAt = new Date().toISOString();
     if (result.kind === "unimplemented") {
       if (!this.saidUnimplemented) {
         this.saidUnimplemented = true;
         this.onEvent(
           `${label} serves no server reflection (grpc.reflection v1 and v1alpha: UNIMPLEMENTED): nothing is learned from endpoints without it, and their calls pass through as before`,
+          this.facts(address, "unimplemented"),
         );
       }
       this.answers.set(address, { state: "unimplemented", services: [], files: [], fingerprint: "", answeredAt });

@@ -25,6 +25,8 @@ export interface DiscoveryStatus {
 
 /** Makes the provider for one cluster's discovery settings (workers get theirs from the primary). */
 export type ProviderFactory = (cluster: string, d: DiscoveryConfig) => EndpointProvider;
+/** A provider for `cluster` answered: ok with an endpoint list, or not. */
+export type DiscoveryUpdate = (cluster: string, ok: boolean) => void;
 
 interface Running {
   key: string;
@@ -43,6 +45,7 @@ interface Running {
  */
 export class DiscoveryManager {
   private readonly running = new Map<string, Running>();
+  private readonly updateListeners: DiscoveryUpdate[] = [];
 
   constructor(
     private readonly clusters: ClusterManager,
@@ -54,6 +57,15 @@ export class DiscoveryManager {
       const r = this.running.get(cluster);
       if (r?.last?.some((e) => e.address === address)) r.provider.nudge?.();
     });
+  }
+
+  /** Tells `listener` of every answer a provider gives, success or failure (metrics count them). */
+  onUpdate(listener: DiscoveryUpdate): void {
+    this.updateListeners.push(listener);
+  }
+
+  private updated(cluster: string, ok: boolean): void {
+    for (const l of this.updateListeners) l(cluster, ok);
   }
 
   apply(configs: ReadonlyMap<string, ClusterConfig>): void {
@@ -82,17 +94,24 @@ export class DiscoveryManager {
     provider.start({
       list: (endpoints, skipped = []) => {
         if (this.running.get(cluster) !== r) return;
+        this.updated(cluster, true);
         // One line per entry newly skipped, not one per answer that still holds it.
         const before = new Set(r.status.skipped);
+        const facts = (state: "changed" | "failing" | "recovered" | "skipped", detail: string) =>
+          ({ event: "discovery", cluster, provider: provider.description, state, detail }) as const;
         for (const s of skipped)
           if (!before.has(s))
-            this.onEvent(`cluster "${cluster}" discovery (${provider.description}) skipped an entry: ${s}`);
+            this.onEvent(
+              `cluster "${cluster}" discovery (${provider.description}) skipped an entry: ${s}`,
+              facts("skipped", s),
+            );
         const change = this.clusters.endpointSet(cluster)?.update(DISCOVERY, endpoints);
         r.last = endpoints;
         if (r.status.state !== "ok") {
           if (r.status.state === "failing")
             this.onEvent(
               `cluster "${cluster}" discovery (${provider.description}) recovered: ${endpoints.length} endpoint(s)`,
+              facts("recovered", `${endpoints.length} endpoint(s)`),
             );
           r.status = { ...r.status, state: "ok", error: undefined, since: now() };
         }
@@ -101,14 +120,22 @@ export class DiscoveryManager {
         if (change && change.added.length + change.removed.length + change.updated.length > 0) {
           this.onEvent(
             `cluster "${cluster}" discovery: ${describe(change)} (now ${endpoints.length} from ${provider.description})`,
+            facts("changed", describe(change)),
           );
         }
       },
       error: (err) => {
         if (this.running.get(cluster) !== r) return;
+        this.updated(cluster, false);
         if (r.status.state !== "failing") {
           const kept = r.last ? `keeping the last ${r.last.length} endpoint(s) found` : "no endpoints found yet";
-          this.onEvent(`cluster "${cluster}" discovery (${provider.description}) failing, ${kept}: ${err.message}`);
+          this.onEvent(`cluster "${cluster}" discovery (${provider.description}) failing, ${kept}: ${err.message}`, {
+            event: "discovery",
+            cluster,
+            provider: provider.description,
+            state: "failing",
+            detail: err.message,
+          });
           r.status = { ...r.status, state: "failing", since: now() };
         }
         r.status.error = err.message;

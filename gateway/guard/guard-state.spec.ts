@@ -25,7 +25,7 @@ const rule: RateLimitConfig = {
   burst: 2,
   onSharedFailure: "open",
 };
-const route = { cluster: "c", timeoutMs: undefined, index: 0 };
+const route = { cluster: "c", timeoutMs: undefined, index: 0, names: undefined };
 const head = (): CallHead => ({
   path: "/a.S/M",
   service: "a.S",

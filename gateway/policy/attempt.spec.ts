@@ -45,6 +45,8 @@ function unaryInput(): AttemptInput {
     maxBytes: 1024,
     number: 1,
     retryable: () => false,
+    kind: "first",
+    observed: undefined,
   };
 }
 

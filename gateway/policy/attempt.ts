@@ -10,6 +10,7 @@ import { callUpstream } from "../protocol/outbound.js";
 import { UpstreamError } from "../transport/contract.js";
 import { isTransportFailure } from "../cluster/breaker.js";
 import type { Endpoint } from "../cluster/endpoint.js";
+import type { AttemptKind, AttemptRecord, CallRecord } from "../observe/observer.js";
 
 /**
  * What one attempt showed before the call had to commit to it: either the
@@ -33,6 +34,10 @@ export interface AttemptInput {
   number: number;
   /** Which final statuses this attempt may hand back for another try. */
   retryable: (code: Code) => boolean;
+  /** Why this attempt is made, for observers. */
+  kind: AttemptKind;
+  /** The call's record when something observes calls (docs/DESIGN.md, "Observation"). */
+  observed: CallRecord | undefined;
 }
 
 /**
@@ -58,6 +63,8 @@ export class Attempt {
   private settled = false;
   private answered = false;
   readonly lookahead: Promise<Lookahead>;
+  /** This attempt's record, when something observes calls. */
+  readonly observed: AttemptRecord | undefined;
 
   constructor(
     endpoint: Endpoint,
@@ -66,10 +73,17 @@ export class Attempt {
     this.endpoint = endpoint;
     this.stop = input.callCancel.child();
     endpoint.enter();
+    const observed = (this.observed = input.observed?.attempt(endpoint.address, input.kind, input.number - 1));
     let head = input.head;
-    if (input.number > 1) {
+    if (input.number > 1 || observed?.traceparent !== undefined) {
       const metadata = copyMetadata(head.metadata);
-      metadata["grpc-previous-rpc-attempts"] = String(input.number - 1);
+      if (input.number > 1) metadata["grpc-previous-rpc-attempts"] = String(input.number - 1);
+      // A traced attempt tells its upstream its own span, in place of the client's.
+      if (observed?.traceparent !== undefined) {
+        metadata.traceparent = observed.traceparent;
+        if (observed.tracestate) metadata.tracestate = observed.tracestate;
+        else delete metadata.tracestate;
+      }
       head = { ...head, metadata };
     }
     // Written out, not spread (docs/DESIGN.md, "The hot path").
@@ -275,9 +289,9 @@ export class Attempt {
     this.finalCode = code;
     // Cancels are the gateway's or the client's doing, not the endpoint's.
     this.endpoint.leave(!isTransportFailure(code), code !== Code.CANCELLED);
-
     // The admin API's live per-endpoint stats.
     this.endpoint.stats.record(this.started, code);
+    this.observed?.end(code);
   }
 
   get code(): Code | undefined {

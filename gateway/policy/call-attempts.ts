@@ -12,6 +12,7 @@ import type { ClusterPolicy } from "./cluster-policy.js";
 import { ReplayBuffer } from "./replay-buffer.js";
 import { retryBackoffMs } from "./backoff.js";
 import { parsePushback } from "./pushback.js";
+import type { AttemptKind, CallRecord } from "../observe/observer.js";
 
 export interface CallPolicyInput {
   cluster: Cluster;
@@ -24,6 +25,8 @@ export interface CallPolicyInput {
   maxBytes: number;
   /** The method may be repeated: proto idempotency_level or config. */
   safe: boolean;
+  /** The call's record when something observes calls (docs/DESIGN.md, "Observation"). */
+  observed?: CallRecord | undefined;
 }
 
 /** Never-left failures (connect refused, breaker open) are retried up to this many tries even without a retry policy. */
@@ -114,6 +117,7 @@ async function runRetries(input: CallPolicyInput, replay: Replay): Promise<Outco
   const retryable = (code: Code) => p.enabled && input.safe && p.retryableStatusCodes.includes(code);
   const tried = new Set<Endpoint>();
   const hash = cluster.callHash(input.head);
+  let kind: AttemptKind = "first";
   for (let n = 1; ; n++) {
     // No attempt starts once the call is over (deadline, client gone).
     if (input.cancel.cancelled) throw new CallError(Code.CANCELLED, "call ended before the next attempt");
@@ -121,11 +125,12 @@ async function runRetries(input: CallPolicyInput, replay: Replay): Promise<Outco
     if (!ep) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
     tried.add(ep);
     if (n > 1) input.policy.rates.retried();
-    const attempt = new Attempt(ep, attemptInput(input, replay, n, retryable));
+    const attempt: Attempt = new Attempt(ep, attemptInput(input, replay, n, retryable, kind));
     const la = await attempt.lookahead;
     if (la.kind === "commit") return { attempt, held: la.events };
     const delay = retryDelay(input, la, n, replay);
     if (delay === undefined) return { end: { type: "end", status: la.status, trailers: la.trailers } };
+    kind = la.neverLeft ? "transparent" : "retry";
     await sleep(delay, input.cancel);
   }
 }
@@ -148,7 +153,10 @@ function retryDelay(
     return undefined;
   const pushback = parsePushback(firstValue(la.trailers["grpc-retry-pushback-ms"]));
   if (!pushback.retry) return undefined;
-  if (!input.policy.budget.tryAcquire()) return undefined;
+  if (!input.policy.budget.tryAcquire()) {
+    input.observed?.budgetExhausted();
+    return undefined;
+  }
   return pushback.delayMs ?? retryBackoffMs(n, p);
 }
 
@@ -168,11 +176,14 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
     // Hedges go to distinct endpoints; a call's first attempt may go anywhere.
     const ep = first ? cluster.pick(undefined, hash) : cluster.pickUntried(tried, hash);
     if (!ep) return false;
-    if (!first && !policy.budget.tryAcquire()) return false;
+    if (!first && !policy.budget.tryAcquire()) {
+      input.observed?.budgetExhausted();
+      return false;
+    }
     tried.add(ep);
     if (!first) policy.rates.hedged();
     started++;
-    const a = new Attempt(ep, attemptInput(input, replay, started, nonFatal));
+    const a = new Attempt(ep, attemptInput(input, replay, started, nonFatal, first ? "first" : "hedge"));
     live.set(
       a,
       a.lookahead.then((la) => [a, la] as [Attempt, Lookahead]),
@@ -195,7 +206,11 @@ async function runHedged(input: CallPolicyInput, replay: Replay): Promise<Outcom
       const [attempt, la] = next;
       live.delete(attempt);
       if (la.kind === "commit") {
-        for (const other of live.keys()) other.abandon();
+        attempt.observed?.hedge("won");
+        for (const other of live.keys()) {
+          other.observed?.hedge("lost");
+          other.abandon();
+        }
         live.clear();
         return { attempt, held: la.events };
       }
@@ -218,6 +233,7 @@ function attemptInput(
   replay: Replay,
   number: number,
   retryable: (code: Code) => boolean,
+  kind: AttemptKind,
 ): AttemptInput {
   return {
     protocol: input.cluster.protocol,
@@ -229,6 +245,8 @@ function attemptInput(
     maxBytes: input.maxBytes,
     number,
     retryable,
+    kind,
+    observed: input.observed,
   };
 }
 

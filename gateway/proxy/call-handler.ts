@@ -1,4 +1,4 @@
-import type { ResponseEvent, ResponseSink } from "../call/call.js";
+import type { CallHead, ResponseEvent, ResponseSink } from "../call/call.js";
 import { Code, CallError, type Status, toStatus } from "../call/status.js";
 import { Cancel } from "../call/cancel.js";
 import { mapIterable } from "../call/iterables.js";
@@ -16,6 +16,7 @@ import type { Snapshot } from "../snapshot/snapshot.js";
 import { closeIfRequestUnfinished, dropUnreadRequest } from "../protocol/server-io.js";
 import { ACCEPTED_CONTENT_TYPES } from "./detect.js";
 import type { InFlight } from "./inflight.js";
+import type { CallRecord, Observer, PeerSocket, WireProtocol } from "../observe/observer.js";
 
 /** Upstream messages are refused above max(limits.maxMessageBytes, this): 4 MiB, gRPC's default receive limit. */
 const MIN_RESPONSE_LIMIT = 4 * 1024 * 1024;
@@ -24,6 +25,8 @@ const MIN_RESPONSE_LIMIT = 4 * 1024 * 1024;
 export interface ProxyState {
   current(): Snapshot;
   inflight: InFlight;
+  /** What observes calls (metrics, logs, traces); undefined: nothing does, and calls pay nothing for it. */
+  observer: Observer | undefined;
 }
 
 /** Entry point for every RPC-shaped request on a listener; `protocol` is what detectProtocol found. */
@@ -62,7 +65,7 @@ export function handleRpc(
   // not merely ended: a drain that destroys connections earlier would cut
   // off the trailers.
   const leave = state.inflight.enter(2);
-  proxyCall(snapshot, protocol, req, res, leave).then(leave, leave);
+  proxyCall(snapshot, protocol, req, res, leave, state.observer).then(leave, leave);
 }
 
 async function proxyCall(
@@ -71,7 +74,10 @@ async function proxyCall(
   req: ServerRequest,
   res: ServerResponseLike,
   closed: () => void,
+  observer: Observer | undefined,
 ): Promise<void> {
+  // One record per call when anything observes (docs/DESIGN.md, "Observation").
+  const rec = observer?.open(WIRE_NAME[protocol.name], observer.wantsPeer ? socketOf(req) : undefined);
   const cancel = new Cancel();
   let ending: Status | undefined;
   const abortWith = (s: Status) => {
@@ -90,7 +96,9 @@ async function proxyCall(
   let plan: ReturnType<typeof planCall> | undefined;
   try {
     const call = protocol.parse(req, { maxBytes: snapshot.maxBytes });
+    if (rec) begin(rec, snapshot, call.head);
     plan = planCall(snapshot, protocol, req, call);
+    if (rec) rec.cluster = plan.cluster.name;
     const { deadline } = plan;
     deadline?.arm(() => abortWith({ code: Code.DEADLINE_EXCEEDED, message: deadline.describe(), details: [] }));
     // Auth and rate limits, before the body is read or anything goes upstream.
@@ -100,11 +108,12 @@ async function proxyCall(
     let messages: RequestMessages;
     if (plan.readWhole) {
       const request = await call.readWhole!(cancel);
+      if (rec) for (const m of request) rec.messageIn(m.data.length);
       messages = t ? request.map((m) => ({ data: t(m.data) })) : request;
     } else {
       // Request messages on their way up: transcoded, and any client-side
       // fault (bad frame, size limit, bad JSON) recorded as the call's status.
-      messages = mapIterable(call.messages, t ?? same, (err) => abortWith(toStatus(err)));
+      messages = mapIterable(call.messages, rec ? counted(rec, t) : (t ?? same), (err) => abortWith(toStatus(err)));
     }
     const events = runCall({
       cluster: plan.cluster,
@@ -118,11 +127,14 @@ async function proxyCall(
       // unbounded buffering, which must not be smaller than the default.
       maxBytes: Math.max(snapshot.maxBytes, MIN_RESPONSE_LIMIT),
       safe: plan.safe,
+      observed: rec,
     });
-    await forward(events, sink, plan.responseTranscoder, cancel, () => closeIfRequestUnfinished(req, res));
+    await forward(events, sink, plan.responseTranscoder, cancel, () => closeIfRequestUnfinished(req, res), rec);
   } catch (err) {
     closeIfRequestUnfinished(req, res);
-    sink.end(ending ?? toStatus(err), {});
+    const s = ending ?? toStatus(err);
+    if (rec) rec.code = s.code;
+    sink.end(s, {});
   } finally {
     done = true;
     plan?.deadline?.disarm();
@@ -131,10 +143,40 @@ async function proxyCall(
     // A call can end before its request did (a size limit, a bad frame, a
     // deadline): drop the rest without reading it to its end.
     dropUnreadRequest(req, res);
+    rec?.end();
   }
 }
 
 const same = (m: Uint8Array) => m;
+
+const WIRE_NAME: Record<InboundProtocol["name"], WireProtocol> = {
+  grpc: "grpc",
+  "grpc-web": "grpc_web",
+  connect: "connect",
+};
+
+/**
+ * Names the call for observers: by method when descriptors or a route name
+ * it, by service when a route names that, else "unknown", so a scanner's
+ * made-up paths cannot mint label values.
+ */
+function begin(rec: CallRecord, snapshot: Snapshot, head: CallHead): void {
+  const info = snapshot.methods.lookup(head.path);
+  rec.begin(head, info ? "method" : snapshot.routes.match(head.path)?.names, info?.kind ?? head.kind);
+}
+
+/** Request messages counted on their way up (only when observed). */
+function counted(rec: CallRecord, t: Transcoder | undefined): (m: Uint8Array) => Uint8Array {
+  return (m) => {
+    rec.messageIn(m.length);
+    return t ? t(m) : m;
+  };
+}
+
+/** The client's socket, read for the peer address while it is there. */
+function socketOf(req: ServerRequest): PeerSocket | undefined {
+  return "stream" in req ? req.stream.session?.socket : req.socket;
+}
 
 /**
  * Hands the committed attempt's events to the client. Every wait (the next
@@ -148,6 +190,7 @@ async function forward(
   t: Transcoder | undefined,
   cancel: Cancel,
   beforeEnd: () => void,
+  rec: CallRecord | undefined,
 ): Promise<void> {
   let off: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
@@ -165,8 +208,11 @@ async function forward(
         if (r.done) return;
         ev = r.value;
       } else if (cancel.cancelled) throw new CallError(Code.CANCELLED, "call aborted");
-      if (ev.type === "end") beforeEnd();
-      const w = deliver(ev, sink, t);
+      if (ev.type === "end") {
+        beforeEnd();
+        if (rec) rec.code = ev.status.code;
+      }
+      const w = deliver(ev, sink, t, rec);
       if (w) await Promise.race([w, aborted]);
       if (ev.type === "end") return;
     }
@@ -178,12 +224,23 @@ async function forward(
 }
 
 /** Hands one event to the client; a promise while the client is not reading. */
-function deliver(ev: ResponseEvent, sink: ResponseSink, t: Transcoder | undefined): Promise<void> | void {
+function deliver(
+  ev: ResponseEvent,
+  sink: ResponseSink,
+  t: Transcoder | undefined,
+  rec: CallRecord | undefined,
+): Promise<void> | void {
   switch (ev.type) {
     case "headers":
       return sink.headers(ev.metadata);
     case "message":
-      return t ? sink.message(t(ev.data)) : sink.message(ev.data, ev.frame);
+      if (t) {
+        const data = t(ev.data);
+        if (rec) rec.messageOut(data.length);
+        return sink.message(data);
+      }
+      if (rec) rec.messageOut(ev.data.length);
+      return sink.message(ev.data, ev.frame);
     case "end":
       return sink.end(ev.status, ev.trailers);
   }

@@ -10,10 +10,30 @@ describe("RouteTable", () => {
   ]);
 
   it("tries routes in order: the first match wins, even when a later one also matches", () => {
-    expect(table.match("/acme.echo.v1.EchoService/Write")).toEqual({ cluster: "writes", timeoutMs: 500, index: 0 });
-    expect(table.match("/acme.echo.v1.EchoService/Echo")).toEqual({ cluster: "echo", timeoutMs: undefined, index: 1 });
-    expect(table.match("/acme.other.v1.Other/Get")).toEqual({ cluster: "acme", timeoutMs: 2000, index: 2 });
-    expect(table.match("/grpc.health.v1.Health/Check")).toEqual({ cluster: "default", timeoutMs: undefined, index: 3 });
+    expect(table.match("/acme.echo.v1.EchoService/Write")).toEqual({
+      cluster: "writes",
+      timeoutMs: 500,
+      index: 0,
+      names: "method",
+    });
+    expect(table.match("/acme.echo.v1.EchoService/Echo")).toEqual({
+      cluster: "echo",
+      timeoutMs: undefined,
+      index: 1,
+      names: "service",
+    });
+    expect(table.match("/acme.other.v1.Other/Get")).toEqual({
+      cluster: "acme",
+      timeoutMs: 2000,
+      index: 2,
+      names: undefined,
+    });
+    expect(table.match("/grpc.health.v1.Health/Check")).toEqual({
+      cluster: "default",
+      timeoutMs: undefined,
+      index: 3,
+      names: undefined,
+    });
   });
 
   it("matches a method exactly and a service by its whole name", () => {

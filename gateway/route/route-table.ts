@@ -5,6 +5,8 @@ export interface Route {
   timeoutMs: number | undefined;
   /** Its place in the config's routes: what per-route state (its auth) is kept by. */
   index: number;
+  /** What the route's match names by itself: a whole method, a service, or nothing (a prefix). Metrics label only named things. */
+  names: "method" | "service" | undefined;
 }
 
 type Matcher = (path: string) => boolean;
@@ -17,7 +19,7 @@ export class RouteTable {
   constructor(routes: RouteConfig[]) {
     this.entries = routes.map((r, index) => ({
       test: matcher(r.match),
-      route: { cluster: r.cluster, timeoutMs: r.timeoutMs, index },
+      route: { cluster: r.cluster, timeoutMs: r.timeoutMs, index, names: namesOf(r.match) },
     }));
   }
 
@@ -30,6 +32,10 @@ export class RouteTable {
     }
     return hit ?? undefined;
   }
+}
+
+function namesOf(m: RouteConfig["match"]): Route["names"] {
+  return "method" in m ? "method" : "service" in m ? "service" : undefined;
 }
 
 /** Whether a path is covered by a match (routes and rate limits match alike). */

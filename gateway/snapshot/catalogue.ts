@@ -79,6 +79,7 @@ export class CatalogueKeeper {
     ];
     this.onEvent(
       `method catalogue rebuilt from the server reflection of ${this.taught.length} endpoint(s): knows ${known}${changes.length ? ` (${changes.join("; ")})` : " (descriptors changed)"}`,
+      { event: "reflection", state: "learned" },
     );
     return catalogue;
   }
@@ -115,7 +116,7 @@ export class CatalogueKeeper {
       ...unresolved.map((u) => `server reflection answer ${consequence}: ${u}`),
     ];
     const said = lines.join("\n");
-    if (said !== this.lastSaid) lines.forEach((l) => this.onEvent(l));
+    if (said !== this.lastSaid) lines.forEach((l) => this.onEvent(l, { event: "reflection", state: "conflict" }));
     this.lastSaid = said;
   }
 }

@@ -101,6 +101,7 @@ export function describeChanges(before: GatewayConfig, after: GatewayConfig): st
   if ((before.workers ?? 1) !== (after.workers ?? 1)) changed.push("workers");
   if (differ(before.descriptorSets, after.descriptorSets)) changed.push("descriptorSets");
   if (differ(before.cors, after.cors)) changed.push("cors");
+  for (const key of ["metrics", "logging", "tracing"] as const) if (differ(before[key], after[key])) changed.push(key);
   for (const [name, c] of before.clusters) {
     const next = after.clusters.get(name);
     if (!next) changed.push(`clusters.${name} (removed)`);

@@ -257,6 +257,8 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
         discovery,
         () => closing !== undefined,
         (t) => reload(t),
+        // The group's metrics are not gathered yet: the primary serves no calls.
+        undefined,
         {
           routes: (app: FastifyInstance) => {
             // The group, one entry per worker: its pid, state, calls in flight and endpoint states.

@@ -13,6 +13,7 @@ import { loadConfigFile } from "../../gateway/config/load.js";
 import { formatReload } from "../../gateway/snapshot/reload.js";
 import { CLIENT_KINDS, echoClient } from "../helpers/clients.js";
 import { spawnCli, type CliProcess } from "../helpers/cli-process.js";
+import { logLines } from "../helpers/log-lines.js";
 import { generateTestPki, issueServerCert, type KeyPair, type TestPki } from "../helpers/tls-certs.js";
 
 // Issue 12: the gateway reloads its own config (POST /reload, SIGHUP,
@@ -439,10 +440,13 @@ describe("the CLI as a process", { timeout: 60_000 }, () => {
     bad.clusters.a.endpoints = ["localhost"];
     writeConfig(bad);
     cli!.child.kill("SIGHUP");
-    await expect
-      .poll(() => cli!.stderr(), { timeout: 15_000 })
-      .toContain("reload (SIGHUP) rejected, the old config keeps serving (1 problem)");
-    expect(cli!.stderr()).toMatch(/ {2}- clusters\.a\.endpoints\[0\]: "localhost" is not host:port/);
+    // One structured line, at level error, with the problems as a list.
+    const rejected = () => logLines(cli!.stdout()).find((l) => l.event === "reload" && l.status === "rejected");
+    await expect.poll(rejected, { timeout: 15_000 }).toBeDefined();
+    expect(rejected()).toMatchObject({ level: "error", trigger: "SIGHUP" });
+    expect(rejected()!.msg).toContain("reload (SIGHUP) rejected, the old config keeps serving (1 problem)");
+    expect(rejected()!.msg).toMatch(/ {2}- clusters\.a\.endpoints\[0\]: "localhost" is not host:port/);
+    expect(rejected()!.problems).toEqual([expect.stringMatching(/^clusters\.a\.endpoints\[0\]: "localhost"/)]);
     expect([...(await repliesFrom(url, 3)).keys()]).toEqual(["r2"]);
 
     writeConfig(configObject("b", { a: [r1], b: [r2] }));

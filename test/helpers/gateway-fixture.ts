@@ -1,6 +1,6 @@
 import { demoDescriptors } from "../../gateway/demo.js";
 import { startReplica, type Replica } from "../../services/replica.js";
-import { startGateway, type Gateway } from "../../gateway/server.js";
+import { startGateway, type Gateway, type GatewayOptions } from "../../gateway/server.js";
 import type { ClusterConfig, GatewayConfig, TlsServerConfig, UpstreamProtocol } from "../../gateway/config/types.js";
 import { defaultResilience } from "../../gateway/config/resilience.js";
 import type { ResilienceConfig } from "../../gateway/config/types.js";
@@ -30,6 +30,10 @@ export interface FixtureOptions {
   drainTimeoutMs?: number;
   /** TLS on the gateway's listener (PEM contents); `url` then starts with https://. */
   listenerTls?: TlsServerConfig;
+  /** Top-level config keys to set (admin, metrics, logging, tracing...). */
+  config?: Partial<GatewayConfig>;
+  /** Options for startGateway beyond the demo descriptors. */
+  gatewayOptions?: GatewayOptions;
 }
 
 /** Real replicas and a real gateway on ephemeral loopback ports. */
@@ -72,8 +76,9 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     cors: { allowedOrigins: ["*"], allowCredentials: false },
     clusters: new Map([["echo", cluster]]),
     routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "echo" }],
+    ...opts.config,
   };
-  const gateway = await startGateway(config, { descriptors: demoDescriptors });
+  const gateway = await startGateway(config, { descriptors: demoDescriptors, ...opts.gatewayOptions });
   const port = gateway.ports[0];
   return {
     replicas,

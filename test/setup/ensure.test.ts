@@ -44,7 +44,7 @@ function binDir(tools: string[], fakeApt: boolean): string {
       "#!/bin/sh",
       `echo "$*" >> ${dir}/apt.log`,
       '[ "$1" = install ] || exit 0',
-      'case "$4" in etcd-server) tool=etcd ;; iproute2) tool=ip ;; *) tool="$4" ;; esac',
+      'case "$4" in etcd-server) tool=etcd ;; iproute2) tool=ip ;; prometheus) tool=promtool ;; *) tool="$4" ;; esac',
       `printf '#!/bin/sh\\n' > "${dir}/$tool" && /bin/chmod +x "${dir}/$tool"`,
       "",
     ].join("\n");
@@ -119,12 +119,14 @@ describe("test/setup/ensure.mjs", () => {
       expect(lines).toContain(`== setup: etcd ok (${dir}/etcd)`);
       expect(lines).toContain(`== setup: redis-server ok (${dir}/redis-server)`);
       expect(lines).toContain(`== setup: ip ok (${dir}/ip)`);
+      expect(lines).toContain(`== setup: promtool ok (${dir}/promtool)`);
       expect(readFileSync(join(dir, "apt.log"), "utf8").trimEnd().split("\n")).toEqual([
         "update -qq",
         "install -y -qq chromium",
         "install -y -qq etcd-server",
         "install -y -qq redis-server",
         "install -y -qq iproute2",
+        "install -y -qq prometheus",
       ]);
     },
   );

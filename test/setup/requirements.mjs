@@ -18,6 +18,9 @@ export const REQUIREMENTS = [
   { name: "etcd", why: "etcd tests", detect: () => onPath("etcd"), apt: "etcd-server" },
   { name: "redis-server", why: "Redis tests", detect: () => onPath("redis-server"), apt: "redis-server" },
   { name: "ip", why: "Kubernetes discovery tests (network namespace)", detect: () => onPath("ip"), apt: "iproute2" },
+  // Debian's promtool installs in under a minute; building it from the Go module
+  // proxy fetches 1.8 GB of modules and took 37 minutes (10 CPU-minutes) here.
+  { name: "promtool", why: "metrics exposition check", detect: () => onPath("promtool"), apt: "prometheus" },
   {
     name: "connectconformance",
     why: "conformance suite, npm run test:conformance",
@@ -32,6 +35,13 @@ export const REQUIREMENTS = [
     detect: () =>
       scriptSays("test/reflection/build.sh", ["--check"], ".cache/bin/reflection-upstream, .cache/bin/grpcurl"),
     build: "test/reflection/build.sh",
+    needs: GO,
+  },
+  {
+    name: "otelcol-switchyard",
+    why: "tracing tests (an OpenTelemetry Collector: OTLP receiver, file exporter)",
+    detect: () => scriptSays("test/tracing/build-collector.sh", ["--check"], ".cache/bin/otelcol-switchyard"),
+    build: "test/tracing/build-collector.sh",
     needs: GO,
   },
   {
