@@ -121,13 +121,15 @@ async function main(): Promise<void> {
         if (result.status === "rejected") log.error(facts, formatReload(result, trigger));
         else log.info(facts, formatReload(result, trigger));
       };
-      gateway = await startPrimary(config, {
+      const primary = await startPrimary(config, {
         count: workers,
         loadConfig,
         descriptors: demoDescriptors,
         log: (m) => log.info(m),
         onReload,
       });
+      metricsOn = primary.metrics;
+      gateway = primary;
     } else {
       const single = await startGateway(config, {
         log,

@@ -104,6 +104,8 @@ export interface GatewayOptions {
    * itself with SO_REUSEPORT (where listener/reuse-port.ts says it can).
    */
   accept?: (lc: ListenerConfig, key: string, onConnection: (socket: Socket) => void) => (() => void) | undefined;
+  /** A worker of `workers: N`: collect metrics for the primary, which serves the group's /metrics. */
+  metricsForPrimary?: boolean;
 }
 
 /** One open listener: its server, the Fastify app around it, and whether a reload is draining it. */
@@ -147,6 +149,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       }
     },
     log: opts.log,
+    metricsForPrimary: opts.metricsForPrimary,
   }));
   discovery.onUpdate((cluster, ok) => observe.discoveryUpdate(cluster, ok));
   const proxy: ProxyState = {

@@ -3,6 +3,8 @@ import { Code } from "../call/status.js";
 import type { CallHead } from "../call/call.js";
 import { parsePrometheusText, valueOf } from "../../test/helpers/prometheus-text.js";
 import { GatewayMetrics } from "./metrics.js";
+import { EndpointSet } from "../cluster/endpoint-set.js";
+import { clusterConfig, endpointAt } from "../../test/helpers/cluster-config.js";
 import { Observer } from "./observer.js";
 
 const head: CallHead = {
@@ -80,5 +82,31 @@ describe("GatewayMetrics", () => {
     const s = await samples(m);
     expect(valueOf(s, "switchyard_discovery_updates_total", { cluster: "echo", result: "success" })).toBe(2);
     expect(valueOf(s, "switchyard_discovery_updates_total", { cluster: "echo", result: "failure" })).toBe(1);
+  });
+
+  it("with workers' facts (a primary), endpoint up and state are the group's", async () => {
+    const set = new EndpointSet(clusterConfig([endpointAt(1), endpointAt(2), endpointAt(3)]));
+    try {
+      const facts = new Map([
+        ["127.0.0.1:1", { ejected: false, breakerOpen: true, up: false }],
+        ["127.0.0.1:2", { ejected: false, breakerOpen: false, up: true }],
+      ]);
+      set.setDrained("127.0.0.1:2", true);
+      const m = new GatewayMetrics(
+        () => [["echo", set.list]],
+        (_cluster, address) => facts.get(address),
+      );
+      const s = await samples(m);
+      const state = (port: number) =>
+        s
+          .filter((x) => x.name === "switchyard_endpoint_state" && x.labels.endpoint === `127.0.0.1:${port}` && x.value)
+          .map((x) => x.labels.state);
+      // The workers say its breaker is open; the primary's drain wins over the workers; none reported the third.
+      expect([state(1), state(2), state(3)]).toEqual([["breaker_open"], ["draining"], ["healthy"]]);
+      const up = (port: number) => valueOf(s, "switchyard_endpoint_up", { endpoint: `127.0.0.1:${port}` });
+      expect([up(1), up(2), up(3)]).toEqual([0, 0, 1]);
+    } finally {
+      await set.close();
+    }
   });
 });

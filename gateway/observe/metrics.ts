@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { MethodKind } from "../call/call.js";
 import type { Endpoint } from "../cluster/endpoint.js";
-import { ENDPOINT_STATES, endpointState } from "../cluster/endpoint-state.js";
+import { ENDPOINT_STATES, type WorkerFacts, endpointState } from "../cluster/endpoint-state.js";
 import { CounterFamily, type CounterSeries, HistogramFamily, type HistogramSeries } from "./metric-families.js";
 import {
   type AttemptKind,
@@ -16,6 +16,27 @@ import {
 
 /** Each cluster's endpoints now, read at scrape time. */
 export type EndpointsNow = () => Iterable<readonly [cluster: string, endpoints: readonly Endpoint[]]>;
+
+/**
+ * With `workers: N`, for the primary's endpoints: what its workers say of
+ * one (ejected, breaker open on any; `up`: every worker would take a call on
+ * it), or undefined when no worker reported it.
+ */
+export type WorkersSay = (cluster: string, address: string) => (WorkerFacts & { up: boolean }) | undefined;
+
+/**
+ * The families the primary of `workers: N` answers for itself when it adds
+ * up its workers' registries (workers/group-metrics.ts), so the workers'
+ * copies are left out: it runs the reloads and discovery once for the group,
+ * and an endpoint's up and state are the group's (from its own view of drains
+ * and health with what every worker says), not one worker's.
+ */
+export const PRIMARY_FAMILIES: ReadonlySet<string> = new Set([
+  "switchyard_config_reloads_total",
+  "switchyard_discovery_updates_total",
+  "switchyard_endpoint_up",
+  "switchyard_endpoint_state",
+]);
 
 /** go-grpc-prometheus's grpc_type values. */
 const GRPC_TYPE: Record<MethodKind, string> = {
@@ -85,7 +106,7 @@ export class GatewayMetrics implements CallSink {
   private readonly endpoints = new Map<string, Map<string, EndpointSeries>>();
   private readonly clusters = new Map<string, ClusterSeries>();
 
-  constructor(endpointsNow: EndpointsNow) {
+  constructor(endpointsNow: EndpointsNow, workersSay?: WorkersSay) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
     // Gauges named like counters, which promtool check metrics refuses; the
@@ -146,7 +167,7 @@ export class GatewayMetrics implements CallSink {
       labelNames: ["cluster", "result"],
       registers: [r],
     });
-    endpointGauges(r, endpointsNow);
+    endpointGauges(r, endpointsNow, workersSay);
   }
 
   started(call: CallRecord): void {
@@ -250,8 +271,12 @@ export class GatewayMetrics implements CallSink {
   }
 }
 
-/** Endpoint up, state and in-flight gauges, computed from the cluster manager when scraped. */
-function endpointGauges(registry: Registry, endpointsNow: EndpointsNow): void {
+/**
+ * Endpoint up, state and in-flight gauges, computed from the cluster manager
+ * when scraped (in a primary, with what its workers say). In-flight keeps
+ * prom-client's default aggregator, sum: the group's is every worker's added.
+ */
+function endpointGauges(registry: Registry, endpointsNow: EndpointsNow, workersSay?: WorkersSay): void {
   const labelNames = ["cluster", "endpoint"] as const;
   new Gauge({
     name: "switchyard_endpoint_up",
@@ -261,7 +286,10 @@ function endpointGauges(registry: Registry, endpointsNow: EndpointsNow): void {
     collect() {
       this.reset();
       for (const [cluster, eps] of endpointsNow())
-        for (const e of eps) this.set({ cluster, endpoint: e.address }, e.unavailableReason() === undefined ? 1 : 0);
+        for (const e of eps) {
+          const up = e.unavailableReason() === undefined && (workersSay?.(cluster, e.address)?.up ?? true);
+          this.set({ cluster, endpoint: e.address }, up ? 1 : 0);
+        }
     },
   });
   new Gauge({
@@ -273,7 +301,7 @@ function endpointGauges(registry: Registry, endpointsNow: EndpointsNow): void {
       this.reset();
       for (const [cluster, eps] of endpointsNow()) {
         for (const e of eps) {
-          const now = endpointState(e);
+          const now = endpointState(e, workersSay?.(cluster, e.address));
           for (const state of ENDPOINT_STATES) this.set({ cluster, endpoint: e.address, state }, state === now ? 1 : 0);
         }
       }

@@ -24,13 +24,24 @@ describe("Observability", () => {
     expect(o.metrics).toBeUndefined();
   });
 
-  it("collects metrics only when an admin listener will serve them", () => {
+  it("collects metrics only when an admin listener will serve them, its own or its primary's", () => {
     const admin = { port: 0, host: "127.0.0.1" };
     const on = new Observability(config({ admin, metrics: { enabled: true } }), { endpointsNow: () => [] });
     expect(on.metrics).toBeDefined();
     expect(on.observer?.sinks).toEqual([on.metrics]);
     const noAdmin = new Observability(config({ metrics: { enabled: true } }), { endpointsNow: () => [] });
     expect(noAdmin.metrics).toBeUndefined();
+    // A worker's config has no admin listener; its primary serves the group's /metrics.
+    const worker = new Observability(config({ metrics: { enabled: true } }), {
+      endpointsNow: () => [],
+      metricsForPrimary: true,
+    });
+    expect(worker.metrics).toBeDefined();
+    const off = new Observability(config({ metrics: { enabled: false } }), {
+      endpointsNow: () => [],
+      metricsForPrimary: true,
+    });
+    expect(off.metrics).toBeUndefined();
   });
 
   it("follows a reload's logging: level, and access lines on and off", () => {

@@ -12,6 +12,8 @@ export interface ObservabilityInputs {
   endpointsNow: EndpointsNow;
   /** Where events and access lines go; without one the gateway logs nothing. */
   log?: Logger;
+  /** A worker of `workers: N`: no admin listener here, its primary serves the group's /metrics from this registry. */
+  metricsForPrimary?: boolean;
 }
 
 /**
@@ -30,8 +32,9 @@ export class Observability {
   private made = false;
 
   constructor(config: GatewayConfig, inputs: ObservabilityInputs) {
-    // Served on the admin listener: without one, nothing is collected.
-    this.metrics = config.metrics?.enabled && config.admin ? new GatewayMetrics(inputs.endpointsNow) : undefined;
+    // Served on the admin listener (a worker's by its primary's): without one, nothing is collected.
+    const served = config.admin !== undefined || inputs.metricsForPrimary === true;
+    this.metrics = config.metrics?.enabled && served ? new GatewayMetrics(inputs.endpointsNow) : undefined;
     this.log = inputs.log;
     this.reconfigure(config);
   }

@@ -3,12 +3,16 @@ import type { UnhealthyEndpoint } from "../cluster/health-board.js";
 import type { DiscoveredList } from "../discovery/relay.js";
 import type { ReloadCounts, ReloadResult } from "../snapshot/reload.js";
 import type { StatsWindow } from "../cluster/endpoint-stats.js";
+import type { MetricObjectWithValues, MetricValue } from "prom-client";
 
 // Everything the primary and its workers say to each other over node:cluster's
 // IPC channel, in one place. The channel uses "advanced" serialization (the
 // structured clone), so a GatewayConfig travels as it is: Maps, Uint8Arrays.
 // Every type starts with "switchyard:", so other users of the channel
-// (prom-client's AggregatorRegistry, node:cluster's own) pass by untouched.
+// (node:cluster's own) pass by untouched. The group's /metrics asks with its
+// own message rather than prom-client's clusterMetrics(), so that a worker
+// that does not answer in time leaves its last answer in place instead of
+// failing the scrape (group-metrics.ts).
 
 /** Primary -> worker. */
 export type ToWorker =
@@ -36,6 +40,8 @@ export type ToWorker =
   | { type: "switchyard:health"; unhealthy: UnhealthyEndpoint[] }
   /** An operator's drain (on) or undrain (off) of one endpoint, for every worker; answered with `drained`. */
   | { type: "switchyard:drain"; seq: number; cluster: string; address: string; on: boolean }
+  /** Asks for the worker's Prometheus registry as JSON; answered with `metrics`. */
+  | { type: "switchyard:metrics"; seq: number }
   /** Asks for the worker's state; answered with `report`. */
   | { type: "switchyard:report"; seq: number }
   /** Comes with a client's socket, accepted by the primary for the listener called `listener` (listenerKeys); answered with `took`. */
@@ -51,12 +57,17 @@ export type ToPrimary =
   | { type: "switchyard:failed"; message: string }
   | { type: "switchyard:reloaded"; seq: number; result: ReloadResult }
   | { type: "switchyard:report"; seq: number; report: WorkerReport }
+  /** The worker's registry (getMetricsAsJSON), for the group's /metrics; undefined when it collects none (yet). */
+  | { type: "switchyard:metrics"; seq: number; metrics: WorkerMetrics | undefined }
   /** Applied the drain of that seq: the endpoint as this worker now sees it (undefined: it has no such endpoint). */
   | { type: "switchyard:drained"; seq: number; endpoint: EndpointReport | undefined }
   /** Could not connect to an address discovery found: the primary's provider should look again. */
   | { type: "switchyard:nudge"; cluster: string }
   /** Has the socket of `connection` seq (or closed it, for a listener it no longer has): the primary's copy can go. */
   | { type: "switchyard:took"; seq: number };
+
+/** prom-client's Registry.getMetricsAsJSON(), what AggregatorRegistry.aggregate() adds up. */
+export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
 
 /** An endpoint an operator took out of service, by cluster and host:port. */
 export interface DrainedEndpoint {

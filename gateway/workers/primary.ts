@@ -23,6 +23,8 @@ import type { GroupAnswers } from "../admin/admin-service.js";
 import type { ClustersView } from "../admin/cluster-view.js";
 import type { DrainedEndpoint, WorkerReport } from "./messages.js";
 import { groupClustersView, groupEndpointView, reportJson } from "./group-view.js";
+import { GatewayMetrics, type WorkersSay } from "../observe/metrics.js";
+import { GroupMetrics, workersSayOf } from "./group-metrics.js";
 import { Supervisor, type WorkerInfo } from "./supervisor.js";
 import { combineReloads } from "./combine.js";
 import { Distributor } from "./distributor.js";
@@ -45,6 +47,8 @@ export interface Primary {
   /** The listeners' ports, as the workers bound them. */
   readonly ports: number[];
   readonly adminPort: number | undefined;
+  /** GET /metrics on the admin listener serves the group's metrics. */
+  readonly metrics: boolean;
   current(): Snapshot;
   /** Loads the config, hands it to every worker (each reloads as Gateway.reload() does) and reports for the group. */
   reload(trigger?: string): Promise<ReloadResult>;
@@ -104,6 +108,21 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
   });
   const tap = new DiscoveryTap((list) => supervisor?.broadcast({ type: "switchyard:discovered", list }));
   const discovery = new DiscoveryManager(clusters, opts.log, tap.factory);
+  // The primary's own metrics (its process, reloads, discovery, the group's endpoint gauges); /metrics adds the workers'.
+  let workersSay: WorkersSay = () => undefined;
+  const metrics =
+    config.metrics?.enabled && config.admin
+      ? new GatewayMetrics(
+          function* () {
+            for (const name of current().upstreams.keys()) {
+              const set = clusters.endpointSet(name);
+              if (set) yield [name, set.list] as const;
+            }
+          },
+          (cluster, address) => workersSay(cluster, address),
+        )
+      : undefined;
+  if (metrics) discovery.onUpdate((cluster, ok) => metrics.discoveryUpdate(cluster, ok));
   const snapshots = new CurrentSnapshot(config, { clusters, discovery, descriptors: opts.descriptors });
   const current = () => snapshots.snapshot;
   // An operator's drains live in the primary's endpoint sets (admin API); a new worker starts with them.
@@ -238,6 +257,7 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
     const run = queue.then(async () => {
       const result = await reloadOnce(trigger).catch((err: unknown) => rejected(problemsOf(err)));
       reloads[result.status]++;
+      metrics?.reloaded(result.status);
       opts.onReload?.(result, trigger);
       return result;
     });
@@ -257,8 +277,20 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
         discovery,
         () => closing !== undefined,
         (t) => reload(t),
-        // The group's metrics are not gathered yet: the primary serves no calls.
-        undefined,
+        metrics &&
+          new GroupMetrics({
+            own: metrics,
+            ask: async () => {
+              const answers = await workers.ask((seq) => ({ type: "switchyard:metrics", seq }), REPORT_TIMEOUT_MS);
+              return new Map(
+                [...answers].map(([id, a]) => [id, a?.type === "switchyard:metrics" ? a.metrics : undefined]),
+              );
+            },
+            alive: () => workers.list().map((w) => w.id),
+            refresh: async () => {
+              workersSay = workersSayOf(groupClustersView(current(), await report()));
+            },
+          }),
         {
           routes: (app: FastifyInstance) => {
             // The group, one entry per worker: its pid, state, calls in flight and endpoint states.
@@ -293,6 +325,7 @@ export async function startPrimary(config: GatewayConfig, opts: PrimaryOptions):
       return portsOf(current().config);
     },
     adminPort: admin ? (admin.server.address() as { port: number }).port : undefined,
+    metrics: admin !== undefined && metrics !== undefined,
     current,
     reload,
     reloads,

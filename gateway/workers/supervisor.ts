@@ -43,7 +43,7 @@ const MAX_RESTART_DELAY_MS = 10_000;
 /**
  * Forks the workers (node:cluster), replaces one that exits at once, and
  * carries messages to and from them: broadcasts, and questions every worker
- * answers (reloads, reports, drains). A worker that dies before it ever served is
+ * answers (reloads, reports, drains, metrics). A worker that dies before it ever served is
  * restarted with backoff, so a config that cannot serve does not fork in a
  * loop; one that dies during the first start fails the start.
  */
@@ -173,7 +173,8 @@ export class Supervisor {
         return;
       case "switchyard:reloaded":
       case "switchyard:report":
-      case "switchyard:drained": {
+      case "switchyard:drained":
+      case "switchyard:metrics": {
         const ask = this.asks.get(m.seq);
         if (!ask) return;
         ask.answers.set(slot.info.id, m);

@@ -1,5 +1,6 @@
 import cluster from "node:cluster";
 import type { Socket } from "node:net";
+import type { Registry } from "prom-client";
 import type { GatewayConfig, ListenerConfig } from "../config/types.js";
 import { HealthBoard } from "../cluster/health-board.js";
 import { DiscoveryRelay } from "../discovery/relay.js";
@@ -23,6 +24,8 @@ export interface WorkerGateway {
   readonly inflight: { readonly size: number };
   readonly reloads: ReloadCounts;
   current(): Snapshot;
+  /** The registry the primary adds up for the group's /metrics, when metrics are on. */
+  readonly observability: { readonly metrics: { readonly registry: Registry } | undefined };
   reload(trigger: string, load: () => Promise<GatewayConfig>): Promise<ReloadResult>;
   close(): Promise<void>;
 }
@@ -34,6 +37,7 @@ export interface WorkerGatewayOptions {
   healthBoard: HealthBoard;
   providers: ProviderFactory;
   accept: (lc: ListenerConfig, key: string, onConnection: (socket: Socket) => void) => (() => void) | undefined;
+  metricsForPrimary: boolean;
 }
 
 /** startGateway, passed in by the entry point: server.ts sits above this room. */
@@ -96,6 +100,7 @@ export function runWorker(start: StartGateway): void {
           healthBoard: board,
           providers: relay.factory,
           accept,
+          metricsForPrimary: true,
         });
       } catch (err) {
         send({ type: "switchyard:failed", message: err instanceof Error ? err.message : String(err) }, () =>
@@ -176,6 +181,15 @@ export function runWorker(start: StartGateway): void {
         return send({ type: "switchyard:report", seq: m.seq, report: report() });
       case "switchyard:drain":
         return onDrain(m);
+      case "switchyard:metrics": {
+        const registry = gateway?.observability.metrics?.registry;
+        if (!registry) return send({ type: "switchyard:metrics", seq: m.seq, metrics: undefined });
+        void registry.getMetricsAsJSON().then(
+          (metrics) => send({ type: "switchyard:metrics", seq: m.seq, metrics }),
+          () => send({ type: "switchyard:metrics", seq: m.seq, metrics: undefined }),
+        );
+        return;
+      }
     }
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -7,7 +7,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AdminService, BreakerState, EndpointState } from "../../gen/switchyard/admin/v1/admin_pb.js";
 import { startReplica, type Replica } from "../../services/replica.js";
 import { CallFailed, type PinnedConnection } from "./pinned-connection.js";
-import { eventually, startGroup, type WorkerGroup } from "./group.js";
+import { startEchoGroup, type WorkerGroup } from "./group.js";
 
 // Issue 15: "the admin API answers for the whole process group". The CLI
 // with `workers: 2` as a real process group, calls spread over both workers
@@ -44,41 +44,18 @@ async function start(...names: string[]): Promise<Replica[]> {
   return replicas;
 }
 
-/** `workers: 2`, cluster "a" of `rs` (health-checked by the primary at the defaults), and every Echo routed to it. */
+/** The group for `rs`, started in this test's folder. */
 async function startGroupOf(rs: Replica[], cluster: Record<string, unknown> = {}): Promise<WorkerGroup> {
-  const path = join(dir!, "gateway.yaml");
-  writeFileSync(
-    `${path}.tmp`,
-    JSON.stringify({
-      listeners: [{ port: 0, host: "127.0.0.1" }],
-      admin: { port: 0 },
-      workers: 2,
-      clusters: {
-        a: {
-          protocol: "grpc",
-          slowStart: "0s",
-          endpoints: rs.map((r) => r.address),
-          ...cluster,
-        },
-      },
-      routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "a" }],
-    }),
+  group = await startEchoGroup(
+    dir!,
+    rs.map((r) => r.address),
+    cluster,
   );
-  renameSync(`${path}.tmp`, path);
-  group = await startGroup(["--config", path]);
   return group;
 }
 
 const adminOf = (g: WorkerGroup): Client<typeof AdminService> =>
   createClient(AdminService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${g.adminPort}` }));
-
-/** The serving workers' pids once there are `n` of them and none of `old` among them. */
-function serving(g: WorkerGroup, n: number, old: readonly number[] = []): Promise<number[]> {
-  return eventually(`${n} workers serving`, 30_000, async () => {
-    const ws = (await g.workers()).filter((w) => w.state === "serving" && !old.includes(w.pid));
-    return ws.length === n ? ws.map((w) => w.pid) : undefined;
-  });
-}
 
 describe("the admin API with workers: 2", { timeout: 120_000 }, () => {
   it("ListClusters adds up both workers: calls, errors, latency histograms and calls in flight", async () => {
@@ -86,7 +63,7 @@ describe("the admin API with workers: 2", { timeout: 120_000 }, () => {
     // No breaker or ejection: the failing calls must all reach the replica.
     const g = await startGroupOf([r1!], { circuitBreaker: false, outlierDetection: false });
     const admin = adminOf(g);
-    const pids = await serving(g, 2);
+    const pids = await g.serving(2);
     const conns = await g.connectionPerWorker(pids);
     expect([...conns.keys()].sort()).toEqual([...pids].sort());
     const [one, two] = [...conns.values()] as [PinnedConnection, PinnedConnection];
@@ -142,7 +119,7 @@ describe("the admin API with workers: 2", { timeout: 120_000 }, () => {
     const [r1, r2] = await start("r1", "r2");
     const g = await startGroupOf([r1!, r2!]);
     const admin = adminOf(g);
-    const pids = await serving(g, 2);
+    const pids = await g.serving(2);
     const conns = await g.connectionPerWorker(pids);
     expect(conns.size).toBe(2);
 
@@ -166,8 +143,8 @@ describe("the admin API with workers: 2", { timeout: 120_000 }, () => {
     // One worker killed: its replacement starts with the drain.
     const victim = pids[0]!;
     signal(victim, "SIGKILL");
-    const [fresh] = await serving(g, 1, pids);
-    expect(await serving(g, 2)).toContain(fresh);
+    const [fresh] = await g.serving(1, pids);
+    expect(await g.serving(2)).toContain(fresh);
     const [conn] = [...(await g.connectionPerWorker([fresh!])).values()];
     expect(conn).toBeDefined();
     const answers = [];
@@ -196,7 +173,7 @@ describe("the admin API with workers: 2", { timeout: 120_000 }, () => {
     const [r1] = await start("r1");
     const g = await startGroupOf([r1!]);
     const admin = adminOf(g);
-    const pids = await serving(g, 2);
+    const pids = await g.serving(2);
     const abort = new AbortController();
     const it = admin.watchClusters({}, { signal: abort.signal })[Symbol.asyncIterator]();
     /** The next message: how many workers answered for it, and when it was made (ms since the epoch). */
@@ -230,7 +207,7 @@ describe("the admin API with workers: 2", { timeout: 120_000 }, () => {
 
       // A worker killed: the messages go on, and count its replacement once it serves.
       signal(pids[1]!, "SIGKILL");
-      await serving(g, 1, pids);
+      await g.serving(1, pids);
       await until(2, 10, Date.now());
       expect((await next()).workers).toBe(2);
     } finally {

@@ -1,3 +1,5 @@
+import { renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { spawnCli, type CliProcess } from "../helpers/cli-process.js";
 import { PinnedConnection } from "./pinned-connection.js";
 import { socketOwner } from "./socket-owner.js";
@@ -34,6 +36,33 @@ export interface WorkerGroup {
    * most `tries`; the others are closed.
    */
   connectionPerWorker(pids: readonly number[], tries?: number): Promise<Map<number, PinnedConnection>>;
+  /** The serving workers' pids once there are `n` of them, none of them in `old` (within 30 s). */
+  serving(n: number, old?: readonly number[]): Promise<number[]>;
+}
+
+/**
+ * `workers: 2` with cluster "a" of `addresses` (health-checked by the
+ * primary at the defaults) for every Echo, `cluster` merged into it and
+ * `top` into the config, written to `dir`/gateway.yaml as config managers do.
+ */
+export function startEchoGroup(
+  dir: string,
+  addresses: string[],
+  cluster: Record<string, unknown> = {},
+  top: Record<string, unknown> = {},
+): Promise<WorkerGroup> {
+  const path = join(dir, "gateway.yaml");
+  const config = {
+    listeners: [{ port: 0, host: "127.0.0.1" }],
+    admin: { port: 0 },
+    workers: 2,
+    clusters: { a: { protocol: "grpc", slowStart: "0s", endpoints: addresses, ...cluster } },
+    routes: [{ match: { service: "acme.echo.v1.EchoService" }, cluster: "a" }],
+    ...top,
+  };
+  writeFileSync(`${path}.tmp`, JSON.stringify(config));
+  renameSync(`${path}.tmp`, path);
+  return startGroup(["--config", path]);
 }
 
 export async function startGroup(args: string[]): Promise<WorkerGroup> {
@@ -81,6 +110,11 @@ export async function startGroup(args: string[]): Promise<WorkerGroup> {
       }
       return byWorker;
     },
+    serving: (n, old = []) =>
+      eventually(`${n} workers serving`, 30_000, async () => {
+        const ws = (await workers()).filter((w) => w.state === "serving" && !old.includes(w.pid));
+        return ws.length === n ? ws.map((w) => w.pid) : undefined;
+      }),
   };
 }
 
