@@ -16,6 +16,32 @@ export interface ListenerInput {
   port: number;
   host?: string;
   tls?: TlsServerInput;
+  /** Over the top-level `limits` for this listener's connections. */
+  limits?: ConnectionLimitsInput;
+}
+
+/** What one connection may hold and how long it may dawdle; per listener or for all (see limits.ts). */
+export interface ConnectionLimitsInput {
+  maxConnections?: number;
+  maxConcurrentStreams?: number;
+  requestHeadersTimeout?: DurationInput;
+  idleTimeout?: DurationInput;
+  maxRequestHeadersBytes?: number;
+  maxHeadersCount?: number;
+  maxPrematureResets?: number;
+}
+
+export interface LimitsInput extends ConnectionLimitsInput {
+  maxMessageBytes?: number;
+  streamIdleTimeout?: DurationInput;
+  maxJsonDepth?: number;
+}
+
+export interface OverloadInput {
+  maxEventLoopDelay?: DurationInput;
+  maxHeapPercent?: number;
+  maxRssBytes?: number;
+  retryPushback?: DurationInput;
 }
 
 export interface UpstreamTlsInput {
@@ -120,7 +146,9 @@ export interface RouteInput {
 export interface GatewayConfigInput {
   listeners: ListenerInput[];
   admin?: { port: number; host?: string };
-  limits?: { maxMessageBytes?: number };
+  limits?: LimitsInput;
+  /** false: off. */
+  overload?: boolean | OverloadInput;
   drainTimeout?: DurationInput;
   descriptorSets?: string[];
   cors?: { allowedOrigins?: string[]; allowCredentials?: boolean };

@@ -23,7 +23,24 @@ export function checkSemantics(raw: unknown): Problem[] {
     ...checkRoutes(raw.routes, raw.clusters),
     ...checkCors(raw.cors),
     ...checkDuration(["drainTimeout"], raw.drainTimeout, { allowZero: true }),
+    ...checkLimitDurations(["limits"], raw.limits),
+    ...list(raw.listeners).flatMap((l, i) =>
+      isObj(l) ? checkLimitDurations(["listeners", i, "limits"], l.limits) : [],
+    ),
+    ...(isObj(raw.overload)
+      ? ["maxEventLoopDelay", "retryPushback"].flatMap((k) =>
+          checkDuration(["overload", k], (raw.overload as Obj)[k], { allowZero: true }),
+        )
+      : []),
   ];
+}
+
+/** Every duration under limits may be 0, which turns that timeout off. */
+function checkLimitDurations(at: PathSegment[], limits: unknown): Problem[] {
+  if (!isObj(limits)) return [];
+  return ["requestHeadersTimeout", "idleTimeout", "streamIdleTimeout"].flatMap((k) =>
+    checkDuration([...at, k], limits[k], { allowZero: true }),
+  );
 }
 
 const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);

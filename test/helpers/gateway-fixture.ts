@@ -3,7 +3,8 @@ import { startReplica, type Replica } from "../../services/replica.js";
 import { startGateway, type Gateway } from "../../gateway/server.js";
 import type { ClusterConfig, GatewayConfig, TlsServerConfig, UpstreamProtocol } from "../../gateway/config/types.js";
 import { defaultResilience } from "../../gateway/config/resilience.js";
-import type { ResilienceConfig } from "../../gateway/config/types.js";
+import type { Limits, OverloadConfig, ResilienceConfig } from "../../gateway/config/types.js";
+import { defaultLimits, defaultOverload } from "../../gateway/config/limits.js";
 
 export interface Fixture {
   replicas: Replica[];
@@ -30,6 +31,10 @@ export interface FixtureOptions {
   drainTimeoutMs?: number;
   /** TLS on the gateway's listener (PEM contents); `url` then starts with https://. */
   listenerTls?: TlsServerConfig;
+  /** Over the default limits (maxMessageBytes above wins over limits.maxMessageBytes). */
+  limits?: Partial<Limits>;
+  /** Over the default overload guard settings. */
+  overload?: Partial<OverloadConfig>;
 }
 
 /** Real replicas and a real gateway on ephemeral loopback ports. */
@@ -66,7 +71,8 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
   };
   const config: GatewayConfig = {
     listeners: [{ port: 0, host: "127.0.0.1", tls: opts.listenerTls }],
-    limits: { maxMessageBytes: opts.maxMessageBytes ?? 4 * 1024 * 1024 },
+    limits: { ...defaultLimits(), ...opts.limits, maxMessageBytes: opts.maxMessageBytes ?? 4 * 1024 * 1024 },
+    overload: { ...defaultOverload(), ...opts.overload },
     drainTimeoutMs: opts.drainTimeoutMs ?? 2000,
     descriptorSets: [],
     cors: { allowedOrigins: ["*"], allowCredentials: false },
