@@ -47,6 +47,7 @@ export function buildSnapshot(config: GatewayConfig, inputs: SnapshotInputs, pre
     upstreams,
     methods: new MethodCatalogue(config.descriptorSets, inputs.descriptors),
     maxBytes: config.limits.maxMessageBytes,
+    maxJsonDepth: config.limits.maxJsonDepth,
     cors: new Cors(config.cors),
   };
 }
