@@ -2,7 +2,8 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DescFile } from "@bufbuild/protobuf";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
-import type { GatewayConfig, ListenerConfig } from "./config/types.js";
+import type { ConnectionLimits, GatewayConfig, ListenerConfig } from "./config/types.js";
+import { connectionLimitsOf } from "./config/limits.js";
 import { Listener, checkTls } from "./listener/listener.js";
 import { StreamResponse } from "./listener/stream-exchange.js";
 import { ClusterManager } from "./cluster/cluster-manager.js";
@@ -11,6 +12,8 @@ import { registerReflection } from "./local/reflection.js";
 import { CurrentSnapshot } from "./snapshot/current.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
 import { InFlight } from "./proxy/inflight.js";
+import { FairShare } from "./proxy/fair-share.js";
+import { OverloadGuard } from "./proxy/overload.js";
 import { handleRpc } from "./proxy/call-handler.js";
 import { FASTIFY, answerer } from "./proxy/detect.js";
 import { startAdmin } from "./admin/admin-server.js";
@@ -47,6 +50,10 @@ export interface Gateway {
   /** Runs the clusters' discovery providers. */
   discovery: DiscoveryManager;
   inflight: InFlight;
+  /** Clusters' capacity shared fairly among downstream connections. */
+  fair: FairShare;
+  /** Refuses new calls while the process is overloaded (config `overload`). */
+  overload: OverloadGuard;
   /** Bound ports, in listener order (useful with port 0). */
   readonly ports: number[];
   adminPort: number | undefined;
@@ -81,7 +88,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const snapshots = new CurrentSnapshot(config, { clusters, discovery, descriptors: opts.descriptors });
   const current = () => snapshots.snapshot;
   const inflight = new InFlight();
-  const proxy = { current, inflight };
+  const overload = new OverloadGuard(() => current().config.overload);
+  const proxy = { current, inflight, fair: new FairShare(), overload };
   let draining = false;
 
   const open = async (lc: ListenerConfig): Promise<Served> => {
@@ -92,7 +100,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         // Proxied calls take the lean path straight from the socket: the
         // Fastify lifecycle costs about a quarter of the throughput
         // (docs/DESIGN.md, "The hot path").
-        const listener = new Listener(lc, {
+        const listener = new Listener(lc, listenerLimits(lc, current().config), {
           request: (req: IncomingMessage, res: ServerResponse) => {
             // The protocol is detected once here and handed on.
             const who = answerer(req);
@@ -128,10 +136,6 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
               routed: (svc) => s.methods.pathsOf(svc).some((p) => s.routes.match(p) !== undefined),
             };
           }),
-      });
-      app.get("/", async (_req, reply) => {
-        reply.type("text/plain; charset=utf-8");
-        return landingText(current().config);
       });
       await app.listen({ port: lc.port, host: lc.host });
     } catch (err) {
@@ -179,6 +183,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       for (const s of [...served, ...retiring.keys()]) s.listener.destroyAll();
       await Promise.all([...served.map((s) => s.app.close()), ...retiring.values()]);
       await admin?.close();
+      overload.close();
       await discovery.close();
       await clusters.close();
     })());
@@ -251,6 +256,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     for (const k of plan.kept) {
       const s = served[k.was];
       if (k.tlsChanged && k.config.tls) s.listener.setTls(k.config.tls);
+      s.listener.setLimits(listenerLimits(k.config, next));
       s.config = k.config;
       nextServed[k.index] = s;
     }
@@ -285,6 +291,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     clusters,
     discovery,
     inflight,
+    fair: proxy.fair,
+    overload,
     get ports() {
       return served.map((s) => s.port);
     },
@@ -293,7 +301,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   };
 }
 
-function landingText(config: GatewayConfig): string {
-  const services = config.routes.map((r) => `  ${JSON.stringify(r.match)} -> cluster ${r.cluster}`).join("\n");
-  return `Switchyard gateway: gRPC, gRPC-Web and Connect on this port.\nRoutes:\n${services}\n`;
+/** A listener's connection limits: its own, else the top-level ones. */
+function listenerLimits(lc: ListenerConfig, config: GatewayConfig): ConnectionLimits {
+  return lc.limits ?? connectionLimitsOf(config.limits);
 }

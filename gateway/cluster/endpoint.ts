@@ -24,7 +24,8 @@ export class Endpoint {
   readonly health: HealthChecker | undefined;
   readonly outlier: OutlierHost = newOutlierHost();
   readonly ewma = new PeakEwma();
-  private readonly maxInFlight: number;
+  /** Attempts it takes at once (circuitBreaker.maxInFlight). */
+  readonly maxInFlight: number;
   private readonly slowStartMs: number;
   /** Smooth WRR state. */
   current = 0;
