@@ -174,3 +174,30 @@ async function fetchEcho(url: string): Promise<string> {
     session.close();
   }
 }
+
+describe("HTTP/2 CONTINUATION flood", () => {
+  it("a header block that never ends is cut off at the header list limit; the gateway carries on", async () => {
+    f = await startFixture();
+    const c = new RawH2(f.port);
+    const before = process.memoryUsage().rss;
+    // HEADERS without END_HEADERS, then CONTINUATION frames of fresh header fields, never ending (CVE-2024-27983 and kin).
+    c.write(frame(FRAME.HEADERS, 0, 1, headerBlock(rpcHeaders(ECHO))));
+    let sent = 0;
+    for (let i = 0; i < 10_000 && !c.socket.destroyed; i++) {
+      const fields: Array<[string, string]> = Array.from({ length: 10 }, (_, k) => [
+        `x-flood-${i}-${k}`,
+        "v".repeat(90),
+      ]);
+      c.write(frame(FRAME.CONTINUATION, 0, 1, headerBlock(fields)));
+      sent += 1;
+      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.race([c.closed, new Promise((r) => setTimeout(r, 5_000))]);
+    // 10,000 frames of 1 KiB of headers: the connection was closed long before the end.
+    expect(c.socket.destroyed).toBe(true);
+    expect(sent).toBeLessThan(10_000);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+    console.log(`CONTINUATION flood: ${sent} frames sent, GOAWAY ${c.goawayCode()}`);
+    expect(await fetchEcho(f.url)).toBe("0");
+  });
+});
