@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { DescFile } from "@bufbuild/protobuf";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
-import type { GatewayConfig, ListenerConfig } from "./config/types.js";
+import type { ConnectionLimits, GatewayConfig, ListenerConfig } from "./config/types.js";
+import { connectionLimitsOf } from "./config/limits.js";
 import { Listener, checkTls } from "./listener/listener.js";
 import { StreamResponse } from "./listener/stream-exchange.js";
 import { ClusterManager } from "./cluster/cluster-manager.js";
@@ -16,6 +17,8 @@ import type { CatalogueStatus } from "./snapshot/catalogue.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
 import { InFlight } from "./proxy/inflight.js";
 import { GuardState } from "./guard/guard-state.js";
+import { FairShare } from "./proxy/fair-share.js";
+import { OverloadGuard } from "./proxy/overload.js";
 import { type ProxyState, handleRpc } from "./proxy/call-handler.js";
 import { FASTIFY, answerer } from "./proxy/detect.js";
 import { startAdmin } from "./admin/admin-server.js";
@@ -64,6 +67,10 @@ export interface Gateway {
   /** Metrics (and what else observes calls). */
   observability: Observability;
   inflight: InFlight;
+  /** Clusters' capacity shared fairly among downstream connections. */
+  fair: FairShare;
+  /** Refuses new calls while the process is overloaded (config `overload`). */
+  overload: OverloadGuard;
   /** Bound ports, in listener order (useful with port 0). */
   readonly ports: number[];
   adminPort: number | undefined;
@@ -152,9 +159,13 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     metricsForPrimary: opts.metricsForPrimary,
   }));
   discovery.onUpdate((cluster, ok) => observe.discoveryUpdate(cluster, ok));
+  const overload = new OverloadGuard(() => current().config.overload);
+  const fair = new FairShare();
   const proxy: ProxyState = {
     current,
     inflight,
+    fair,
+    overload,
     get observer() {
       return observe.observer;
     },
@@ -175,7 +186,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         // Proxied calls take the lean path straight from the socket: the
         // Fastify lifecycle costs about a quarter of the throughput
         // (docs/DESIGN.md, "The hot path").
-        const listener = new Listener(lc, {
+        const listener = new Listener(lc, listenerLimits(lc, current().config), {
           request: (req: IncomingMessage, res: ServerResponse) => {
             // The protocol is detected once here and handed on.
             const who = answerer(req);
@@ -211,10 +222,6 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
               routed: (svc) => s.methods.pathsOf(svc).some((p) => s.routes.match(p) !== undefined),
             };
           }),
-      });
-      app.get("/", async (_req, reply) => {
-        reply.type("text/plain; charset=utf-8");
-        return landingText(current().config);
       });
       served.detach = opts.accept?.(lc, key, (socket) => served.listener.server.emit("connection", socket));
       if (served.detach) await app.ready();
@@ -273,6 +280,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       await Promise.all([...served.map((s) => s.app.close()), ...retiring.values()]);
       await admin?.close();
       await reflection.close();
+      overload.close();
       await discovery.close();
       await clusters.close();
       guards.close();
@@ -352,6 +360,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     for (const k of plan.kept) {
       const s = served[k.was];
       if (k.tlsChanged && k.config.tls) s.listener.setTls(k.config.tls);
+      s.listener.setLimits(listenerLimits(k.config, next));
       s.config = k.config;
       nextServed[k.index] = s;
     }
@@ -395,6 +404,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     catalogueStatus: () => snapshots.catalogueStatus(),
     observability: observe,
     inflight,
+    fair,
+    overload,
     get ports() {
       return served.map((s) => s.port);
     },
@@ -403,7 +414,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   };
 }
 
-function landingText(config: GatewayConfig): string {
-  const services = config.routes.map((r) => `  ${JSON.stringify(r.match)} -> cluster ${r.cluster}`).join("\n");
-  return `Switchyard gateway: gRPC, gRPC-Web and Connect on this port.\nRoutes:\n${services}\n`;
+/** A listener's connection limits: its own, else the top-level ones. */
+function listenerLimits(lc: ListenerConfig, config: GatewayConfig): ConnectionLimits {
+  return lc.limits ?? connectionLimitsOf(config.limits);
 }

@@ -4,6 +4,7 @@ import type { Snapshot } from "../snapshot/snapshot.js";
 import type { DiscoveryManager } from "../discovery/discovery-manager.js";
 import type { ReloadResult } from "../snapshot/reload.js";
 import { Listener } from "../listener/listener.js";
+import { defaultConnectionLimits } from "../config/limits.js";
 import { type GroupAnswers, registerAdminService } from "./admin-service.js";
 import { NOT_BUILT, dashboardAsset } from "./dashboard-assets.js";
 
@@ -11,6 +12,9 @@ import { NOT_BUILT, dashboardAsset } from "./dashboard-assets.js";
 export interface MetricsSource {
   scrape(): Promise<{ contentType: string; body: string }>;
 }
+
+/** The proxy listeners' defaults: the admin port faces slow and idle clients too. */
+const ADMIN_LIMITS = defaultConnectionLimits();
 
 /** How long open admin connections (a watching dashboard) get to finish when the gateway stops. */
 const CLOSE_GRACE_MS = 1000;
@@ -37,7 +41,10 @@ export async function startAdmin(
   const app = Fastify({
     logger: false,
     serverFactory: (handler) => {
-      listener = new Listener({ port: cfg.port, host: cfg.host }, { request: handler, stream: () => false });
+      listener = new Listener({ port: cfg.port, host: cfg.host }, ADMIN_LIMITS, {
+        request: handler,
+        stream: () => false,
+      });
       return listener.server as unknown as import("node:http").Server;
     },
   });

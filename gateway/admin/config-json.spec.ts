@@ -1,3 +1,4 @@
+import { defaultLimits, defaultOverload } from "../config/limits.js";
 import { describe, expect, it } from "vitest";
 import { REDACTED, isSecretName, redactedConfigJson } from "./config-json.js";
 import type { GatewayConfig } from "../config/types.js";
@@ -10,7 +11,8 @@ function config(): GatewayConfig {
   return {
     listeners: [{ port: 8443, host: "0.0.0.0", tls: { cert: CERT, key: KEY, requireClientCert: false } }],
     admin: { port: 9901, host: "127.0.0.1" },
-    limits: { maxMessageBytes: 4 << 20 },
+    limits: { ...defaultLimits(), maxMessageBytes: 4 << 20 },
+    overload: defaultOverload(),
     drainTimeoutMs: 10_000,
     descriptorSets: [new Uint8Array(1234)],
     cors: { allowedOrigins: ["*"], allowCredentials: false },

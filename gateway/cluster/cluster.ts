@@ -34,6 +34,7 @@ export class Cluster {
   private readonly factor: number;
   /** The levels of the last endpoint list seen; EndpointSet replaces its list on every change, never mutates it. */
   private cached: { list: readonly Endpoint[]; levels: Level[] } | undefined;
+  private capacityOf: { list: readonly Endpoint[]; capacity: number } | undefined;
 
   constructor(
     readonly config: ClusterConfig,
@@ -47,6 +48,17 @@ export class Cluster {
     this.hashKind = isHashBalancer(r.balancer) ? r.balancer : undefined;
     this.hashHeader = this.hashKind ? r.hashOn?.header : undefined;
     this.factor = r.overprovisioningFactor;
+  }
+
+  /** Attempts its endpoints take at once, together (each one's maxInFlight): what downstream clients share. */
+  capacity(): number {
+    const list = this.endpoints.list;
+    if (this.capacityOf?.list !== list) {
+      let capacity = 0;
+      for (const e of list) capacity += e.maxInFlight;
+      this.capacityOf = { list, capacity };
+    }
+    return this.capacityOf.capacity;
   }
 
   /** The call's key hashed, for ring_hash and maglev; undefined without a key (then the call goes anywhere). */

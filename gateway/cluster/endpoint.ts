@@ -32,7 +32,8 @@ export class Endpoint {
   readonly ewma = new PeakEwma();
   /** Recent attempts' rate, errors and latency, for the admin API. */
   readonly stats = new EndpointStats();
-  private readonly maxInFlight: number;
+  /** Attempts it takes at once (circuitBreaker.maxInFlight). */
+  readonly maxInFlight: number;
   private readonly slowStartMs: number;
   /** Smooth WRR state. */
   current = 0;

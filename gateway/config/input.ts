@@ -18,6 +18,32 @@ export interface ListenerInput {
   host?: string;
   reusePort?: boolean;
   tls?: TlsServerInput;
+  /** Over the top-level `limits` for this listener's connections. */
+  limits?: ConnectionLimitsInput;
+}
+
+/** What one connection may hold and how long it may dawdle; per listener or for all (see limits.ts). */
+export interface ConnectionLimitsInput {
+  maxConnections?: number;
+  maxConcurrentStreams?: number;
+  requestHeadersTimeout?: DurationInput;
+  idleTimeout?: DurationInput;
+  maxRequestHeadersBytes?: number;
+  maxHeadersCount?: number;
+  maxPrematureResets?: number;
+}
+
+export interface LimitsInput extends ConnectionLimitsInput {
+  maxMessageBytes?: number;
+  streamIdleTimeout?: DurationInput;
+  maxJsonDepth?: number;
+}
+
+export interface OverloadInput {
+  maxEventLoopDelay?: DurationInput;
+  maxHeapPercent?: number;
+  maxRssBytes?: number;
+  retryPushback?: DurationInput;
 }
 
 export interface UpstreamTlsInput {
@@ -166,7 +192,9 @@ export interface GatewayConfigInput {
   metrics?: { enabled?: boolean };
   logging?: { level?: LogLevel; access?: boolean };
   tracing?: { otlp: { endpoint: string }; sampleRatio?: number; serviceName?: string };
-  limits?: { maxMessageBytes?: number };
+  limits?: LimitsInput;
+  /** false: off. */
+  overload?: boolean | OverloadInput;
   drainTimeout?: DurationInput;
   workers?: number | "auto";
   descriptorSets?: string[];

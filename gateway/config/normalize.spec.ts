@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { GatewayConfigInput } from "./input.js";
 import { normalizeConfig } from "./normalize.js";
 import { defaultResilience } from "./resilience.js";
+import { defaultLimits, defaultOverload } from "./limits.js";
 
 const minimal: GatewayConfigInput = {
   listeners: [{ port: 8080 }],
@@ -16,7 +17,8 @@ describe("normalizeConfig", () => {
     const config = normalizeConfig(minimal, new Map());
     expect(config).toEqual({
       listeners: [{ port: 8080, host: "0.0.0.0" }],
-      limits: { maxMessageBytes: 4194304 },
+      limits: defaultLimits(),
+      overload: defaultOverload(),
       drainTimeoutMs: 10_000,
       descriptorSets: [],
       cors: { allowedOrigins: ["*"], allowCredentials: false },

@@ -12,11 +12,13 @@ import type {
 } from "./input.js";
 import { normalizeResilience } from "./resilience.js";
 import { normalizeAuth, normalizeRateLimits, normalizeRouteAuth } from "./guard.js";
+import { normalizeConnectionLimits, normalizeLimits, normalizeOverload } from "./limits.js";
 import type {
   ClusterConfig,
   DiscoveryConfig,
   EndpointConfig,
   GatewayConfig,
+  Limits,
   ListenerConfig,
   RouteConfig,
   UpstreamTlsConfig,
@@ -29,7 +31,6 @@ export const DEFAULTS = {
   listenerHost: "0.0.0.0",
   // Admin endpoints expose internals; binding loopback unless asked keeps them private.
   adminHost: "127.0.0.1",
-  maxMessageBytes: 4 * 1024 * 1024,
   drainTimeout: "10s",
   workers: 1,
   allowedOrigins: ["*"],
@@ -60,9 +61,11 @@ export function normalizeConfig(
 ): GatewayConfig {
   const text = (file: string) => new TextDecoder().decode(bytesOf(files, file));
   const pem = (file: string | undefined) => (file === undefined ? undefined : text(file));
+  const limits = normalizeLimits(input.limits);
   const config: GatewayConfig = {
-    listeners: input.listeners.map((l) => normalizeListener(l, text)),
-    limits: { maxMessageBytes: input.limits?.maxMessageBytes ?? DEFAULTS.maxMessageBytes },
+    listeners: input.listeners.map((l) => normalizeListener(l, text, limits)),
+    limits,
+    overload: normalizeOverload(input.overload),
     drainTimeoutMs: parseDuration(input.drainTimeout ?? DEFAULTS.drainTimeout),
     descriptorSets: (input.descriptorSets ?? []).map((f) => bytesOf(files, f)),
     cors: {
@@ -109,9 +112,10 @@ function bytesOf(files: ReadonlyMap<string, Uint8Array>, file: string): Uint8Arr
   return bytes;
 }
 
-function normalizeListener(l: ListenerInput, text: (file: string) => string): ListenerConfig {
+function normalizeListener(l: ListenerInput, text: (file: string) => string, limits: Limits): ListenerConfig {
   const out: ListenerConfig = { port: l.port, host: l.host ?? DEFAULTS.listenerHost };
   if (l.reusePort) out.reusePort = true;
+  if (l.limits) out.limits = normalizeConnectionLimits(l.limits, limits);
   if (l.tls) {
     out.tls = { cert: text(l.tls.cert), key: text(l.tls.key), requireClientCert: l.tls.requireClientCert ?? false };
     if (l.tls.clientCa !== undefined) out.tls.clientCa = text(l.tls.clientCa);

@@ -141,7 +141,7 @@ describe("gateway schema", () => {
       "clusters.echo.protocl: unknown key (did you mean protocol?)",
     );
     expect(problems((c) => (c.listeners[0].zzz = 1))).toEqual([
-      "listeners[0].zzz: unknown key (allowed: port, host, reusePort, tls)",
+      "listeners[0].zzz: unknown key (allowed: port, host, reusePort, tls, limits)",
     ]);
   });
 

@@ -27,6 +27,15 @@ export function checkSemantics(raw: unknown): Problem[] {
     ...checkMetrics(raw),
     ...checkDuration(["drainTimeout"], raw.drainTimeout, { allowZero: true }),
     ...checkGuard(raw),
+    ...checkLimitDurations(["limits"], raw.limits),
+    ...list(raw.listeners).flatMap((l, i) =>
+      isObj(l) ? checkLimitDurations(["listeners", i, "limits"], l.limits) : [],
+    ),
+    ...(isObj(raw.overload)
+      ? ["maxEventLoopDelay", "retryPushback"].flatMap((k) =>
+          checkDuration(["overload", k], (raw.overload as Obj)[k], { allowZero: true }),
+        )
+      : []),
   ];
 }
 
@@ -39,6 +48,14 @@ function checkMetrics(raw: Obj): Problem[] {
       "true needs the admin listener, which serves /metrics: add admin: { port: 9901 } (it binds 127.0.0.1 unless admin.host says otherwise)",
     ),
   ];
+}
+
+/** Every duration under limits may be 0, which turns that timeout off. */
+function checkLimitDurations(at: PathSegment[], limits: unknown): Problem[] {
+  if (!isObj(limits)) return [];
+  return ["requestHeadersTimeout", "idleTimeout", "streamIdleTimeout"].flatMap((k) =>
+    checkDuration([...at, k], limits[k], { allowZero: true }),
+  );
 }
 
 const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);

@@ -25,6 +25,44 @@ export interface ListenerConfig {
    */
   reusePort?: true;
   tls?: TlsServerConfig;
+  /** This listener's own limits (merged over the top-level ones); undefined: the top-level `limits`. */
+  limits?: ConnectionLimits;
+}
+
+/** Per connection, enforced by the listener (listener/). Durations in ms; a 0 timeout is off. */
+export interface ConnectionLimits {
+  /** Open connections on one listener; more are closed as they arrive. */
+  maxConnections: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS of each HTTP/2 connection. */
+  maxConcurrentStreams: number;
+  /** From a connection's first byte (or the end of its last request) to a request's complete headers. */
+  requestHeadersTimeoutMs: number;
+  /** A connection with no request in flight is closed after this (GOAWAY on HTTP/2). */
+  idleTimeoutMs: number;
+  maxRequestHeadersBytes: number;
+  maxHeadersCount: number;
+  /** GOAWAY ENHANCE_YOUR_CALM past this many streams the client reset early (0: off). */
+  maxPrematureResets: number;
+}
+
+/** `limits`: the connection limits every listener starts from, and the per-call ones. */
+export interface Limits extends ConnectionLimits {
+  maxMessageBytes: number;
+  /** A call whose streams carry nothing either way for this long ends (0: off, the default). */
+  streamIdleTimeoutMs: number;
+  /** JSON request messages nested deeper than this are refused before they are parsed. */
+  maxJsonDepth: number;
+}
+
+/** The overload guard: new calls get UNAVAILABLE with retry pushback while the process is past a threshold. */
+export interface OverloadConfig {
+  enabled: boolean;
+  maxEventLoopDelayMs: number;
+  /** Of V8's heap size limit. */
+  maxHeapPercent: number;
+  /** 0: no RSS watermark. */
+  maxRssBytes: number;
+  retryPushbackMs: number;
 }
 
 /** PEM contents (not paths). */
@@ -273,7 +311,8 @@ export interface GatewayConfig {
   logging?: LoggingConfig;
   /** undefined: tracing off. */
   tracing?: TracingConfig;
-  limits: { maxMessageBytes: number };
+  limits: Limits;
+  overload: OverloadConfig;
   drainTimeoutMs: number;
   /**
    * Worker processes, as written: "auto" is one per core (workers/count.ts).

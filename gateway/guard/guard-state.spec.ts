@@ -1,3 +1,4 @@
+import { defaultLimits, defaultOverload } from "../config/limits.js";
 import { describe, expect, it } from "vitest";
 import type { CallHead } from "../call/call.js";
 import { CallError, Code } from "../call/status.js";
@@ -8,7 +9,8 @@ import { GuardState } from "./guard-state.js";
 function config(rateLimits: RateLimitConfig[], timeoutMs?: number): GatewayConfig {
   return {
     listeners: [],
-    limits: { maxMessageBytes: 1024 },
+    limits: { ...defaultLimits(), maxMessageBytes: 1024 },
+    overload: defaultOverload(),
     drainTimeoutMs: 1000,
     descriptorSets: [],
     cors: { allowedOrigins: ["*"], allowCredentials: false },

@@ -19,7 +19,8 @@ export class CleartextServer extends net.Server {
   constructor(
     readonly http1: http.Server,
     readonly http2: http2.Http2Server,
-    private readonly sniffTimeoutMs = 10_000,
+    /** How long a new connection may take to say which HTTP it speaks (0: no limit). */
+    private readonly sniffTimeoutMs: () => number = () => 10_000,
   ) {
     super({ noDelay: true }, (socket) => this.sniff(socket));
     forwardSubscriptions(this, [http1, http2]);
@@ -28,8 +29,9 @@ export class CleartextServer extends net.Server {
   private sniff(socket: net.Socket): void {
     socket.on("error", ignore);
     // A connection that never says anything must not be held forever.
-    const timer = setTimeout(() => socket.destroy(), this.sniffTimeoutMs);
-    timer.unref();
+    const ms = this.sniffTimeoutMs();
+    const timer = ms > 0 ? setTimeout(() => socket.destroy(), ms) : undefined;
+    timer?.unref();
     socket.once("close", () => clearTimeout(timer));
     let seen: Buffer | undefined;
     const onReadable = () => {

@@ -1,3 +1,4 @@
+import { defaultLimits, defaultOverload } from "../config/limits.js";
 import { describe, expect, it } from "vitest";
 import type { GatewayConfig } from "../config/types.js";
 import { capturedLogger } from "../../test/helpers/log-capture.js";
@@ -7,7 +8,8 @@ import { Tracing } from "./tracing.js";
 function config(change: Partial<GatewayConfig> = {}): GatewayConfig {
   return {
     listeners: [{ port: 0, host: "127.0.0.1" }],
-    limits: { maxMessageBytes: 1024 },
+    limits: { ...defaultLimits(), maxMessageBytes: 1024 },
+    overload: defaultOverload(),
     drainTimeoutMs: 100,
     descriptorSets: [],
     cors: { allowedOrigins: ["*"], allowCredentials: false },

@@ -17,6 +17,10 @@ import { closeIfRequestUnfinished, dropUnreadRequest } from "../protocol/server-
 import { ACCEPTED_CONTENT_TYPES } from "./detect.js";
 import type { InFlight } from "./inflight.js";
 import type { CallRecord, Observer, PeerSocket, WireProtocol } from "../observe/observer.js";
+import type { FairShare, Ticket } from "./fair-share.js";
+import type { OverloadGuard } from "./overload.js";
+import { StreamRequest } from "../listener/stream-exchange.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** Upstream messages are refused above max(limits.maxMessageBytes, this): 4 MiB, gRPC's default receive limit. */
 const MIN_RESPONSE_LIMIT = 4 * 1024 * 1024;
@@ -27,6 +31,10 @@ export interface ProxyState {
   inflight: InFlight;
   /** What observes calls (metrics, logs, traces); undefined: nothing does, and calls pay nothing for it. */
   observer: Observer | undefined;
+  /** Each cluster's capacity shared among downstream connections; none: first come, first served. */
+  fair?: FairShare;
+  /** Refuses new calls while the process is overloaded; none: never. */
+  overload?: OverloadGuard;
 }
 
 /** Entry point for every RPC-shaped request on a listener; `protocol` is what detectProtocol found. */
@@ -61,14 +69,20 @@ export function handleRpc(
     dropUnreadRequest(req, res);
     return;
   }
+  const refusal = state.overload?.refusal();
+  if (refusal) {
+    refuse(protocol, req, res, refusal.status, refusal.pushbackMs);
+    return;
+  }
   // In flight until the call is done and its response flushed and closed,
   // not merely ended: a drain that destroys connections earlier would cut
   // off the trailers.
   const leave = state.inflight.enter(2);
-  proxyCall(snapshot, protocol, req, res, leave, state.observer).then(leave, leave);
+  proxyCall(state, snapshot, protocol, req, res, leave, state.observer).then(leave, leave);
 }
 
 async function proxyCall(
+  state: ProxyState,
   snapshot: Snapshot,
   protocol: InboundProtocol,
   req: ServerRequest,
@@ -94,6 +108,9 @@ async function proxyCall(
   });
   const sink = protocol.sink(req, res);
   let plan: ReturnType<typeof planCall> | undefined;
+  let ticket: Ticket | undefined;
+  const idleMs = snapshot.config.limits.streamIdleTimeoutMs;
+  if (idleMs > 0) watchIdle(req, res, idleMs, abortWith);
   try {
     const call = protocol.parse(req, { maxBytes: snapshot.maxBytes });
     if (rec) begin(rec, snapshot, call.head);
@@ -115,6 +132,14 @@ async function proxyCall(
       // fault (bad frame, size limit, bad JSON) recorded as the call's status.
       messages = mapIterable(call.messages, rec ? counted(rec, t) : (t ?? same), (err) => abortWith(toStatus(err)));
     }
+    if (state.fair) {
+      const admitted = state.fair.admit(plan.cluster.name, plan.cluster.capacity(), connectionOf(req), abortWith);
+      ticket = admitted.ticket;
+      // A heavier client's call was shed for this one: its place is free once it has let go.
+      if (admitted.after) await raceCancel(admitted.after.then(nextTurn), cancel);
+    }
+    // A stream the client reset before it was routed (rapid reset) sends no work upstream.
+    if (clientGone(req)) throw new CallError(Code.CANCELLED, "the client reset the stream before the call was sent");
     const events = runCall({
       cluster: plan.cluster,
       policy: plan.policy,
@@ -137,6 +162,7 @@ async function proxyCall(
     sink.end(s, {});
   } finally {
     done = true;
+    ticket?.end();
     plan?.deadline?.disarm();
     // Whatever ended the call, nothing upstream should keep working on it.
     cancel.cancel();
@@ -176,6 +202,62 @@ function counted(rec: CallRecord, t: Transcoder | undefined): (m: Uint8Array) =>
 /** The client's socket, read for the peer address while it is there. */
 function socketOf(req: ServerRequest): PeerSocket | undefined {
   return "stream" in req ? req.stream.session?.socket : req.socket;
+}
+
+/** The downstream connection a request came on: its HTTP/2 session, or its HTTP/1.1 socket. */
+function connectionOf(req: ServerRequest): object {
+  return req instanceof StreamRequest ? (req.stream.session ?? req.stream) : (req as IncomingMessage).socket;
+}
+
+/** An HTTP/2 stream is destroyed at once when the client resets it; its 'close' event comes a tick later. */
+function clientGone(req: ServerRequest): boolean {
+  return req instanceof StreamRequest && req.stream.destroyed;
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** `p`, unless the call is cancelled first (then CANCELLED). */
+function raceCancel(p: Promise<void>, cancel: Cancel): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const off = cancel.on(() => reject(new CallError(Code.CANCELLED, "call aborted")));
+    p.then(() => {
+      off();
+      resolve();
+    });
+  });
+}
+
+/**
+ * limits.streamIdleTimeout: a call whose stream carries nothing either way
+ * for `ms` ends. The stream's (HTTP/2) or socket's (HTTP/1.1) own timer,
+ * which every read and write restarts.
+ */
+function watchIdle(req: ServerRequest, res: ServerResponseLike, ms: number, abortWith: (s: Status) => void): void {
+  const fire = () =>
+    abortWith({
+      code: Code.DEADLINE_EXCEEDED,
+      message: `nothing sent either way for ${ms} ms (limits.streamIdleTimeout)`,
+      details: [],
+    });
+  if (req instanceof StreamRequest) req.stream.setTimeout(ms, fire);
+  else (res as ServerResponse).setTimeout(ms, fire);
+}
+
+/** Refuses a call before it starts (the overload guard), asking the client to come back after `pushbackMs`. */
+function refuse(
+  protocol: InboundProtocol,
+  req: ServerRequest,
+  res: ServerResponseLike,
+  status: Status,
+  pushbackMs: number,
+): void {
+  closeIfRequestUnfinished(req, res);
+  const sink = protocol.sink(req, res);
+  void sink.headers({ "retry-after": String(Math.ceil(pushbackMs / 1000)) });
+  void sink.end(status, { "grpc-retry-pushback-ms": String(pushbackMs) });
+  dropUnreadRequest(req, res);
 }
 
 /**

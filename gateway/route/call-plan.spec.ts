@@ -13,6 +13,7 @@ import { grpcInbound } from "../protocol/grpc/inbound.js";
 import { buildSnapshot } from "../snapshot/snapshot.js";
 import { planCall, type CallPlan } from "./call-plan.js";
 import { MethodCatalogue } from "./method-catalogue.js";
+import { defaultLimits, defaultOverload } from "../config/limits.js";
 
 const ECHO = "/acme.echo.v1.EchoService/Echo";
 const COUNT = "/acme.echo.v1.EchoService/Count";
@@ -49,7 +50,8 @@ function view(settings: ClusterSettings = {}, routes: RouteConfig[] = [{ match: 
   } as ClusterConfig;
   const config: GatewayConfig = {
     listeners: [],
-    limits: { maxMessageBytes: 1 << 20 },
+    limits: { ...defaultLimits(), maxMessageBytes: 1 << 20 },
+    overload: defaultOverload(),
     drainTimeoutMs: 1000,
     descriptorSets: [],
     cors: { allowedOrigins: [], allowCredentials: false },

@@ -20,6 +20,8 @@ export interface RoutingView {
   routes: RouteTable;
   upstreams: ReadonlyMap<string, Upstream>;
   methods: MethodCatalogue;
+  /** limits.maxJsonDepth, for the transcoders; none when unset. */
+  maxJsonDepth?: number;
 }
 
 /** Everything decided about a call before the first byte goes upstream. */
@@ -95,8 +97,8 @@ export function planCall(
       );
     }
     const reg = view.methods.registry;
-    requestTranscoder = transcoder(head.codec, outCodec, info.desc.input, reg, "request");
-    responseTranscoder = transcoder(outCodec, head.codec, info.desc.output, reg, "response");
+    requestTranscoder = transcoder(head.codec, outCodec, info.desc.input, reg, "request", view.maxJsonDepth);
+    responseTranscoder = transcoder(outCodec, head.codec, info.desc.output, reg, "response", view.maxJsonDepth);
   }
   return {
     route,

@@ -1,3 +1,4 @@
+import { defaultLimits, defaultOverload } from "../config/limits.js";
 import { create } from "@bufbuild/protobuf";
 import {
   FileDescriptorProtoSchema,
@@ -16,7 +17,8 @@ function config(learning = true): GatewayConfig {
   if (learning) shop.descriptors = { from: "reflection", refreshMs: 60_000 };
   return {
     listeners: [],
-    limits: { maxMessageBytes: 1024 },
+    limits: { ...defaultLimits(), maxMessageBytes: 1024 },
+    overload: defaultOverload(),
     drainTimeoutMs: 100,
     descriptorSets: [],
     cors: { allowedOrigins: [], allowCredentials: false },

@@ -5,11 +5,13 @@ import { ReflectionManager, type LearnedSource } from "../descriptors/reflection
 import { file_acme_echo_v1_echo } from "../../gen/acme/echo/v1/echo_pb.js";
 import { CurrentSnapshot } from "./current.js";
 import { clusterConfig, endpointAt } from "../../test/helpers/cluster-config.js";
+import { defaultLimits, defaultOverload } from "../config/limits.js";
 
 function config(change: (c: GatewayConfig) => void = () => {}): GatewayConfig {
   const c: GatewayConfig = {
     listeners: [{ port: 0, host: "127.0.0.1" }],
-    limits: { maxMessageBytes: 1024 },
+    limits: { ...defaultLimits(), maxMessageBytes: 1024 },
+    overload: defaultOverload(),
     drainTimeoutMs: 100,
     descriptorSets: [],
     cors: { allowedOrigins: [], allowCredentials: false },

@@ -15,11 +15,13 @@ import {
   watchConfig,
 } from "./reload.js";
 import { clusterConfig, endpointAt } from "../../test/helpers/cluster-config.js";
+import { defaultLimits, defaultOverload } from "../config/limits.js";
 
 function config(change: (c: GatewayConfig) => void = () => {}): GatewayConfig {
   const c: GatewayConfig = {
     listeners: [{ port: 8080, host: "0.0.0.0" }],
-    limits: { maxMessageBytes: 1024 },
+    limits: { ...defaultLimits(), maxMessageBytes: 1024 },
+    overload: defaultOverload(),
     drainTimeoutMs: 100,
     descriptorSets: [new Uint8Array([1, 2, 3])],
     cors: { allowedOrigins: [], allowCredentials: false },

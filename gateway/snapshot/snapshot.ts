@@ -66,6 +66,7 @@ export function buildSnapshot(
     upstreams,
     methods,
     maxBytes: config.limits.maxMessageBytes,
+    maxJsonDepth: config.limits.maxJsonDepth,
     cors: new Cors(config.cors),
     guard: (inputs.guards ?? new GuardState()).apply(config),
   };

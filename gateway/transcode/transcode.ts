@@ -8,6 +8,7 @@ import {
 } from "@bufbuild/protobuf";
 import type { Codec } from "../call/call.js";
 import { Code, CallError } from "../call/status.js";
+import { jsonDeeperThan } from "./json-depth.js";
 
 export type Transcoder = (data: Uint8Array) => Uint8Array;
 
@@ -23,12 +24,19 @@ export function transcoder(
   schema: DescMessage,
   registry: Registry,
   direction: "request" | "response",
+  /** JSON nested deeper than this is refused before it is parsed (limits.maxJsonDepth). */
+  maxJsonDepth = Infinity,
 ): Transcoder | undefined {
   if (from === to) return undefined;
   // A bad request message is the client's fault; a bad response the upstream's.
   const bad = direction === "request" ? Code.INVALID_ARGUMENT : Code.INTERNAL;
   if (from === "json") {
     return (data) => {
+      if (jsonDeeperThan(data, maxJsonDepth))
+        throw new CallError(
+          bad,
+          `${direction} message nests JSON deeper than ${maxJsonDepth} levels (limits.maxJsonDepth)`,
+        );
       let text: string;
       try {
         text = utf8.decode(data);

@@ -1,3 +1,4 @@
+import { defaultLimits, defaultOverload } from "../config/limits.js";
 import { afterEach, describe, expect, it } from "vitest";
 import type { GatewayConfig } from "../config/types.js";
 import { ClusterManager } from "../cluster/cluster-manager.js";
@@ -20,7 +21,8 @@ afterEach(async () => {
 function primary(): CurrentSnapshot {
   const config: GatewayConfig = {
     listeners: [{ port: 0, host: "127.0.0.1" }],
-    limits: { maxMessageBytes: 1024 },
+    limits: { ...defaultLimits(), maxMessageBytes: 1024 },
+    overload: defaultOverload(),
     drainTimeoutMs: 100,
     descriptorSets: [],
     cors: { allowedOrigins: [], allowCredentials: false },

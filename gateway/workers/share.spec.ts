@@ -1,3 +1,4 @@
+import { defaultLimits, defaultOverload } from "../config/limits.js";
 import { describe, expect, it } from "vitest";
 import { workerCount, workerShare } from "./share.js";
 import type { GatewayConfig } from "../config/types.js";
@@ -10,7 +11,8 @@ function config(): GatewayConfig {
   return {
     listeners: [{ port: 8080, host: "0.0.0.0" }],
     admin: { port: 9901, host: "127.0.0.1" },
-    limits: { maxMessageBytes: 1024 },
+    limits: { ...defaultLimits(), maxMessageBytes: 1024 },
+    overload: defaultOverload(),
     drainTimeoutMs: 1000,
     workers: 4,
     descriptorSets: [],

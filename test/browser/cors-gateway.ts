@@ -2,6 +2,7 @@ import { demoDescriptors } from "../../gateway/demo.js";
 import { startGateway, type Gateway } from "../../gateway/server.js";
 import { defaultResilience } from "../../gateway/config/resilience.js";
 import type { Replica } from "../../services/replica.js";
+import { defaultLimits, defaultOverload } from "../../gateway/config/limits.js";
 
 /**
  * A second gateway in front of an existing replica (or any upstream at
@@ -18,7 +19,8 @@ export async function gatewayWithOrigins(
   const gateway = await startGateway(
     {
       listeners: [{ port: 0, host: "127.0.0.1" }],
-      limits: { maxMessageBytes: 4 * 1024 * 1024 },
+      limits: { ...defaultLimits(), maxMessageBytes: 4 * 1024 * 1024 },
+      overload: defaultOverload(),
       drainTimeoutMs: 500,
       descriptorSets: [],
       cors: { allowedOrigins, allowCredentials },

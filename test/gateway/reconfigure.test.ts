@@ -5,6 +5,7 @@ import { demoDescriptors } from "../../gateway/demo.js";
 import type { GatewayConfig } from "../../gateway/config/types.js";
 import { CLIENT_KINDS, echoClient } from "../helpers/clients.js";
 import { clusterConfig, endpointAt } from "../helpers/cluster-config.js";
+import { defaultLimits, defaultOverload } from "../../gateway/config/limits.js";
 
 // A config swap while calls run, over real sockets: the calls in flight keep
 // the snapshot (and the endpoint) they started on; new calls see the new one.
@@ -23,7 +24,8 @@ afterEach(async () => {
 function config(routeTo: string, clusters: Record<string, Replica[]>): GatewayConfig {
   return {
     listeners: [{ port: 0, host: "127.0.0.1" }],
-    limits: { maxMessageBytes: 1 << 20 },
+    limits: { ...defaultLimits(), maxMessageBytes: 1 << 20 },
+    overload: defaultOverload(),
     drainTimeoutMs: 1000,
     descriptorSets: [],
     cors: { allowedOrigins: [], allowCredentials: false },

@@ -12,6 +12,7 @@ import { envelope, frames, h2Request } from "../helpers/raw.js";
 import { EchoRequestSchema, EchoResponseSchema } from "../../gen/acme/echo/v1/echo_pb.js";
 import { startGateway, type Gateway } from "../../gateway/server.js";
 import { defaultResilience } from "../../gateway/config/resilience.js";
+import { defaultLimits, defaultOverload } from "../../gateway/config/limits.js";
 
 const ECHO = "/acme.echo.v1.EchoService/Echo";
 const GRPC = { ":path": ECHO, "content-type": "application/grpc", te: "trailers" };
@@ -106,7 +107,8 @@ describe("the unary lane with an upstream answering too much", () => {
     gateway = await startGateway(
       {
         listeners: [{ port: 0, host: "127.0.0.1" }],
-        limits: { maxMessageBytes: 1024 },
+        limits: { ...defaultLimits(), maxMessageBytes: 1024 },
+        overload: defaultOverload(),
         drainTimeoutMs: 1000,
         descriptorSets: [],
         cors: { allowedOrigins: [], allowCredentials: false },

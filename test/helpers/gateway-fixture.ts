@@ -3,7 +3,8 @@ import { startReplica, type Replica } from "../../services/replica.js";
 import { startGateway, type Gateway, type GatewayOptions } from "../../gateway/server.js";
 import type { ClusterConfig, GatewayConfig, TlsServerConfig, UpstreamProtocol } from "../../gateway/config/types.js";
 import { defaultResilience } from "../../gateway/config/resilience.js";
-import type { ResilienceConfig } from "../../gateway/config/types.js";
+import type { Limits, OverloadConfig, ResilienceConfig } from "../../gateway/config/types.js";
+import { defaultLimits, defaultOverload } from "../../gateway/config/limits.js";
 
 export interface Fixture {
   replicas: Replica[];
@@ -34,6 +35,10 @@ export interface FixtureOptions {
   config?: Partial<GatewayConfig>;
   /** Options for startGateway beyond the demo descriptors. */
   gatewayOptions?: GatewayOptions;
+  /** Over the default limits (maxMessageBytes above wins over limits.maxMessageBytes). */
+  limits?: Partial<Limits>;
+  /** Over the default overload guard settings. */
+  overload?: Partial<OverloadConfig>;
 }
 
 /** Real replicas and a real gateway on ephemeral loopback ports. */
@@ -70,7 +75,8 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
   };
   const config: GatewayConfig = {
     listeners: [{ port: 0, host: "127.0.0.1", tls: opts.listenerTls }],
-    limits: { maxMessageBytes: opts.maxMessageBytes ?? 4 * 1024 * 1024 },
+    limits: { ...defaultLimits(), ...opts.limits, maxMessageBytes: opts.maxMessageBytes ?? 4 * 1024 * 1024 },
+    overload: { ...defaultOverload(), ...opts.overload },
     drainTimeoutMs: opts.drainTimeoutMs ?? 2000,
     descriptorSets: [],
     cors: { allowedOrigins: ["*"], allowCredentials: false },

@@ -21,7 +21,7 @@ async function start(sniffTimeoutMs?: number) {
   const server = new CleartextServer(
     http.createServer(handler),
     http2.createServer({}, handler as never),
-    sniffTimeoutMs,
+    sniffTimeoutMs === undefined ? undefined : () => sniffTimeoutMs,
   );
   const sessions: http2.Http2Session[] = [];
   // What reads the socket: a JSStreamSocket-wrapped session (what httpolyglot

@@ -45,6 +45,13 @@ export const REQUIREMENTS = [
     needs: GO,
   },
   {
+    name: "h2spec",
+    why: "HTTP/2 conformance tests (test/h2spec)",
+    detect: () => scriptSays("test/h2spec/build.sh", ["--check"], ".cache/bin/h2spec"),
+    build: "test/h2spec/build.sh",
+    needs: GO,
+  },
+  {
     name: "kube-apiserver",
     why: "Kubernetes discovery tests",
     detect: () => scriptSays("test/kubernetes/build-apiserver.sh", ["--check"], ".cache/bin/kube-apiserver"),
