@@ -197,8 +197,9 @@ function demoHelp(port: number, adminPort: number | undefined): string {
   return `Try it:
   curl -s localhost:${port}/acme.echo.v1.EchoService/Echo -H 'content-type: application/json' -d '{"message":"hi"}'
   curl -s 'localhost:${port}/acme.echo.v1.EchoService/Echo?connect=v1&encoding=json&message=%7B%22message%22%3A%22hi%22%7D'
-  grpcurl -plaintext -import-path proto -proto acme/echo/v1/echo.proto -d '{"message":"hi"}' localhost:${port} acme.echo.v1.EchoService/Echo
-  grpcurl -plaintext -import-path proto -proto acme/echo/v1/echo.proto -d '{"count":3,"interval_ms":200}' localhost:${port} acme.echo.v1.EchoService/Count
+  grpcurl -plaintext localhost:${port} list          (the gateway answers server reflection itself)
+  grpcurl -plaintext -d '{"message":"hi"}' localhost:${port} acme.echo.v1.EchoService/Echo
+  grpcurl -plaintext -d '{"count":3,"interval_ms":200}' localhost:${port} acme.echo.v1.EchoService/Count
 Browsers: any connect-web or grpc-web client pointed at http://localhost:${port} (CORS is open).${
     adminPort === undefined
       ? ""
