@@ -72,7 +72,10 @@ export class Listener {
     const compat = http2.createServer(http2Options, handlers.request as never);
     const guards = new WeakMap<Http2Session, SessionGuard>();
     h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-      guards.get(stream.session!)?.onStream(stream);
+      if (guards.get(stream.session!)?.onStream(stream) === false) {
+        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        return;
+      }
       if (rawHeaders.length > 2 * this.limits.maxHeadersCount) refuseHeaders(stream, this.limits.maxHeadersCount);
       else if (!handlers.stream(new StreamRequest(stream, headers), stream))
         compat.emit("stream", stream, headers, flags, rawHeaders);

@@ -29,6 +29,8 @@ export class SessionGuard {
   private timer: NodeJS.Timeout | undefined;
   private everOpened = false;
   private calmed = false;
+  /** The last stream id the GOAWAY said was processed: later ones are refused, not routed. */
+  private lastProcessed = Infinity;
 
   constructor(
     private readonly session: Http2Session,
@@ -38,8 +40,13 @@ export class SessionGuard {
     session.once("close", () => this.disarm());
   }
 
-  /** Every stream of the session, whoever answers it. */
-  onStream(stream: ServerHttp2Stream): void {
+  /**
+   * Every stream of the session, whoever answers it. false: the stream came
+   * after the GOAWAY's last stream id (nghttp2 keeps taking streams until the
+   * GOAWAY frame is actually written), and must be refused, not routed.
+   */
+  onStream(stream: ServerHttp2Stream): boolean {
+    if ((stream.id ?? 0) > this.lastProcessed) return false;
     this.open++;
     this.everOpened = true;
     this.disarm();
@@ -55,6 +62,7 @@ export class SessionGuard {
       if (this.tooManyResets()) this.calm();
       else if (this.open === 0 && !this.calmed) this.arm();
     });
+    return true;
   }
 
   /** Streams the client reset before their response began, so far. */
@@ -78,7 +86,8 @@ export class SessionGuard {
     const s = this.session;
     if (s.destroyed || this.calmed) return;
     this.calmed = true;
-    s.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    this.lastProcessed = s.state.lastProcStreamID ?? Infinity;
+    s.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM, this.lastProcessed === Infinity ? undefined : this.lastProcessed);
     setTimeout(() => s.destroy(), CLOSE_GRACE_MS).unref();
   }
 
