@@ -73,6 +73,8 @@ export class Listener {
     const guards = new WeakMap<Http2Session, SessionGuard>();
     h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
       if (guards.get(stream.session!)?.onStream(stream) === false) {
+        // Closing with an error code emits 'error' on the stream: never let it reach the process.
+        stream.on("error", () => {});
         stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
         return;
       }
