@@ -26,16 +26,23 @@ export function readUnaryEnvelope(stream: Readable, maxBytes: number, cancel: Ca
     let envelope: Envelope | undefined;
     // Assigned below, before anything can call done().
     let offCancel: () => void = () => {};
+    // After a whole read the stream has ended and its listeners stay, idle:
+    // taking four off costs more than the calls that may still come. After
+    // a failure they go, and the stream is its owner's again.
+    let over = false;
     const done = (err: unknown, value?: Envelope) => {
+      if (over) return;
+      over = true;
+      offCancel();
+      if (err === undefined) return resolve(value);
       stream.off("data", onData);
       stream.off("end", onEnd);
       stream.off("error", onError);
       stream.off("close", onClose);
-      offCancel();
-      if (err === undefined) resolve(value);
-      else reject(err);
+      reject(err);
     };
     const onData = (chunk: Buffer) => {
+      if (over) return;
       let envs: readonly Envelope[];
       try {
         envs = split.push(chunk);
@@ -54,6 +61,7 @@ export function readUnaryEnvelope(stream: Readable, maxBytes: number, cancel: Ca
       envelope = envs[0];
     };
     const onEnd = () => {
+      if (over) return;
       try {
         split.end();
       } catch (err) {

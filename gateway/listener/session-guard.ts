@@ -50,15 +50,14 @@ export class SessionGuard {
     this.open++;
     this.everOpened = true;
     this.disarm();
-    let aborted = false;
-    // 'aborted' comes while the stream closes with our side unfinished: a
-    // reset (the client's, as the gateway resets only after answering).
     // `on`, not `once` (docs/DESIGN.md, "The hot path").
-    stream.on("aborted", () => (aborted = !stream.headersSent));
     stream.on("close", () => {
       this.open--;
       this.closed++;
-      if (aborted) this.premature++;
+      // Aborted: the stream closed with our side unfinished, a reset (the
+      // client's, as the gateway resets only after answering); and before
+      // the response began, as nothing can be sent after it.
+      if (stream.aborted && !stream.headersSent) this.premature++;
       if (this.tooManyResets()) this.calm();
       else if (this.open === 0 && !this.calmed) this.arm();
     });

@@ -69,7 +69,8 @@ export class StreamResponse {
     private readonly trailers = true,
   ) {
     if (trailers) {
-      stream.once("wantTrailers", () => {
+      // `on`: it comes once, and `once` costs a wrapper (docs/DESIGN.md, "The hot path").
+      stream.on("wantTrailers", () => {
         if (!stream.destroyed) stream.sendTrailers(this.trailersOut ?? {});
       });
     }

@@ -5,7 +5,7 @@ import { Deadline } from "../call/deadline.js";
 import { Code } from "../call/status.js";
 import { Endpoint } from "../cluster/endpoint.js";
 import { OutlierDetector } from "../cluster/outlier.js";
-import { UpstreamError, type HttpTransport } from "../transport/contract.js";
+import { UpstreamError, type HttpTransport, type UpstreamHttpRequest } from "../transport/contract.js";
 import { clusterConfig, endpointAt } from "../../test/helpers/cluster-config.js";
 
 const endpoints: Endpoint[] = [];
@@ -125,10 +125,17 @@ describe("Attempt.abandon (a lost hedge race)", () => {
 });
 
 describe("Attempt against a wedged transport", () => {
-  /** A transport whose exchanges never settle, whatever happens to the call: a session nghttp2 gave up on. */
+  /**
+   * A session nghttp2 gave up on: a streamed request never settles,
+   * whatever happens to the call; an exchange settles only when its cancel
+   * fires, as HttpTransport.exchange promises.
+   */
   const wedged = {
     request: () => new Promise<never>(() => {}),
-    exchange: () => new Promise<never>(() => {}),
+    exchange: (req: UpstreamHttpRequest) =>
+      new Promise<never>((_, reject) =>
+        req.cancel.on(() => reject(new UpstreamError(Code.CANCELLED, "cancelled", false))),
+      ),
     close: async () => {},
   } as HttpTransport;
 
@@ -148,6 +155,20 @@ describe("Attempt against a wedged transport", () => {
     const t0 = performance.now();
     const la = await new Attempt(ep, input).lookahead;
     expect(performance.now() - t0).toBeLessThan(1000);
+    expect(la).toMatchObject({ kind: "failed", status: { code: Code.DEADLINE_EXCEEDED } });
+    expect(left).toEqual([{ success: false, counts: true }]);
+  });
+
+  it("ends a streamed attempt at the call's deadline too, though its read never settles", async () => {
+    const { ep, left } = tracked();
+    const input = unaryInput();
+    input.messages = (async function* () {
+      yield new Uint8Array([10, 1, 120]);
+    })();
+    const deadline = Deadline.after(100)!;
+    input.deadline = deadline;
+    deadline.arm(() => input.callCancel.cancel());
+    const la = await new Attempt(ep, input).lookahead;
     expect(la).toMatchObject({ kind: "failed", status: { code: Code.DEADLINE_EXCEEDED } });
     expect(left).toEqual([{ success: false, counts: true }]);
   });

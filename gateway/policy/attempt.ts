@@ -117,15 +117,37 @@ export class Attempt {
       });
   }
 
-  private async readToCommit(): Promise<Lookahead> {
+  private readToCommit(): Promise<Lookahead> {
     const events = (this.events = callUpstream(this.input.protocol, this.call));
     const held: ResponseEvent[] = [];
-    // The read races the attempt's stop: an upstream whose connection is
-    // wedged (a handshake that never ends, a session nghttp2 gave up on)
-    // never settles its stream, and the call's deadline must still end
-    // the attempt, and free its place in the endpoint's books, on time.
-    // One race for the whole read, not one per event (docs/DESIGN.md, "The
-    // hot path"): a read left behind settles when the stop resets its stream.
+    // An answer read whole (the unary lane) is taken in one step and looked
+    // through without further awaits; its exchange settles as soon as the
+    // stop fires (HttpTransport.exchange), so nothing races it
+    // (docs/DESIGN.md, "The hot path").
+    if (events instanceof ListIterator) {
+      return (events.list as Promise<readonly ResponseEvent[]>).then(
+        (list) => {
+          void events.return(); // read here, all of it: the committed rest reads only what is held
+          return this.commitList(list, held);
+        },
+        (err: unknown) => {
+          throw this.stop.cancelled && !this.settled ? this.stoppedError() : err;
+        },
+      );
+    }
+    return this.readStreamToCommit(events, held);
+  }
+
+  /**
+   * A streamed answer up to its commit point. The read races the attempt's
+   * stop: an upstream whose connection is wedged (a handshake that never
+   * ends, a session nghttp2 gave up on) never settles its stream, and the
+   * call's deadline must still end the attempt, and free its place in the
+   * endpoint's books, on time. One race for the whole read, not one per
+   * event (docs/DESIGN.md, "The hot path"): a read left behind settles when
+   * the stop resets its stream.
+   */
+  private async readStreamToCommit(events: ResponseEvents, held: ResponseEvent[]): Promise<Lookahead> {
     let off: () => void = noop;
     const stopped = new Promise<never>((_, reject) => {
       // Not when the attempt stopped itself having settled (fail() stops it
@@ -136,16 +158,7 @@ export class Attempt {
     });
     stopped.catch(noop);
     try {
-      // An answer read whole (the unary lane) is taken in one step and
-      // looked through without further awaits (docs/DESIGN.md, "The hot path").
-      const read =
-        events instanceof ListIterator
-          ? (events.list as Promise<readonly ResponseEvent[]>).then((list) => {
-              void events.return(); // read here, all of it: the committed rest reads only what is held
-              return this.commitList(list, held);
-            })
-          : this.commitPoint(events, held);
-      return await Promise.race([read, stopped]);
+      return await Promise.race([this.commitPoint(events, held), stopped]);
     } catch (err) {
       // The error is made only here: fail() stops every failed attempt too.
       throw err === STOPPED ? this.stoppedError() : err;

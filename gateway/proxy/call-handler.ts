@@ -44,9 +44,10 @@ export function handleRpc(
   res: ServerResponseLike,
   protocol: InboundProtocol | undefined,
 ): void {
-  // A client that resets its stream must never take the process down.
-  req.on("error", () => {});
-  res.on("error", () => {});
+  // A client that resets its stream must never take the process down (one
+  // listener when both are the same HTTP/2 stream).
+  req.on("error", ignore);
+  if (!(req instanceof StreamRequest)) res.on("error", ignore);
   // Read once: the call keeps this snapshot to its end, whatever reloads.
   const snapshot = state.current();
   if (snapshot.cors.preflight(req, res)) return;
@@ -175,6 +176,8 @@ async function proxyCall(
 
 const same = (m: Uint8Array) => m;
 
+function ignore(): void {}
+
 const WIRE_NAME: Record<InboundProtocol["name"], WireProtocol> = {
   grpc: "grpc",
   "grpc-web": "grpc_web",
@@ -264,7 +267,9 @@ function refuse(
  * Hands the committed attempt's events to the client. Every wait (the next
  * event, a client that is not reading) races the call's cancel, so a
  * deadline or a client that left ends the call at once, whatever the
- * upstream is doing.
+ * upstream is doing; except the first, which runs the attempts: the policy
+ * room settles it as soon as the cancel fires (docs/DESIGN.md, "The hot
+ * path"), and a unary answer read whole needs no other.
  */
 async function forward(
   events: ResponseEvents,
@@ -275,31 +280,41 @@ async function forward(
   rec: CallRecord | undefined,
 ): Promise<void> {
   let off: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    // Calls end normally far more often than not: no error built for them.
-    off = cancel.on(() => reject(new CallError(Code.CANCELLED, "call aborted")));
-  });
-  aborted.catch(() => {});
+  let aborted: Promise<never> | undefined;
+  const abortable = <T>(p: Promise<T>): Promise<T> => {
+    if (!aborted) {
+      aborted = new Promise<never>((_, reject) => {
+        // Calls end normally far more often than not: no error built for them.
+        off = cancel.on(() => reject(new CallError(Code.CANCELLED, "call aborted")));
+      });
+      aborted.catch(() => {});
+    }
+    return Promise.race([p, aborted]);
+  };
+  let first = true;
   try {
     for (;;) {
       // An event already in hand (a unary answer read whole) is handed on
       // without an async step: the unary lane's gain (docs/DESIGN.md).
       let ev = events.ready?.();
       if (ev === undefined) {
-        const r = await Promise.race([events.next(), aborted]);
+        const r = await (first ? events.next() : abortable(events.next()));
+        first = false;
         if (r.done) return;
         ev = r.value;
-      } else if (cancel.cancelled) throw new CallError(Code.CANCELLED, "call aborted");
+      }
+      // Whatever the attempts ended with, a call that was cancelled ends with why.
+      if (cancel.cancelled) throw new CallError(Code.CANCELLED, "call aborted");
       if (ev.type === "end") {
         beforeEnd();
         if (rec) rec.code = ev.status.code;
       }
       const w = deliver(ev, sink, t, rec);
-      if (w) await Promise.race([w, aborted]);
+      if (w) await abortable(w);
       if (ev.type === "end") return;
     }
   } finally {
-    off!();
+    off?.();
     // Releases the attempt (and its upstream stream) if the call ended early.
     if (cancel.cancelled) void events.return?.().catch(() => {});
   }

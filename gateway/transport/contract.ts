@@ -34,7 +34,9 @@ export interface HttpTransport {
   /**
    * One request with a body known in full, answered in full: for unary
    * calls, which then cost no async iteration per chunk. Fails with
-   * RESOURCE_EXHAUSTED past `maxBodyBytes` of response body.
+   * RESOURCE_EXHAUSTED past `maxBodyBytes` of response body, and at once
+   * when `req.cancel` fires, whatever the connection does (a wedged one
+   * never closes the stream): the attempt waits on nothing else.
    */
   exchange(req: UpstreamHttpRequest & { body: Uint8Array }, maxBodyBytes: number): Promise<WholeHttpResponse>;
   close(): Promise<void>;

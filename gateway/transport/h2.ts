@@ -210,7 +210,18 @@ export class H2Transport implements HttpTransport {
 
   exchange(req: UpstreamHttpRequest & { body: Uint8Array }, maxBodyBytes: number): Promise<WholeHttpResponse> {
     return new Promise((resolve, reject) => {
-      const { stream, fail, stop, trailers } = this.open(req);
+      const { stream, fail, stop, trailers } = this.open(req, {
+        cancelled: () => reject(new UpstreamError(Code.CANCELLED, `call to ${this.opts.label} cancelled`, false)),
+        closed: () => {
+          if (tooLarge) return reject(bodyTooLarge(this.opts.label, maxBodyBytes));
+          if (!headers) return reject(fail(new Error("stream closed before response headers")));
+          const problem = stream.readableEnded
+            ? this.endProblem(req, stream, fail)
+            : fail(new Error("stream closed before the response ended"));
+          if (problem) return reject(problem);
+          resolve({ status: Number(headers[":status"]), headers, chunks, trailers: trailers() });
+        },
+      });
       let headers: IncomingHttpHeaders | undefined;
       const chunks: Buffer[] = [];
       let size = 0;
@@ -226,24 +237,21 @@ export class H2Transport implements HttpTransport {
         }
       });
       stream.on("error", (err) => reject(fail(err)));
-      stream.on("close", () => {
-        if (tooLarge) return reject(bodyTooLarge(this.opts.label, maxBodyBytes));
-        if (!headers) return reject(fail(new Error("stream closed before response headers")));
-        const problem = stream.readableEnded
-          ? this.endProblem(req, stream, fail)
-          : fail(new Error("stream closed before the response ended"));
-        if (problem) return reject(problem);
-        resolve({ status: Number(headers[":status"]), headers, chunks, trailers: trailers() });
-      });
       stream.end(req.body);
     });
   }
 
   /**
    * A new stream on a pooled session, for the caller to send the body on;
-   * `fail` maps what went wrong with it to the call's status, `stop` resets it.
+   * `fail` maps what went wrong with it to the call's status, `stop` resets
+   * it. `hooks.cancelled` runs when req.cancel fires, after the stop;
+   * `hooks.closed` when the stream closes (one listener for the pool's
+   * books and the caller's, docs/DESIGN.md, "The hot path").
    */
-  private open(req: UpstreamHttpRequest): {
+  private open(
+    req: UpstreamHttpRequest,
+    hooks?: { cancelled(): void; closed(): void },
+  ): {
     stream: ClientHttp2Stream;
     fail: (err: unknown) => UpstreamError;
     stop: () => void;
@@ -278,10 +286,18 @@ export class H2Transport implements HttpTransport {
         this.watchReset(session, stream);
       }
     };
-    const offCancel = req.cancel.on(stop);
+    const offCancel = req.cancel.on(
+      hooks
+        ? () => {
+            stop();
+            hooks.cancelled();
+          }
+        : stop,
+    );
     stream.on("close", () => {
       pooled.active--;
       offCancel();
+      hooks?.closed();
     });
 
     const label = this.opts.label;
