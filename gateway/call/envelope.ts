@@ -42,6 +42,12 @@ export class EnvelopeSplitter {
   push(chunk: Uint8Array): readonly Envelope[] {
     const c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (c.byteLength === 0) return NONE;
+    // A chunk that is exactly one envelope (a small call's DATA frame, most
+    // often): the chunk is the frame, with no bookkeeping.
+    if (this.size === 0 && c.byteLength >= 5 && c.readUInt32BE(1) === c.byteLength - 5) {
+      this.checkSize(c.byteLength - 5);
+      return [{ flags: c[0], data: c.subarray(5), frame: c }];
+    }
     this.parts.push(c);
     this.size += c.byteLength;
     let out: Envelope[] | undefined;
@@ -49,12 +55,7 @@ export class EnvelopeSplitter {
       if (this.parts[0].byteLength < 5) this.join(5);
       const head = this.parts[0];
       const len = head.readUInt32BE(1);
-      if (len > this.maxBytes) {
-        throw new CallError(
-          Code.RESOURCE_EXHAUSTED,
-          `message of ${len} bytes exceeds the limit of ${this.maxBytes} bytes (limits.maxMessageBytes)`,
-        );
-      }
+      this.checkSize(len);
       const total = 5 + len;
       if (this.size < total) break;
       if (head.byteLength < total) this.join(total);
@@ -66,6 +67,15 @@ export class EnvelopeSplitter {
       (out ??= []).push({ flags: frame[0], data: frame.subarray(5), frame });
     }
     return out ?? NONE;
+  }
+
+  private checkSize(len: number): void {
+    if (len > this.maxBytes) {
+      throw new CallError(
+        Code.RESOURCE_EXHAUSTED,
+        `message of ${len} bytes exceeds the limit of ${this.maxBytes} bytes (limits.maxMessageBytes)`,
+      );
+    }
   }
 
   /** Makes parts[0] at least `n` bytes long (n <= size) with one copy. */

@@ -70,7 +70,8 @@ export function readUnaryEnvelope(stream: Readable, maxBytes: number, cancel: Ca
       done(undefined, envelope);
     };
     const onError = (err: Error) => done(err);
-    const onClose = () => done(new PrematureCloseError());
+    // Every stream closes in the end: the error is made only if it matters.
+    const onClose = () => over || done(new PrematureCloseError());
     stream.on("data", onData);
     stream.on("end", onEnd);
     stream.on("error", onError);

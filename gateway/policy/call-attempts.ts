@@ -1,5 +1,5 @@
 import { DONE } from "../call/iterables.js";
-import type { CallHead, ResponseEvent } from "../call/call.js";
+import type { CallHead, Message, ResponseEvent } from "../call/call.js";
 import { Code, CallError } from "../call/status.js";
 import { firstValue } from "../call/metadata.js";
 import type { Cancel } from "../call/cancel.js";
@@ -7,7 +7,7 @@ import type { Deadline } from "../call/deadline.js";
 import { type RequestMessages, type ResponseEvents, isWhole } from "../protocol/contract.js";
 import type { Cluster } from "../cluster/cluster.js";
 import type { Endpoint } from "../cluster/endpoint.js";
-import { Attempt, type AttemptInput, type Lookahead } from "./attempt.js";
+import { Attempt, type AttemptInput, type CommittedEvents, type Lookahead } from "./attempt.js";
 import type { ClusterPolicy } from "./cluster-policy.js";
 import { ReplayBuffer } from "./replay-buffer.js";
 import { retryBackoffMs } from "./backoff.js";
@@ -39,23 +39,25 @@ const MIN_TRANSPARENT_ATTEMPTS = 3;
  */
 export function runCall(input: CallPolicyInput): ResponseEvents {
   const m = input.messages;
-  const replay: Replay = isWhole(m)
-    ? { replayable: true, reader: () => m }
-    : new ReplayBuffer(m, input.policy.retry.maxReplayBytes);
-  return new CallEvents(async () => {
-    const o = await attempts(input, replay);
-    if (!o.attempt) return endWith(o.end);
-    // Time to the first message (or to an OK without one) is what a hedge
-    // would race against.
-    const window = input.policy.latencyWindow(input.head.path);
-    return o.attempt.rest(o.held, () => window.record(o.attempt.latencyMs()));
-  });
+  const replay: Replay = isWhole(m) ? new WholeRequest(m) : new ReplayBuffer(m, input.policy.retry.maxReplayBytes);
+  return new CallEvents(input, replay);
 }
 
 /** What every attempt reads the request from: a ReplayBuffer, or a request read whole. */
 interface Replay {
   readonly replayable: boolean;
   reader(): RequestMessages;
+}
+
+/** A request read whole: every attempt sends the same messages. */
+class WholeRequest implements Replay {
+  readonly replayable = true;
+
+  constructor(private readonly messages: readonly Message[]) {}
+
+  reader(): RequestMessages {
+    return this.messages;
+  }
 }
 
 /** Where a call's attempts came to: an attempt it committed to (and its held events), or just a final status. */
@@ -73,7 +75,8 @@ class CallEvents implements ResponseEvents {
   private closed = false;
 
   constructor(
-    private readonly start: () => Promise<AsyncIterator<ResponseEvent> & { ready?(): ResponseEvent | undefined }>,
+    private readonly input: CallPolicyInput,
+    private readonly replay: Replay,
   ) {}
 
   ready(): ResponseEvent | undefined {
@@ -82,10 +85,22 @@ class CallEvents implements ResponseEvents {
 
   async next(): Promise<IteratorResult<ResponseEvent>> {
     if (this.closed) return DONE;
-    this.inner ??= await this.start();
+    if (!this.inner) {
+      // The attempts run here, in this call's one async step (docs/DESIGN.md, "The hot path").
+      const o = await attempts(this.input, this.replay);
+      this.inner = o.attempt ? this.committed(o.attempt, o.held) : endWith(o.end);
+    }
     // The first event is usually in hand already (held at the commit point).
     const ev = this.inner.ready?.();
     return ev === undefined ? this.inner.next() : { value: ev, done: false };
+  }
+
+  /** The committed attempt's events. */
+  private committed(attempt: Attempt, held: ResponseEvent[]): CommittedEvents {
+    // Time to the first message (or to an OK without one) is what a hedge
+    // would race against.
+    const window = this.input.policy.latencyWindow(this.input.head.path);
+    return attempt.rest(held, () => window.record(attempt.latencyMs()));
   }
 
   async return(): Promise<IteratorResult<ResponseEvent>> {
@@ -115,15 +130,18 @@ async function runRetries(input: CallPolicyInput, replay: Replay): Promise<Outco
   const { cluster } = input;
   const p = input.policy.retry;
   const retryable = (code: Code) => p.enabled && input.safe && p.retryableStatusCodes.includes(code);
-  const tried = new Set<Endpoint>();
+  // Made at the first retry: most calls never need it.
+  let tried: Set<Endpoint> | undefined;
+  let last: Endpoint | undefined;
   const hash = cluster.callHash(input.head);
   let kind: AttemptKind = "first";
   for (let n = 1; ; n++) {
     // No attempt starts once the call is over (deadline, client gone).
     if (input.cancel.cancelled) throw new CallError(Code.CANCELLED, "call ended before the next attempt");
+    if (last) (tried ??= new Set()).add(last);
     const ep = cluster.pick(tried, hash);
     if (!ep) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
-    tried.add(ep);
+    last = ep;
     if (n > 1) input.policy.rates.retried();
     const attempt: Attempt = new Attempt(ep, attemptInput(input, replay, n, retryable, kind));
     const la = await attempt.lookahead;

@@ -279,18 +279,8 @@ async function forward(
   beforeEnd: () => void,
   rec: CallRecord | undefined,
 ): Promise<void> {
-  let off: (() => void) | undefined;
-  let aborted: Promise<never> | undefined;
-  const abortable = <T>(p: Promise<T>): Promise<T> => {
-    if (!aborted) {
-      aborted = new Promise<never>((_, reject) => {
-        // Calls end normally far more often than not: no error built for them.
-        off = cancel.on(() => reject(new CallError(Code.CANCELLED, "call aborted")));
-      });
-      aborted.catch(() => {});
-    }
-    return Promise.race([p, aborted]);
-  };
+  // Made at the first wait that needs it: a unary answer never does.
+  let race: CancelRace | undefined;
   let first = true;
   try {
     for (;;) {
@@ -298,7 +288,7 @@ async function forward(
       // without an async step: the unary lane's gain (docs/DESIGN.md).
       let ev = events.ready?.();
       if (ev === undefined) {
-        const r = await (first ? events.next() : abortable(events.next()));
+        const r = await (first ? events.next() : (race ??= new CancelRace(cancel)).race(events.next()));
         first = false;
         if (r.done) return;
         ev = r.value;
@@ -310,13 +300,33 @@ async function forward(
         if (rec) rec.code = ev.status.code;
       }
       const w = deliver(ev, sink, t, rec);
-      if (w) await abortable(w);
+      if (w) await (race ??= new CancelRace(cancel)).race(w);
       if (ev.type === "end") return;
     }
   } finally {
-    off?.();
+    race?.off();
     // Releases the attempt (and its upstream stream) if the call ended early.
     if (cancel.cancelled) void events.return?.().catch(() => {});
+  }
+}
+
+/** Races waits against a call's cancel: they reject with CANCELLED once it fires. */
+class CancelRace {
+  private readonly aborted: Promise<never>;
+  readonly off: () => void;
+
+  constructor(cancel: Cancel) {
+    let off: () => void = ignore;
+    this.aborted = new Promise<never>((_, reject) => {
+      // Calls end normally far more often than not: no error built for them.
+      off = cancel.on(() => reject(new CallError(Code.CANCELLED, "call aborted")));
+    });
+    this.aborted.catch(ignore);
+    this.off = off;
+  }
+
+  race<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.aborted]);
   }
 }
 

@@ -49,9 +49,22 @@ export function parseGrpcRequest(
   const encoding = parseEncoding(firstValue(req.headers["grpc-encoding"]), "grpc-encoding");
   return {
     head: { path, ...parts, kind: undefined, codec, metadata: forwardableRequestMetadata(req.headers), timeoutMs },
-    messages: decodeMessages(body, encoding, opts.maxBytes),
+    messages: new DecodedMessages(body, encoding, opts.maxBytes),
     readWhole: raw && ((cancel) => wholeMessage(raw, encoding, opts.maxBytes, cancel)),
   };
+}
+
+/** The request's messages, decoded when first read: a unary call read whole never makes the generator. */
+class DecodedMessages implements AsyncIterable<Uint8Array> {
+  constructor(
+    private readonly body: () => AsyncIterable<Uint8Array>,
+    private readonly encoding: Encoding,
+    private readonly maxBytes: number,
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return decodeMessages(this.body, this.encoding, this.maxBytes);
+  }
 }
 
 async function* decodeMessages(body: () => AsyncIterable<Uint8Array>, encoding: Encoding, maxBytes: number) {
