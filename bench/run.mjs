@@ -259,26 +259,47 @@ async function main() {
   }
 
   let profile;
+  const profiles = {};
   if (!opt["no-profile"]) {
-    try {
-      profile = await profileGateway({
-        repo,
-        paths,
-        tmp,
-        upstreamPort: targets.get("direct@go").port,
-        wire: wires.grpcSmall,
-        seconds: quick ? 3 : 8,
-        log,
-      });
-      console.log(
-        `[profile] gateway self time, top 5: ${profile.functions
-          .slice(0, 5)
-          .map((x) => `${x.function} ${x.pctBusy.toFixed(1)}%`)
-          .join(", ")}  (total ${elapsed()})`,
-      );
-    } catch (err) {
-      console.log(`[profile] failed: ${err.message}`);
+    // The gateway and the node:http2 pipe on each Node: the pieces of the
+    // gateway's CPU per call beside the floor's (bench/README.md).
+    const runs = [
+      ["switchyard", {}],
+      ["node-pipe", { pipe: true }],
+      ...(paths.node24
+        ? [
+            ["switchyard-node24", { node: paths.node24, tag: "-node24" }],
+            ["node-pipe-node24", { node: paths.node24, tag: "-node24", pipe: true }],
+          ]
+        : []),
+    ];
+    for (const [key, extra] of runs) {
+      try {
+        profiles[key] = await profileGateway({
+          repo,
+          paths,
+          tmp,
+          upstreamPort: targets.get("direct@go").port,
+          wire: wires.grpcSmall,
+          seconds: quick ? 3 : 8,
+          log,
+          ...extra,
+        });
+        const p = profiles[key];
+        console.log(
+          `[profile] ${key}: ${p.functions
+            .slice(0, 3)
+            .map((x) => `${x.function} ${x.pctBusy.toFixed(1)}%`)
+            .join(", ")}; gateway/ self time ${p.pieces
+            .filter((x) => /\(.*\/\)|opossum/.test(x.piece) && !/node:/.test(x.piece))
+            .reduce((n, x) => n + (x.usPerCall ?? 0), 0)
+            .toFixed(1)} µs/call  (total ${elapsed()})`,
+        );
+      } catch (err) {
+        console.log(`[profile] ${key} failed: ${err.message}`);
+      }
     }
+    profile = profiles.switchyard;
   }
   await stopAll();
 
@@ -297,6 +318,7 @@ async function main() {
     loadAverage: { start: load0, end: load1 },
     durationSeconds: Math.round((Date.now() - started) / 1000),
     profile: profile && { ...profile, file: undefined },
+    profiles: Object.fromEntries(Object.entries(profiles).map(([k, p]) => [k, { ...p, file: undefined }])),
     machineLine,
   };
   const base = join(resultsDir, stamp);

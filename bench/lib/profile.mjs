@@ -18,6 +18,47 @@ function origin(url, fn) {
   return "other";
 }
 
+/**
+ * The pieces a call's CPU is told apart by: the gateway's rooms (and the
+ * concepts the issue names: routing, method facts, A6 bookkeeping, the
+ * breaker, the balancer, the deadline, metadata filtering), then what Node
+ * and V8 spend around them. Self time only: a room's calls into Node count
+ * as Node's. First match wins.
+ */
+const PIECES = [
+  ["listener: accepting streams, rapid-reset books (listener/)", (u) => u.includes("/gateway/listener/")],
+  ["proxy: the call's frame, fair share, overload (proxy/)", (u) => u.includes("/gateway/proxy/")],
+  [
+    "routing and method facts (route/, descriptors/, snapshot/)",
+    (u) => /\/gateway\/(route|descriptors|snapshot)\//.test(u),
+  ],
+  ["guard: auth, rate limits (guard/)", (u) => u.includes("/gateway/guard/")],
+  ["A6 bookkeeping: attempts, retries, hedges, budget (policy/)", (u) => u.includes("/gateway/policy/")],
+  [
+    "circuit breaker (opossum, cluster/breaker)",
+    (u) => u.includes("/node_modules/opossum/") || u.includes("/gateway/cluster/breaker"),
+  ],
+  ["balancer and endpoint books (cluster/)", (u) => u.includes("/gateway/cluster/")],
+  ["deadline (call/deadline)", (u) => u.includes("/gateway/call/deadline")],
+  ["metadata filtering (call/metadata)", (u) => u.includes("/gateway/call/metadata")],
+  ["framing, request read, cancel, status (call/)", (u) => u.includes("/gateway/call/")],
+  ["protocol adapters (protocol/)", (u) => u.includes("/gateway/protocol/")],
+  ["transport: pooled upstream sessions (transport/)", (u) => u.includes("/gateway/transport/")],
+  ["observation (observe/)", (u) => u.includes("/gateway/observe/")],
+  ["the rest of gateway/", (u) => u.includes("/gateway/")],
+  ["the benchmark's node:http2 pipe (its own JS)", (u) => u.includes("/bench/peers/")],
+  ["other dependencies", (u) => u.includes("/node_modules/")],
+  ["Node: HTTP/2, streams, events, timers (node:*)", (u) => u.startsWith("node:")],
+];
+
+function pieceOf(url, fn) {
+  if (fn === "(garbage collector)") return "V8 garbage collector";
+  if (fn === "runMicrotasks") return "promise jobs (runMicrotasks)";
+  if (fn === "(program)") return "V8/native, unattributed";
+  for (const [name, test] of PIECES) if (url && test(url)) return name;
+  return url ? "other" : "native builtins (buffers, headers, maps)";
+}
+
 function shortUrl(url, repo) {
   return url
     .replace(/^file:\/\//, "")
@@ -30,7 +71,7 @@ function shortUrl(url, repo) {
  * samples inside `window` ({ from, to } in µs of CLOCK_MONOTONIC, the clock
  * V8 stamps samples with) when given, so start-up is left out.
  */
-export function summarizeProfile(profile, repo, window, top = 15) {
+export function summarizeProfile(profile, repo, window, top = 15, calls = undefined) {
   const hitsById = new Map();
   let t = profile.startTime;
   let first;
@@ -57,6 +98,7 @@ export function summarizeProfile(profile, repo, window, top = 15) {
   const busyHits = hits - idleHits || 1;
   const byFn = new Map();
   const byOrigin = new Map();
+  const byPiece = new Map();
   for (const n of nodes) {
     const { functionName, url, lineNumber } = n.callFrame;
     if (!n.hitCount || functionName === "(idle)") continue;
@@ -67,6 +109,8 @@ export function summarizeProfile(profile, repo, window, top = 15) {
     byFn.set(key, (byFn.get(key) ?? 0) + n.hitCount);
     const o = origin(url, functionName);
     byOrigin.set(o, (byOrigin.get(o) ?? 0) + n.hitCount);
+    const piece = pieceOf(url, functionName);
+    byPiece.set(piece, (byPiece.get(piece) ?? 0) + n.hitCount);
   }
   const msPerHit = total / hits / 1000;
   const functions = [...byFn]
@@ -79,26 +123,43 @@ export function summarizeProfile(profile, repo, window, top = 15) {
   const origins = [...byOrigin]
     .sort((a, b) => b[1] - a[1])
     .map(([o, h]) => ({ origin: o, pctBusy: (100 * h) / busyHits }));
-  return { seconds: total / 1e6, windowed, busyPct: (100 * busyHits) / hits, functions, origins };
+  // µs of self time per call: the profiler's own cost is in every figure (about a fifth more CPU).
+  const pieces = [...byPiece]
+    .sort((a, b) => b[1] - a[1])
+    .map(([piece, h]) => ({
+      piece,
+      pctBusy: (100 * h) / busyHits,
+      usPerCall: calls ? (h * msPerHit * 1000) / calls : undefined,
+    }));
+  return { seconds: total / 1e6, windowed, busyPct: (100 * busyHits) / hits, functions, origins, pieces, calls };
 }
 
 /**
  * Starts a separate Switchyard (default resilience) with --cpu-prof in front
- * of the Go upstream, loads it with ghz for `seconds`, stops it and reads the
- * profile it wrote.
+ * of the Go upstream, on `node` (the harness's Node unless given), loads it
+ * with ghz for `seconds`, stops it and reads the profile it wrote. With
+ * `pipe`, profiles the node:http2 pipe instead: the floor the gateway's
+ * pieces are read against.
  */
-export async function profileGateway({ repo, paths, tmp, upstreamPort, wire, seconds, log }) {
-  const dir = join(tmp, "cpu-prof");
+export async function profileGateway({ repo, paths, tmp, upstreamPort, wire, seconds, log, node, tag = "", pipe }) {
+  const dir = join(tmp, `cpu-prof${tag}`);
   mkdirSync(dir, { recursive: true });
   const cfg = join(tmp, "switchyard-profile.json");
   writeFileSync(cfg, JSON.stringify(gatewayConfig(`127.0.0.1:${upstreamPort}`)));
+  const what = pipe ? "node-pipe-proxy" : "switchyard";
   const gw = await startProcess(
-    "switchyard (--cpu-prof)",
-    process.execPath,
-    ["--cpu-prof", `--cpu-prof-dir=${dir}`, "dist/bench/gateway-main.js", cfg],
+    `${what} (--cpu-prof${tag})`,
+    node ?? process.execPath,
+    [
+      "--cpu-prof",
+      `--cpu-prof-dir=${dir}`,
+      ...(pipe
+        ? ["bench/peers/node-pipe-proxy.mjs", "0", `127.0.0.1:${upstreamPort}`]
+        : ["dist/bench/gateway-main.js", cfg]),
+    ],
     {
       cwd: repo,
-      logFile: join(tmp, "switchyard-profile.log"),
+      logFile: join(tmp, `${what}-profile${tag}.log`),
     },
   );
   const load = {
@@ -124,7 +185,7 @@ export async function profileGateway({ repo, paths, tmp, upstreamPort, wire, sec
   }
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error(`no .cpuprofile in ${dir} (see ${gw.logFile})`);
-  const summary = summarizeProfile(JSON.parse(readFileSync(join(dir, file), "utf8")), repo, window);
+  const summary = summarizeProfile(JSON.parse(readFileSync(join(dir, file), "utf8")), repo, window, 15, result.ok);
   log(`cpu profile: ${file}, ${(result.ok / result.seconds).toFixed(0)} calls/s under ghz while profiled`);
-  return { ...summary, file: join(dir, file), callsPerSec: result.ok / result.seconds };
+  return { ...summary, file: join(dir, file), callsPerSec: result.ok / result.seconds, target: what };
 }

@@ -197,6 +197,7 @@ export function markdown(summary, meta) {
     lines.push("");
   }
   if (meta.profile) lines.push(profileMarkdown(meta.profile));
+  if (meta.profiles && Object.keys(meta.profiles).length > 1) lines.push(piecesMarkdown(meta.profiles, meta.versions));
   return lines.join("\n");
 }
 
@@ -252,6 +253,35 @@ export function profileMarkdown(p) {
     ...p.origins.map((o) => `| ${o.origin} | ${f(o.pctBusy, 1)} |`),
     "",
   ];
+  return lines.join("\n");
+}
+
+/**
+ * Where each profiled process's CPU per call goes, piece by piece (self
+ * time, µs per call under the profiler): the gateway beside the node:http2
+ * pipe on the same Node, so what the gateway adds is read row by row.
+ */
+export function piecesMarkdown(profiles, versions = {}) {
+  const cols = ["switchyard", "node-pipe", "switchyard-node24", "node-pipe-node24"].filter((c) => profiles[c]);
+  const names = [];
+  for (const c of cols) for (const x of profiles[c].pieces) if (!names.includes(x.piece)) names.push(x.piece);
+  const us = (c, name) => profiles[c].pieces.find((x) => x.piece === name)?.usPerCall;
+  const head = (c) =>
+    `${c.startsWith("switchyard") ? "switchyard" : "node-pipe"}, Node ${major(c.endsWith("node24") ? versions.node24 : versions.node) ?? (c.endsWith("node24") ? 24 : "")}`;
+  const lines = [
+    "### Where a call's CPU goes: the gateway's pieces beside the node:http2 pipe's",
+    "",
+    `Self time in µs per call, from the same --cpu-prof runs under ghz (gRPC unary, small; ${cols
+      .map((c) => `${head(c)} ${k(profiles[c].callsPerSec)} calls/s`)
+      .join(", ")}). The profiler adds about a fifth to every figure; a room's calls into Node count as Node's.`,
+    "",
+    `| piece | ${cols.map(head).join(" | ")} |`,
+    `|---|${cols.map(() => "---:").join("|")}|`,
+  ];
+  for (const name of names)
+    lines.push(`| ${name} | ${cols.map((c) => (us(c, name) === undefined ? "—" : f(us(c, name), 1))).join(" | ")} |`);
+  const sum = (c) => profiles[c].pieces.reduce((n, x) => n + (x.usPerCall ?? 0), 0);
+  lines.push(`| **all busy time** | ${cols.map((c) => `**${f(sum(c), 1)}**`).join(" | ")} |`, "");
   return lines.join("\n");
 }
 
