@@ -291,7 +291,7 @@ async function main() {
             .slice(0, 3)
             .map((x) => `${x.function} ${x.pctBusy.toFixed(1)}%`)
             .join(", ")}; gateway/ self time ${p.pieces
-            .filter((x) => /\(.*\/\)|opossum/.test(x.piece) && !/node:/.test(x.piece))
+            .filter((x) => x.gateway)
             .reduce((n, x) => n + (x.usPerCall ?? 0), 0)
             .toFixed(1)} µs/call  (total ${elapsed()})`,
         );

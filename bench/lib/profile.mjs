@@ -23,33 +23,38 @@ function origin(url, fn) {
  * concepts the issue names: routing, method facts, A6 bookkeeping, the
  * breaker, the balancer, the deadline, metadata filtering), then what Node
  * and V8 spend around them. Self time only: a room's calls into Node count
- * as Node's. First match wins.
+ * as Node's. First match wins; the third field marks the gateway's own code.
  */
 const PIECES = [
-  ["listener: accepting streams, rapid-reset books (listener/)", (u) => u.includes("/gateway/listener/")],
-  ["proxy: the call's frame, fair share, overload (proxy/)", (u) => u.includes("/gateway/proxy/")],
+  ["listener: accepting streams, rapid-reset books (listener/)", (u) => u.includes("/gateway/listener/"), true],
+  ["proxy: the call's frame, fair share, overload (proxy/)", (u) => u.includes("/gateway/proxy/"), true],
   [
     "routing and method facts (route/, descriptors/, snapshot/)",
     (u) => /\/gateway\/(route|descriptors|snapshot)\//.test(u),
+    true,
   ],
-  ["guard: auth, rate limits (guard/)", (u) => u.includes("/gateway/guard/")],
-  ["A6 bookkeeping: attempts, retries, hedges, budget (policy/)", (u) => u.includes("/gateway/policy/")],
+  ["guard: auth, rate limits (guard/)", (u) => u.includes("/gateway/guard/"), true],
+  ["A6 bookkeeping: attempts, retries, hedges, budget (policy/)", (u) => u.includes("/gateway/policy/"), true],
   [
     "circuit breaker (opossum, cluster/breaker)",
     (u) => u.includes("/node_modules/opossum/") || u.includes("/gateway/cluster/breaker"),
+    true,
   ],
-  ["balancer and endpoint books (cluster/)", (u) => u.includes("/gateway/cluster/")],
-  ["deadline (call/deadline)", (u) => u.includes("/gateway/call/deadline")],
-  ["metadata filtering (call/metadata)", (u) => u.includes("/gateway/call/metadata")],
-  ["framing, request read, cancel, status (call/)", (u) => u.includes("/gateway/call/")],
-  ["protocol adapters (protocol/)", (u) => u.includes("/gateway/protocol/")],
-  ["transport: pooled upstream sessions (transport/)", (u) => u.includes("/gateway/transport/")],
-  ["observation (observe/)", (u) => u.includes("/gateway/observe/")],
-  ["the rest of gateway/", (u) => u.includes("/gateway/")],
-  ["the benchmark's node:http2 pipe (its own JS)", (u) => u.includes("/bench/peers/")],
-  ["other dependencies", (u) => u.includes("/node_modules/")],
-  ["Node: HTTP/2, streams, events, timers (node:*)", (u) => u.startsWith("node:")],
+  ["balancer and endpoint books (cluster/)", (u) => u.includes("/gateway/cluster/"), true],
+  ["deadline (call/deadline)", (u) => u.includes("/gateway/call/deadline"), true],
+  ["metadata filtering (call/metadata)", (u) => u.includes("/gateway/call/metadata"), true],
+  ["framing, request read, cancel, status (call/)", (u) => u.includes("/gateway/call/"), true],
+  ["protocol adapters (protocol/)", (u) => u.includes("/gateway/protocol/"), true],
+  ["transport: pooled upstream sessions (transport/)", (u) => u.includes("/gateway/transport/"), true],
+  ["observation (observe/)", (u) => u.includes("/gateway/observe/"), true],
+  ["the rest of gateway/", (u) => u.includes("/gateway/"), true],
+  ["the benchmark's node:http2 pipe (its own JS)", (u) => u.includes("/bench/peers/"), false],
+  ["other dependencies", (u) => u.includes("/node_modules/"), false],
+  ["Node: HTTP/2, streams, events, timers (node:*)", (u) => u.startsWith("node:"), false],
 ];
+
+/** The pieces that are the gateway's own code (its rooms and its breaker). */
+const GATEWAY_PIECES = new Set(PIECES.filter(([, , gateway]) => gateway).map(([name]) => name));
 
 function pieceOf(url, fn) {
   if (fn === "(garbage collector)") return "V8 garbage collector";
@@ -128,6 +133,7 @@ export function summarizeProfile(profile, repo, window, top = 15, calls = undefi
     .sort((a, b) => b[1] - a[1])
     .map(([piece, h]) => ({
       piece,
+      gateway: GATEWAY_PIECES.has(piece),
       pctBusy: (100 * h) / busyHits,
       usPerCall: calls ? (h * msPerHit * 1000) / calls : undefined,
     }));
@@ -142,11 +148,11 @@ export function summarizeProfile(profile, repo, window, top = 15, calls = undefi
  * pieces are read against.
  */
 export async function profileGateway({ repo, paths, tmp, upstreamPort, wire, seconds, log, node, tag = "", pipe }) {
-  const dir = join(tmp, `cpu-prof${tag}`);
+  const what = pipe ? "node-pipe-proxy" : "switchyard";
+  const dir = join(tmp, `cpu-prof-${what}${tag}`);
   mkdirSync(dir, { recursive: true });
   const cfg = join(tmp, "switchyard-profile.json");
   writeFileSync(cfg, JSON.stringify(gatewayConfig(`127.0.0.1:${upstreamPort}`)));
-  const what = pipe ? "node-pipe-proxy" : "switchyard";
   const gw = await startProcess(
     `${what} (--cpu-prof${tag})`,
     node ?? process.execPath,
