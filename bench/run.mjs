@@ -25,7 +25,7 @@ import { ghz, h2load, wrk } from "./lib/load.mjs";
 import { makeWires, verify } from "./lib/wire.mjs";
 import { NODE24, SCENARIOS, STREAM, TARGET_LABELS } from "./lib/scenarios.mjs";
 import { startTarget, startTargets, startUpstream } from "./lib/targets.mjs";
-import { profileGateway } from "./lib/profile.mjs";
+import { profileAll } from "./lib/profile.mjs";
 import { aggregate, markdown, progressLine, svgChart } from "./lib/report.mjs";
 
 const USAGE = `usage: npm run bench [-- options]
@@ -36,7 +36,7 @@ const USAGE = `usage: npm run bench [-- options]
   --only a,b       only scenarios whose id contains one of these
   --without a,b    leave these targets out; "node24" leaves out every Node 24 row
                    (${Object.keys(TARGET_LABELS).join(", ")})
-  --no-profile     skip the --cpu-prof run of the gateway
+  --no-profile     skip the --cpu-prof runs (gateway and pipe, on each Node)
   --no-install     never apt-get / go install; fail with what to run instead
   --render FILE    rewrite the .md/.svg/.png (and RESULTS.md, for a full run) of
                    bench/results/FILE.json without measuring
@@ -258,49 +258,20 @@ async function main() {
     console.log(line);
   }
 
-  let profile;
-  const profiles = {};
-  if (!opt["no-profile"]) {
-    // The gateway and the node:http2 pipe on each Node: the pieces of the
-    // gateway's CPU per call beside the floor's (bench/README.md).
-    const runs = [
-      ["switchyard", {}],
-      ["node-pipe", { pipe: true }],
-      ...(paths.node24
-        ? [
-            ["switchyard-node24", { node: paths.node24, tag: "-node24" }],
-            ["node-pipe-node24", { node: paths.node24, tag: "-node24", pipe: true }],
-          ]
-        : []),
-    ];
-    for (const [key, extra] of runs) {
-      try {
-        profiles[key] = await profileGateway({
-          repo,
-          paths,
-          tmp,
-          upstreamPort: targets.get("direct@go").port,
-          wire: wires.grpcSmall,
-          seconds: quick ? 3 : 8,
-          log,
-          ...extra,
-        });
-        const p = profiles[key];
-        console.log(
-          `[profile] ${key}: ${p.functions
-            .slice(0, 3)
-            .map((x) => `${x.function} ${x.pctBusy.toFixed(1)}%`)
-            .join(", ")}; gateway/ self time ${p.pieces
-            .filter((x) => x.gateway)
-            .reduce((n, x) => n + (x.usPerCall ?? 0), 0)
-            .toFixed(1)} µs/call  (total ${elapsed()})`,
-        );
-      } catch (err) {
-        console.log(`[profile] ${key} failed: ${err.message}`);
-      }
-    }
-    profile = profiles.switchyard;
-  }
+  // The gateway and the node:http2 pipe on each Node (bench/README.md, "CPU profile").
+  const profiles = opt["no-profile"]
+    ? {}
+    : await profileAll({
+        repo,
+        paths,
+        tmp,
+        upstreamPort: targets.get("direct@go").port,
+        wire: wires.grpcSmall,
+        seconds: quick ? 3 : 8,
+        log,
+        progress: (line) => console.log(`${line}  (total ${elapsed()})`),
+      });
+  const profile = profiles.switchyard;
   await stopAll();
 
   const load1 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");

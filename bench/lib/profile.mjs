@@ -195,3 +195,38 @@ export async function profileGateway({ repo, paths, tmp, upstreamPort, wire, sec
   log(`cpu profile: ${file}, ${(result.ok / result.seconds).toFixed(0)} calls/s under ghz while profiled`);
   return { ...summary, file: join(dir, file), callsPerSec: result.ok / result.seconds, target: what };
 }
+
+/**
+ * Profiles the gateway and node-pipe-proxy on the harness's Node and, when
+ * `paths.node24` is set, on Node 24: { switchyard, node-pipe,
+ * switchyard-node24, node-pipe-node24 }, each a profileGateway() result.
+ * A run that fails is left out, with a line saying why.
+ */
+export async function profileAll({ paths, progress, ...common }) {
+  const runs = [
+    ["switchyard", {}],
+    ["node-pipe", { pipe: true }],
+    ...(paths.node24
+      ? [
+          ["switchyard-node24", { node: paths.node24, tag: "-node24" }],
+          ["node-pipe-node24", { node: paths.node24, tag: "-node24", pipe: true }],
+        ]
+      : []),
+  ];
+  const profiles = {};
+  for (const [key, extra] of runs) {
+    try {
+      const p = (profiles[key] = await profileGateway({ paths, ...common, ...extra }));
+      const own = p.pieces.filter((x) => x.gateway).reduce((n, x) => n + (x.usPerCall ?? 0), 0);
+      progress(
+        `[profile] ${key}: ${p.functions
+          .slice(0, 3)
+          .map((x) => `${x.function} ${x.pctBusy.toFixed(1)}%`)
+          .join(", ")}; gateway/ self time ${own.toFixed(1)} µs/call`,
+      );
+    } catch (err) {
+      progress(`[profile] ${key} failed: ${err.message}`);
+    }
+  }
+  return profiles;
+}

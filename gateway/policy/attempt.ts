@@ -1,4 +1,4 @@
-import { DONE, ListIterator } from "../call/iterables.js";
+import { ListIterator } from "../call/iterables.js";
 import type { CallHead, ResponseEvent } from "../call/call.js";
 import { Code, CallError, type Status, toStatus } from "../call/status.js";
 import { type Metadata, copyMetadata } from "../call/metadata.js";
@@ -11,6 +11,7 @@ import { UpstreamError } from "../transport/contract.js";
 import { isTransportFailure } from "../cluster/breaker.js";
 import type { Endpoint } from "../cluster/endpoint.js";
 import type { AttemptKind, AttemptRecord, CallRecord } from "../observe/observer.js";
+import { CommittedEvents } from "./committed-events.js";
 
 /**
  * What one attempt showed before the call had to commit to it: either the
@@ -312,74 +313,6 @@ export class Attempt {
   }
 }
 
-/** The committed attempt's events, bookkept as they pass (a class: docs/DESIGN.md, "The hot path"). */
-export class CommittedEvents implements AsyncIterator<ResponseEvent> {
-  private i = 0;
-  private over = false;
-  private answered = false;
-
-  constructor(
-    private readonly attempt: Attempt,
-    private readonly events: ResponseEvents,
-    private readonly held: ResponseEvent[],
-    private readonly onAnswer: () => void,
-  ) {}
-
-  /**
-   * The next event when it is already in hand (held at the commit point,
-   * as a unary answer read whole all is), without an async step; else
-   * undefined, and next() waits for it.
-   */
-  ready(): ResponseEvent | undefined {
-    if (this.over || this.i >= this.held.length) return undefined;
-    return this.pass(this.held[this.i++]);
-  }
-
-  async next(): Promise<IteratorResult<ResponseEvent>> {
-    if (this.over) return DONE;
-    let ev: ResponseEvent;
-    if (this.i < this.held.length) ev = this.held[this.i++];
-    else {
-      let r: IteratorResult<ResponseEvent>;
-      try {
-        r = await this.events.next();
-      } catch (err) {
-        this.over = true;
-        this.attempt.ended(toStatus(err).code);
-        throw err;
-      }
-      if (r.done) {
-        this.over = true;
-        this.attempt.cancel();
-        return r;
-      }
-      ev = r.value;
-    }
-    return { value: this.pass(ev), done: false };
-  }
-
-  /** The bookkeeping every event gets on its way out. */
-  private pass(ev: ResponseEvent): ResponseEvent {
-    if (!this.answered && answers(ev)) {
-      this.answered = true;
-      this.onAnswer();
-    }
-    if (ev.type === "end") {
-      this.over = true;
-      this.attempt.ended(ev.status.code);
-    }
-    return ev;
-  }
-
-  async return(): Promise<IteratorResult<ResponseEvent>> {
-    if (!this.over) {
-      this.over = true;
-      this.attempt.cancel();
-    }
-    return DONE;
-  }
-}
-
 /** What the breaker counts: a failed attempt's code, or the status if it came before any message (held streaming events end there). */
 function countsAsFailure(la: Lookahead): boolean {
   let code: Code | undefined;
@@ -404,9 +337,4 @@ function answersOnce(head: CallHead): boolean {
 function firstAnswer(events: ResponseEvent[]): ResponseEvent | undefined {
   for (const ev of events) if (ev.type !== "headers") return ev;
   return undefined;
-}
-
-/** A message, or an OK without one: what a hedge races to. */
-function answers(ev: ResponseEvent): boolean {
-  return ev.type === "message" || (ev.type === "end" && ev.status.code === Code.OK);
 }
