@@ -147,7 +147,7 @@ export function summarizeProfile(profile, repo, window, top = 15, calls = undefi
  * `pipe`, profiles the node:http2 pipe instead: the floor the gateway's
  * pieces are read against.
  */
-export async function profileGateway({ repo, paths, tmp, upstreamPort, wire, seconds, log, node, tag = "", pipe }) {
+export async function profileProcess({ repo, paths, tmp, upstreamPort, wire, seconds, log, node, tag = "", pipe }) {
   const what = pipe ? "node-pipe-proxy" : "switchyard";
   const dir = join(tmp, `cpu-prof-${what}${tag}`);
   mkdirSync(dir, { recursive: true });
@@ -199,7 +199,7 @@ export async function profileGateway({ repo, paths, tmp, upstreamPort, wire, sec
 /**
  * Profiles the gateway and node-pipe-proxy on the harness's Node and, when
  * `paths.node24` is set, on Node 24: { switchyard, node-pipe,
- * switchyard-node24, node-pipe-node24 }, each a profileGateway() result.
+ * switchyard-node24, node-pipe-node24 }, each a profileProcess() result.
  * A run that fails is left out, with a line saying why.
  */
 export async function profileAll({ paths, progress, ...common }) {
@@ -216,7 +216,7 @@ export async function profileAll({ paths, progress, ...common }) {
   const profiles = {};
   for (const [key, extra] of runs) {
     try {
-      const p = (profiles[key] = await profileGateway({ paths, ...common, ...extra }));
+      const p = (profiles[key] = await profileProcess({ paths, ...common, ...extra }));
       const own = p.pieces.filter((x) => x.gateway).reduce((n, x) => n + (x.usPerCall ?? 0), 0);
       progress(
         `[profile] ${key}: ${p.functions
