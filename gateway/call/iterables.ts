@@ -78,8 +78,13 @@ export class ListIterator<T> implements AsyncIterableIterator<T> {
   }
 
   async return(): Promise<IteratorResult<T>> {
-    this.i = Infinity;
+    this.close();
     return DONE;
+  }
+
+  /** return(), without a promise for a caller that needs none. */
+  close(): void {
+    this.i = Infinity;
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {

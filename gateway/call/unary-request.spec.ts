@@ -19,6 +19,16 @@ describe("readUnaryEnvelope", () => {
     expect(Buffer.compare(env!.frame, frame)).toBe(0);
   });
 
+  it("lets go of the stream once read: no listener of its own is left on it", async () => {
+    // Left on, they would hold the read for as long as the stream lives (docs/DESIGN.md, "The hot path").
+    const s = new PassThrough();
+    const before = ["data", "end", "error", "close"].map((e) => s.listenerCount(e));
+    const p = readUnaryEnvelope(s, 100, new Cancel());
+    s.end(msg("hi"));
+    await p;
+    expect(["data", "end", "error", "close"].map((e) => s.listenerCount(e))).toEqual(before);
+  });
+
   it("gives undefined for an empty body", async () => {
     const s = new PassThrough();
     const p = readUnaryEnvelope(s, 100, new Cancel());

@@ -26,20 +26,22 @@ export function readUnaryEnvelope(stream: Readable, maxBytes: number, cancel: Ca
     let envelope: Envelope | undefined;
     // Assigned below, before anything can call done().
     let offCancel: () => void = () => {};
-    // After a whole read the stream has ended and its listeners stay, idle:
-    // taking four off costs more than the calls that may still come. After
-    // a failure they go, and the stream is its owner's again.
     let over = false;
     const done = (err: unknown, value?: Envelope) => {
       if (over) return;
       over = true;
       offCancel();
-      if (err === undefined) return resolve(value);
+      // Taken off at once, success or not: left on, they would hold this
+      // read (its splitter, its closures) for as long as the stream lives,
+      // and a young-generation GC during the call would promote it all
+      // (docs/DESIGN.md, "The hot path"). After a failure the stream is its
+      // owner's again.
       stream.off("data", onData);
       stream.off("end", onEnd);
       stream.off("error", onError);
       stream.off("close", onClose);
-      reject(err);
+      if (err === undefined) resolve(value);
+      else reject(err);
     };
     const onData = (chunk: Buffer) => {
       if (over) return;

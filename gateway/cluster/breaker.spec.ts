@@ -249,6 +249,38 @@ describe("EndpointBreaker", () => {
     ).toBe(1);
   });
 
+  it("runChecked: the caller's check counts a resolved failure, and onError maps every rejection, its own included", async () => {
+    const b = breaker({ volumeThreshold: 2 });
+    const failed = (v: string) => v === "UNAVAILABLE";
+    const asValue = (err: unknown) => `mapped ${(err as UpstreamError).code}`;
+    // A failure value resolves as it is, and counts.
+    for (let i = 0; i < 2; i++)
+      expect(await b.runChecked((check) => Promise.resolve("UNAVAILABLE").then(check), failed, asValue)).toBe(
+        "UNAVAILABLE",
+      );
+    expect(b.state).toBe("open");
+    // The breaker's own refusal goes through onError too, without calling fn.
+    let called = false;
+    const refused = await b.runChecked(
+      (check) => {
+        called = true;
+        return Promise.resolve("ok").then(check);
+      },
+      failed,
+      asValue,
+    );
+    expect(called).toBe(false);
+    expect(refused).toBe(`mapped ${Code.UNAVAILABLE}`);
+    // Disabled, check passes values through and onError still maps.
+    const off = breaker({ enabled: false });
+    expect(await off.runChecked((check) => Promise.resolve("UNAVAILABLE").then(check), failed, asValue)).toBe(
+      "UNAVAILABLE",
+    );
+    expect(
+      await off.runChecked(() => Promise.reject(new UpstreamError(Code.INTERNAL, "x", false)), failed, asValue),
+    ).toBe(`mapped ${Code.INTERNAL}`);
+  });
+
   it("refuses calls after shutdown", async () => {
     const b = breaker();
     b.shutdown();

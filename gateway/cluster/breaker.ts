@@ -48,6 +48,8 @@ class FailedValue {
 
 type Action = () => Promise<unknown>;
 
+const same = <T>(v: T): T => v;
+
 /**
  * One endpoint's circuit breaker: opossum, fed only transport-level outcomes
  * and wrapped around a call up to its response headers (not the whole
@@ -128,19 +130,34 @@ export class EndpointBreaker {
    * rejects at once with UNAVAILABLE and neverLeft = true.
    */
   run<T>(fn: () => Promise<T>, failed: (v: T) => boolean): Promise<T> {
+    return this.runChecked((check) => fn().then(check), failed);
+  }
+
+  /**
+   * run(), for a caller that applies `check` to its value itself, in a
+   * step it takes anyway, and maps a rejection with `onError` (its own
+   * failure value, say): the unary lane saves two promise steps per call
+   * this way (docs/DESIGN.md, "The hot path"). `check` throws what the
+   * breaker counts as a failure and returns any other value as it is.
+   */
+  runChecked<T>(
+    fn: (check: (v: T) => T) => Promise<T>,
+    failed: (v: T) => boolean,
+    onError?: (err: unknown) => T,
+  ): Promise<T> {
     const breaker = this.breaker;
-    if (!breaker) return fn();
+    if (!breaker) return onError ? fn(same).then(undefined, onError) : fn(same);
     // Promise chains, not async functions: every call passes here, and each
     // async layer costs extra ticks.
-    const action = () =>
-      fn().then((v) => {
-        if (failed(v)) throw new FailedValue(v);
-        return v;
-      });
-    return (breaker.fire(action) as Promise<T>).then(undefined, (err: unknown) => {
+    const check = (v: T): T => {
+      if (failed(v)) throw new FailedValue(v);
+      return v;
+    };
+    return (breaker.fire(() => fn(check)) as Promise<T>).then(undefined, (err: unknown) => {
       if (err instanceof FailedValue) return err.value as T;
-      if (err instanceof Error && CircuitBreaker.isOurError(err)) throw this.rejection(breaker);
-      throw err;
+      const e = err instanceof Error && CircuitBreaker.isOurError(err) ? this.rejection(breaker) : err;
+      if (onError) return onError(e);
+      throw e;
     });
   }
 

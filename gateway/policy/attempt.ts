@@ -110,15 +110,18 @@ export class Attempt {
    * through: an open breaker must stop the request.
    */
   private look(): Promise<Lookahead> {
-    return this.endpoint.breaker
-      .run(() => this.readToCommit(), countsAsFailure)
-      .then(undefined, (err: unknown) => {
+    return this.endpoint.breaker.runChecked(
+      (check) => this.readToCommit(check),
+      countsAsFailure,
+      (err: unknown) => {
         const neverLeft = err instanceof UpstreamError && err.neverLeft;
         return this.fail(toStatus(err), {}, neverLeft);
-      });
+      },
+    );
   }
 
-  private readToCommit(): Promise<Lookahead> {
+  /** Reads up to the commit point; `check` is the breaker's look at the result (EndpointBreaker.runChecked). */
+  private readToCommit(check: (la: Lookahead) => Lookahead): Promise<Lookahead> {
     const events = (this.events = callUpstream(this.input.protocol, this.call));
     const held: ResponseEvent[] = [];
     // An answer read whole (the unary lane) is taken in one step and looked
@@ -128,15 +131,15 @@ export class Attempt {
     if (events instanceof ListIterator) {
       return (events.list as Promise<readonly ResponseEvent[]>).then(
         (list) => {
-          void events.return(); // read here, all of it: the committed rest reads only what is held
-          return this.commitList(list, held);
+          events.close(); // read here, all of it: the committed rest reads only what is held
+          return check(this.commitList(list, held));
         },
         (err: unknown) => {
           throw this.stop.cancelled && !this.settled ? this.stoppedError() : err;
         },
       );
     }
-    return this.readStreamToCommit(events, held);
+    return this.readStreamToCommit(events, held).then(check);
   }
 
   /**

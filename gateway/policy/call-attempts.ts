@@ -65,14 +65,19 @@ class WholeRequest implements Replay {
 type Outcome =
   { attempt: Attempt; held: ResponseEvent[]; end?: undefined } | { attempt?: undefined; end: ResponseEvent };
 
-function attempts(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
+/** Runs the attempts; `settle` takes where they came to (one promise step for both: docs/DESIGN.md, "The hot path"). */
+function attempts<T>(input: CallPolicyInput, replay: Replay, settle: (o: Outcome) => T | PromiseLike<T>): Promise<T> {
   input.policy.budget.recordRequest();
-  return input.policy.hedging && input.safe ? runHedged(input, replay) : runRetries(input, replay);
+  if (input.policy.hedging && input.safe) return runHedged(input, replay).then(settle);
+  return new Retries(input, replay, settle).attempt(1, "first");
 }
+
+/** Events, some of which may be in hand already. */
+type Inner = AsyncIterator<ResponseEvent> & { ready?(): ResponseEvent | undefined };
 
 /** The events of whichever attempt the call committed to (a class: docs/DESIGN.md, "The hot path"). */
 class CallEvents implements ResponseEvents {
-  private inner: (AsyncIterator<ResponseEvent> & { ready?(): ResponseEvent | undefined }) | undefined;
+  private inner: Inner | undefined;
   private closed = false;
 
   constructor(
@@ -84,23 +89,28 @@ class CallEvents implements ResponseEvents {
     return this.closed ? undefined : this.inner?.ready?.();
   }
 
-  async next(): Promise<IteratorResult<ResponseEvent>> {
-    if (this.closed) return DONE;
-    if (!this.inner) {
-      // The attempts run here, in this call's one async step (docs/DESIGN.md, "The hot path").
-      const o = await attempts(this.input, this.replay);
-      this.inner = o.attempt ? this.committed(o.attempt, o.held) : endWith(o.end);
-    }
-    // The first event is usually in hand already (held at the commit point).
+  next(): Promise<IteratorResult<ResponseEvent>> {
+    if (this.closed) return Promise.resolve(DONE);
+    // The attempts run here, in this call's one async step (docs/DESIGN.md, "The hot path").
+    if (!this.inner) return attempts(this.input, this.replay, (o) => this.first(o));
     const ev = this.inner.ready?.();
-    return ev === undefined ? this.inner.next() : { value: ev, done: false };
+    return ev === undefined ? this.inner.next() : Promise.resolve({ value: ev, done: false });
+  }
+
+  /** The first event of where the attempts came to: usually in hand already (held at the commit point). */
+  private first(o: Outcome): IteratorResult<ResponseEvent> | Promise<IteratorResult<ResponseEvent>> {
+    const inner: Inner = (this.inner = o.attempt ? this.committed(o.attempt, o.held) : endWith(o.end));
+    const ev = inner.ready?.();
+    return ev === undefined ? inner.next() : { value: ev, done: false };
   }
 
   /** The committed attempt's events. */
   private committed(attempt: Attempt, held: ResponseEvent[]): CommittedEvents {
     // Time to the first message (or to an OK without one) is what a hedge
-    // would race against.
-    const window = this.input.policy.latencyWindow(this.input.head.path);
+    // would race against; kept only where a hedge will read it.
+    const { policy, head, safe } = this.input;
+    if (!policy.recordsLatency || !safe) return attempt.rest(held, noop);
+    const window = policy.latencyWindow(head.path);
     return attempt.rest(held, () => window.record(attempt.latencyMs()));
   }
 
@@ -115,6 +125,8 @@ class CallEvents implements ResponseEvents {
   }
 }
 
+function noop(): void {}
+
 /** A final status the call ends with, without an attempt to read from. */
 function endWith(ev: ResponseEvent): AsyncIterator<ResponseEvent> {
   let sent = false;
@@ -127,30 +139,54 @@ function endWith(ev: ResponseEvent): AsyncIterator<ResponseEvent> {
   };
 }
 
-async function runRetries(input: CallPolicyInput, replay: Replay): Promise<Outcome> {
-  const { cluster } = input;
-  const p = input.policy.retry;
-  const retryable = (code: Code) => p.enabled && input.safe && p.retryableStatusCodes.includes(code);
+/**
+ * Attempts one after another, each after the last failed and may be
+ * retried. Promise steps, not an async loop: a call that commits on its
+ * first attempt takes one step here (docs/DESIGN.md, "The hot path").
+ */
+class Retries<T> {
   // Made at the first retry: most calls never need it.
-  let tried: Set<Endpoint> | undefined;
-  let last: Endpoint | undefined;
-  const hash = cluster.callHash(input.head);
-  let kind: AttemptKind = "first";
-  for (let n = 1; ; n++) {
-    // No attempt starts once the call is over (deadline, client gone).
-    if (input.cancel.cancelled) throw new CallError(Code.CANCELLED, "call ended before the next attempt");
-    if (last) (tried ??= new Set()).add(last);
-    const ep = cluster.pick(tried, hash);
-    if (!ep) throw new CallError(Code.UNAVAILABLE, cluster.unavailableMessage());
-    last = ep;
-    if (n > 1) input.policy.rates.retried();
-    const attempt: Attempt = new Attempt(ep, attemptInput(input, replay, n, retryable, kind));
-    const la = await attempt.lookahead;
-    if (la.kind === "commit") return { attempt, held: la.events };
-    const delay = retryDelay(input, la, n, replay);
-    if (delay === undefined) return { end: { type: "end", status: la.status, trailers: la.trailers } };
-    kind = la.neverLeft ? "transparent" : "retry";
-    await sleep(delay, input.cancel);
+  private tried: Set<Endpoint> | undefined;
+  private last: Endpoint | undefined;
+  private readonly hash: number | undefined;
+  private readonly retryable: (code: Code) => boolean;
+
+  constructor(
+    private readonly input: CallPolicyInput,
+    private readonly replay: Replay,
+    private readonly settle: (o: Outcome) => T | PromiseLike<T>,
+  ) {
+    const p = input.policy.retry;
+    this.retryable = (code) => p.enabled && input.safe && p.retryableStatusCodes.includes(code);
+    this.hash = input.cluster.callHash(input.head);
+  }
+
+  /** Attempt `n`, and the ones after it if it fails and may be retried. */
+  attempt(n: number, kind: AttemptKind): Promise<T> {
+    const { input, replay } = this;
+    let attempt: Attempt;
+    try {
+      // No attempt starts once the call is over (deadline, client gone).
+      if (input.cancel.cancelled) throw new CallError(Code.CANCELLED, "call ended before the next attempt");
+      if (this.last) (this.tried ??= new Set()).add(this.last);
+      const ep = input.cluster.pick(this.tried, this.hash);
+      if (!ep) throw new CallError(Code.UNAVAILABLE, input.cluster.unavailableMessage());
+      this.last = ep;
+      if (n > 1) input.policy.rates.retried();
+      attempt = new Attempt(ep, attemptInput(input, replay, n, this.retryable, kind));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return attempt.lookahead.then((la) =>
+      la.kind === "commit" ? this.settle({ attempt, held: la.events }) : this.after(la, n),
+    );
+  }
+
+  private after(la: Extract<Lookahead, { kind: "failed" }>, n: number): T | PromiseLike<T> {
+    const delay = retryDelay(this.input, la, n, this.replay);
+    if (delay === undefined) return this.settle({ end: { type: "end", status: la.status, trailers: la.trailers } });
+    const kind: AttemptKind = la.neverLeft ? "transparent" : "retry";
+    return sleep(delay, this.input.cancel).then(() => this.attempt(n + 1, kind));
   }
 }
 

@@ -19,6 +19,13 @@ export class ClusterPolicy {
   /** undefined: hedging off. */
   readonly hedging: HedgingPolicyConfig | undefined;
   readonly idempotentMethods: readonly string[];
+  /**
+   * Whether calls record their latency: only `hedgingDelay: auto` reads the
+   * windows, and recording costs a map lookup and a clock read per call.
+   * After a reload turns it on, a method hedges at minDelay x 10 until its
+   * window has MIN_LATENCY_SAMPLES, as on a fresh start.
+   */
+  readonly recordsLatency: boolean;
   readonly budget: RetryBudget;
   /** Retries and hedges per second, for the admin API; carried over like the latency windows. */
   readonly rates: AttemptRates;
@@ -29,6 +36,7 @@ export class ClusterPolicy {
     this.retry = config.retryPolicy;
     this.hedging = config.hedgingPolicy;
     this.idempotentMethods = config.idempotentMethods;
+    this.recordsLatency = config.hedgingPolicy?.hedgingDelayMs === "auto";
     this.budgetKey = JSON.stringify(config.retryBudget);
     this.budget =
       previous && previous.budgetKey === this.budgetKey ? previous.budget : new RetryBudget(config.retryBudget);
