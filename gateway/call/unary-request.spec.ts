@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { readUnaryEnvelope } from "./unary-request.js";
+import { readUnaryBody, readUnaryEnvelope } from "./unary-request.js";
 import { encodeEnvelope } from "./envelope.js";
 import { Cancel } from "./cancel.js";
 import { Code } from "./status.js";
@@ -70,5 +70,36 @@ describe("readUnaryEnvelope", () => {
     const p = readUnaryEnvelope(s, 100, new Cancel());
     s.destroy();
     await expect(p).rejects.toThrow(/Premature close/);
+  });
+});
+
+describe("readUnaryBody", () => {
+  it("reads a body across chunks, and an empty one as empty", async () => {
+    const s = new PassThrough();
+    const p = readUnaryBody(s, 100, new Cancel());
+    s.write(Buffer.from("hel"));
+    s.end(Buffer.from("lo"));
+    expect(Buffer.from(await p).toString()).toBe("hello");
+    const e = new PassThrough();
+    const pe = readUnaryBody(e, 100, new Cancel());
+    e.end();
+    expect((await pe).byteLength).toBe(0);
+  });
+
+  it("fails with RESOURCE_EXHAUSTED as soon as the body passes the limit, and lets go of the stream", async () => {
+    const s = new PassThrough();
+    const p = readUnaryBody(s, 4, new Cancel());
+    s.write(Buffer.from("12345"));
+    await expect(p).rejects.toMatchObject({ code: Code.RESOURCE_EXHAUSTED });
+    expect(s.listenerCount("data")).toBe(0);
+  });
+
+  it("stops with CANCELLED when the call is cancelled", async () => {
+    const s = new PassThrough();
+    const cancel = new Cancel();
+    const p = readUnaryBody(s, 100, cancel);
+    s.write(Buffer.from("x"));
+    cancel.cancel();
+    await expect(p).rejects.toMatchObject({ code: Code.CANCELLED });
   });
 });

@@ -1,13 +1,22 @@
-import type { Codec, ResponseSink } from "../../call/call.js";
+import type { Codec, Message, ResponseSink } from "../../call/call.js";
 import { splitPath } from "../../call/call.js";
 import { Code, CallError, type Status, codeToHttpStatus } from "../../call/status.js";
 import { FLAG_COMPRESSED, FLAG_CONNECT_END, readEnvelopes } from "../../call/envelope.js";
-import { COMPRESS_MIN_BYTES, acceptsGzip, compress, decompress, parseEncoding } from "../../call/compression.js";
+import {
+  COMPRESS_MIN_BYTES,
+  type Encoding,
+  acceptsGzip,
+  compress,
+  decompress,
+  parseEncoding,
+} from "../../call/compression.js";
+import { readUnaryBody } from "../../call/unary-request.js";
+import type { Cancel } from "../../call/cancel.js";
 import { parseConnectTimeout } from "./timeout.js";
 import { type Metadata, copyMetadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
 import { readAll } from "../../call/body.js";
 import type { InboundCall, InboundOptions, InboundProtocol, ServerRequest, ServerResponseLike } from "../contract.js";
-import { contentType, requestBody } from "../server-io.js";
+import { bodyStream, contentType, requestBody } from "../server-io.js";
 import { EnvelopedSink } from "../enveloped-sink.js";
 import { endStreamJson, statusToErrorJson } from "./error-json.js";
 import { parseGetQuery } from "./get.js";
@@ -116,16 +125,31 @@ function parse(req: ServerRequest, opts: InboundOptions): InboundCall {
     return { head, messages: streamMessages(req, encoding, opts.maxBytes) };
   }
   const encoding = parseEncoding(firstValue(req.headers["content-encoding"]), "content-encoding");
-  return { head, messages: unaryMessage(req, encoding, opts.maxBytes) };
+  return {
+    head,
+    messages: unaryMessage(req, encoding, opts.maxBytes),
+    readWhole: (cancel) => wholeMessage(req, encoding, opts.maxBytes, cancel),
+  };
+}
+
+/** The unary lane's read (docs/DESIGN.md, "The hot path"): the body whole, with plain listeners. */
+function wholeMessage(req: ServerRequest, encoding: Encoding, maxBytes: number, cancel: Cancel): Promise<Message[]> {
+  const raw = readUnaryBody(bodyStream(req), bodyLimit(encoding, maxBytes), cancel);
+  if (encoding === "identity") return raw.then((data) => [{ data }]);
+  return raw.then((z) => decompress(z, encoding, maxBytes)).then((data) => [{ data }]);
+}
+
+/** A compressed body may legitimately exceed the limit by its framing only; the decompressed size is what counts. */
+function bodyLimit(encoding: Encoding, maxBytes: number): number {
+  return encoding === "identity" ? maxBytes : maxBytes * 2 + 1024;
 }
 
 async function* getMessage(message: Uint8Array, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
   yield await decompress(message, encoding, maxBytes);
 }
 
-async function* unaryMessage(req: ServerRequest, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
-  // A compressed body may legitimately exceed the limit by its framing only; the decompressed size is what counts.
-  const raw = await readAll(requestBody(req), encoding === "identity" ? maxBytes : maxBytes * 2 + 1024);
+async function* unaryMessage(req: ServerRequest, encoding: Encoding, maxBytes: number) {
+  const raw = await readAll(requestBody(req), bodyLimit(encoding, maxBytes));
   yield await decompress(raw, encoding, maxBytes);
 }
 
