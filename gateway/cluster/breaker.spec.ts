@@ -30,6 +30,11 @@ afterEach(() => {
 });
 
 const never = () => false;
+
+/** The breaker around `fn`, its value checked with `failed` (how every caller but the attempt's uses it). */
+function run<T>(b: EndpointBreaker, fn: () => Promise<T>, failed: (v: T) => boolean): Promise<T> {
+  return b.runChecked((check) => fn().then(check), failed);
+}
 const ok = () => Promise.resolve("ok");
 const failWith = (code: Code) => () => Promise.reject(new UpstreamError(code, "boom", false));
 
@@ -42,7 +47,7 @@ async function outcome<T>(p: Promise<T>): Promise<T | Error> {
 }
 
 async function failTimes(b: EndpointBreaker, n: number, code = Code.UNAVAILABLE): Promise<void> {
-  for (let i = 0; i < n; i++) await outcome(b.run(failWith(code), never));
+  for (let i = 0; i < n; i++) await outcome(run(b, failWith(code), never));
 }
 
 describe("isTransportFailure", () => {
@@ -55,8 +60,8 @@ describe("isTransportFailure", () => {
 describe("EndpointBreaker", () => {
   it("passes results and errors through while closed", async () => {
     const b = breaker();
-    expect(await b.run(ok, never)).toBe("ok");
-    const err = await outcome(b.run(failWith(Code.NOT_FOUND), never));
+    expect(await run(b, ok, never)).toBe("ok");
+    const err = await outcome(run(b, failWith(Code.NOT_FOUND), never));
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as UpstreamError).code).toBe(Code.NOT_FOUND);
     expect(b.state).toBe("closed");
@@ -75,10 +80,14 @@ describe("EndpointBreaker", () => {
 
     let called = false;
     const err = await outcome(
-      b.run(async () => {
-        called = true;
-        return "x";
-      }, never),
+      run(
+        b,
+        async () => {
+          called = true;
+          return "x";
+        },
+        never,
+      ),
     );
     expect(called).toBe(false);
     expect(err).toBeInstanceOf(UpstreamError);
@@ -91,8 +100,8 @@ describe("EndpointBreaker", () => {
 
   it("opens at exactly the threshold percentage (opossum alone needs more)", async () => {
     const b = breaker({ volumeThreshold: 4, errorThresholdPercentage: 50 });
-    await b.run(ok, never);
-    await b.run(ok, never);
+    await run(b, ok, never);
+    await run(b, ok, never);
     await failTimes(b, 1);
     expect(b.state).toBe("closed");
     await failTimes(b, 1); // 2 of 4 = 50%
@@ -101,7 +110,7 @@ describe("EndpointBreaker", () => {
 
   it("stays closed below the threshold percentage", async () => {
     const b = breaker({ volumeThreshold: 4, errorThresholdPercentage: 50 });
-    for (let i = 0; i < 6; i++) await b.run(ok, never);
+    for (let i = 0; i < 6; i++) await run(b, ok, never);
     await failTimes(b, 3); // 3 of 9
     expect(b.state).toBe("closed");
   });
@@ -126,7 +135,7 @@ describe("EndpointBreaker", () => {
       Code.RESOURCE_EXHAUSTED,
     ]) {
       const b = breaker({ volumeThreshold: 2 });
-      for (let i = 0; i < 2; i++) await outcome(b.run(() => Promise.reject(new CallError(code, "x")), never));
+      for (let i = 0; i < 2; i++) await outcome(run(b, () => Promise.reject(new CallError(code, "x")), never));
       expect(b.state, Code[code]).toBe("open");
     }
   });
@@ -134,9 +143,9 @@ describe("EndpointBreaker", () => {
   it("counts socket errors and unknown errors as failures", async () => {
     const b = breaker({ volumeThreshold: 2 });
     await outcome(
-      b.run(() => Promise.reject(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })), never),
+      run(b, () => Promise.reject(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })), never),
     );
-    await outcome(b.run(() => Promise.reject(new Error("???")), never));
+    await outcome(run(b, () => Promise.reject(new Error("???")), never));
     expect(b.state).toBe("open");
   });
 
@@ -144,17 +153,17 @@ describe("EndpointBreaker", () => {
     const b = breaker({ volumeThreshold: 2 });
     const trailersOnly = { type: "end", code: Code.UNAVAILABLE };
     const isFailure = (v: typeof trailersOnly) => isTransportFailure(v.code);
-    expect(await b.run(() => Promise.resolve(trailersOnly), isFailure)).toBe(trailersOnly);
-    expect(await b.run(() => Promise.resolve(trailersOnly), isFailure)).toBe(trailersOnly);
+    expect(await run(b, () => Promise.resolve(trailersOnly), isFailure)).toBe(trailersOnly);
+    expect(await run(b, () => Promise.resolve(trailersOnly), isFailure)).toBe(trailersOnly);
     expect(b.state).toBe("open");
   });
 
   it("does not count client cancellations as failures", async () => {
     const b = breaker({ volumeThreshold: 2 });
     for (let i = 0; i < 5; i++) {
-      const err = await outcome(b.run(failWith(Code.CANCELLED), never));
+      const err = await outcome(run(b, failWith(Code.CANCELLED), never));
       expect((err as UpstreamError).code).toBe(Code.CANCELLED);
-      const abort = await outcome(b.run(() => Promise.reject(new DOMException("aborted", "AbortError")), never));
+      const abort = await outcome(run(b, () => Promise.reject(new DOMException("aborted", "AbortError")), never));
       expect((abort as Error).name).toBe("AbortError");
     }
     expect(b.state).toBe("closed");
@@ -174,9 +183,9 @@ describe("EndpointBreaker", () => {
     expect(b.allowsRequest()).toBe(true); // a query, not a reservation
 
     let release!: (v: string) => void;
-    const probe = b.run(() => new Promise<string>((r) => (release = r)), never);
+    const probe = run(b, () => new Promise<string>((r) => (release = r)), never);
     expect(b.allowsRequest()).toBe(false);
-    const second = await outcome(b.run(ok, never));
+    const second = await outcome(run(b, ok, never));
     expect((second as UpstreamError).code).toBe(Code.UNAVAILABLE);
     expect((second as Error).message).toMatch(/half-open and its probe call is still in flight/);
 
@@ -191,7 +200,7 @@ describe("EndpointBreaker", () => {
     const b = breaker({ resetTimeoutMs: 50 });
     await failTimes(b, 4);
     await sleep(80);
-    await b.run(ok, never);
+    await run(b, ok, never);
     expect(b.state).toBe("closed");
     // Without the flush opossum would see 5 failures in 6 calls and re-open.
     await failTimes(b, 1);
@@ -205,7 +214,7 @@ describe("EndpointBreaker", () => {
     expect(b.state).toBe("half-open");
     await failTimes(b, 1);
     expect(b.state).toBe("open");
-    const err = await outcome(b.run(ok, never));
+    const err = await outcome(run(b, ok, never));
     expect((err as Error).message).toMatch(
       /circuit breaker is open \(the half-open probe failed\); next probe in \d+ ms/,
     );
@@ -242,7 +251,8 @@ describe("EndpointBreaker", () => {
     expect(b.state).toBe("closed");
     expect(b.allowsRequest()).toBe(true);
     expect(
-      await b.run(
+      await run(
+        b,
         () => Promise.resolve(1),
         () => true,
       ),
@@ -285,7 +295,7 @@ describe("EndpointBreaker", () => {
     const b = breaker();
     b.shutdown();
     expect(b.allowsRequest()).toBe(false);
-    const err = await outcome(b.run(ok, never));
+    const err = await outcome(run(b, ok, never));
     expect((err as UpstreamError).code).toBe(Code.UNAVAILABLE);
     expect((err as UpstreamError).neverLeft).toBe(true);
   });

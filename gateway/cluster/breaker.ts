@@ -40,7 +40,7 @@ function classify(err: unknown): Verdict {
 
 /**
  * Carries a resolved value that `failed()` rejected through opossum's
- * failure path (opossum only counts rejections); run() unwraps it again.
+ * failure path (opossum only counts rejections); runChecked() unwraps it again.
  */
 class FailedValue {
   constructor(readonly value: unknown) {}
@@ -124,21 +124,13 @@ export class EndpointBreaker {
 
   /**
    * Runs `fn` (which resolves when the upstream's response headers or first
-   * event arrive) through the breaker. `failed(v)` says whether a resolved
-   * value is a transport-level failure that must count (e.g. a trailers-only
-   * UNAVAILABLE); such values still resolve. When the breaker is open,
-   * rejects at once with UNAVAILABLE and neverLeft = true.
-   */
-  run<T>(fn: () => Promise<T>, failed: (v: T) => boolean): Promise<T> {
-    return this.runChecked((check) => fn().then(check), failed);
-  }
-
-  /**
-   * run(), for a caller that applies `check` to its value itself, in a
-   * step it takes anyway, and maps a rejection with `onError` (its own
-   * failure value, say): the unary lane saves two promise steps per call
-   * this way (docs/DESIGN.md, "The hot path"). `check` throws what the
-   * breaker counts as a failure and returns any other value as it is.
+   * event arrive) through the breaker. `fn` applies `check` to its value in
+   * a step it takes anyway (one promise step fewer per call, docs/DESIGN.md,
+   * "The hot path"): `check` throws what `failed` says is a transport-level
+   * failure that must count (e.g. a trailers-only UNAVAILABLE), and such
+   * values still resolve. When the breaker is open, rejects at once with
+   * UNAVAILABLE and neverLeft = true. `onError`, if given, maps every
+   * rejection, the breaker's own included, to a value.
    */
   runChecked<T>(
     fn: (check: (v: T) => T) => Promise<T>,
@@ -188,7 +180,7 @@ export class EndpointBreaker {
 
   /**
    * For the balancer: false while open; in half-open true only until the one
-   * probe call has started. A pure query: the probe slot is taken by run().
+   * probe call has started. A pure query: the probe slot is taken by runChecked().
    */
   allowsRequest(): boolean {
     const b = this.breaker;

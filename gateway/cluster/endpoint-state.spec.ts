@@ -23,7 +23,7 @@ describe("endpointState", () => {
 
     // A transport failure through the breaker opens it.
     await e.breaker
-      .run(
+      .runChecked(
         () => Promise.reject(Object.assign(new Error("refused"), { code: 14 })),
         () => false,
       )
