@@ -1,17 +1,20 @@
 import { Code, CallError } from "./status.js";
 
+/** A whole body past the limit (readAll, readUnaryBody). */
+export function bodyTooLarge(maxBytes: number): CallError {
+  return new CallError(
+    Code.RESOURCE_EXHAUSTED,
+    `message exceeds the limit of ${maxBytes} bytes (limits.maxMessageBytes)`,
+  );
+}
+
 /** Reads a whole (unary) body, refusing to buffer past the limit. */
 export async function readAll(src: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
   const parts: Buffer[] = [];
   let n = 0;
   for await (const c of src) {
     n += c.byteLength;
-    if (n > maxBytes) {
-      throw new CallError(
-        Code.RESOURCE_EXHAUSTED,
-        `message exceeds the limit of ${maxBytes} bytes (limits.maxMessageBytes)`,
-      );
-    }
+    if (n > maxBytes) throw bodyTooLarge(maxBytes);
     parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
   }
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);

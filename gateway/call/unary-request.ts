@@ -3,6 +3,7 @@ import { Code, CallError } from "./status.js";
 import { type Envelope, EnvelopeSplitter } from "./envelope.js";
 import { PrematureCloseError } from "./stream-chunks.js";
 import type { Cancel } from "./cancel.js";
+import { bodyTooLarge } from "./body.js";
 
 /** What readWhole() feeds a stream's chunks to; either may throw what the read fails with. */
 interface WholeReader<T> {
@@ -124,11 +125,7 @@ class WholeBody implements WholeReader<Uint8Array> {
 
   push(chunk: Buffer): void {
     this.size += chunk.byteLength;
-    if (this.size > this.maxBytes)
-      throw new CallError(
-        Code.RESOURCE_EXHAUSTED,
-        `message exceeds the limit of ${this.maxBytes} bytes (limits.maxMessageBytes)`,
-      );
+    if (this.size > this.maxBytes) throw bodyTooLarge(this.maxBytes);
     this.parts.push(chunk);
   }
 

@@ -33,7 +33,11 @@ const never = () => false;
 
 /** The breaker around `fn`, its value checked with `failed` (how every caller but the attempt's uses it). */
 function run<T>(b: EndpointBreaker, fn: () => Promise<T>, failed: (v: T) => boolean): Promise<T> {
-  return b.runChecked((check) => fn().then(check), failed);
+  return b.runChecked((check) => fn().then(check), failed, rethrow);
+}
+
+function rethrow(err: unknown): never {
+  throw err;
 }
 const ok = () => Promise.resolve("ok");
 const failWith = (code: Code) => () => Promise.reject(new UpstreamError(code, "boom", false));

@@ -129,16 +129,16 @@ export class EndpointBreaker {
    * "The hot path"): `check` throws what `failed` says is a transport-level
    * failure that must count (e.g. a trailers-only UNAVAILABLE), and such
    * values still resolve. When the breaker is open, rejects at once with
-   * UNAVAILABLE and neverLeft = true. `onError`, if given, maps every
-   * rejection, the breaker's own included, to a value.
+   * UNAVAILABLE and neverLeft = true; `onError` maps every rejection,
+   * the breaker's own included, to a value, or rethrows.
    */
   runChecked<T>(
     fn: (check: (v: T) => T) => Promise<T>,
     failed: (v: T) => boolean,
-    onError?: (err: unknown) => T,
+    onError: (err: unknown) => T,
   ): Promise<T> {
     const breaker = this.breaker;
-    if (!breaker) return onError ? fn(same).then(undefined, onError) : fn(same);
+    if (!breaker) return fn(same).then(undefined, onError);
     // Promise chains, not async functions: every call passes here, and each
     // async layer costs extra ticks.
     const check = (v: T): T => {
@@ -147,9 +147,7 @@ export class EndpointBreaker {
     };
     return (breaker.fire(() => fn(check)) as Promise<T>).then(undefined, (err: unknown) => {
       if (err instanceof FailedValue) return err.value as T;
-      const e = err instanceof Error && CircuitBreaker.isOurError(err) ? this.rejection(breaker) : err;
-      if (onError) return onError(e);
-      throw e;
+      return onError(err instanceof Error && CircuitBreaker.isOurError(err) ? this.rejection(breaker) : err);
     });
   }
 

@@ -26,6 +26,9 @@ describe("endpointState", () => {
       .runChecked(
         () => Promise.reject(Object.assign(new Error("refused"), { code: 14 })),
         () => false,
+        (err) => {
+          throw err;
+        },
       )
       .catch(() => {});
     expect(endpointState(e)).toBe("breaker_open");

@@ -11,10 +11,9 @@ import {
   parseEncoding,
 } from "../../call/compression.js";
 import { readUnaryBody } from "../../call/unary-request.js";
-import type { Cancel } from "../../call/cancel.js";
+import { Cancel } from "../../call/cancel.js";
 import { parseConnectTimeout } from "./timeout.js";
 import { type Metadata, copyMetadata, firstValue, forwardableRequestMetadata } from "../../call/metadata.js";
-import { readAll } from "../../call/body.js";
 import type { InboundCall, InboundOptions, InboundProtocol, ServerRequest, ServerResponseLike } from "../contract.js";
 import { bodyStream, contentType, requestBody } from "../server-io.js";
 import { EnvelopedSink } from "../enveloped-sink.js";
@@ -134,23 +133,21 @@ function parse(req: ServerRequest, opts: InboundOptions): InboundCall {
 
 /** The unary lane's read (docs/DESIGN.md, "The hot path"): the body whole, with plain listeners. */
 function wholeMessage(req: ServerRequest, encoding: Encoding, maxBytes: number, cancel: Cancel): Promise<Message[]> {
-  const raw = readUnaryBody(bodyStream(req), bodyLimit(encoding, maxBytes), cancel);
+  // A compressed body may legitimately exceed the limit by its framing only; the decompressed size is what counts.
+  const limit = encoding === "identity" ? maxBytes : maxBytes * 2 + 1024;
+  const raw = readUnaryBody(bodyStream(req), limit, cancel);
   if (encoding === "identity") return raw.then((data) => [{ data }]);
   return raw.then((z) => decompress(z, encoding, maxBytes)).then((data) => [{ data }]);
 }
 
-/** A compressed body may legitimately exceed the limit by its framing only; the decompressed size is what counts. */
-function bodyLimit(encoding: Encoding, maxBytes: number): number {
-  return encoding === "identity" ? maxBytes : maxBytes * 2 + 1024;
-}
-
-async function* getMessage(message: Uint8Array, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
+async function* getMessage(message: Uint8Array, encoding: Encoding, maxBytes: number) {
   yield await decompress(message, encoding, maxBytes);
 }
 
+/** The streamed path's one message: the same whole read, for calls off the unary lane. */
 async function* unaryMessage(req: ServerRequest, encoding: Encoding, maxBytes: number) {
-  const raw = await readAll(requestBody(req), bodyLimit(encoding, maxBytes));
-  yield await decompress(raw, encoding, maxBytes);
+  const [message] = await wholeMessage(req, encoding, maxBytes, new Cancel());
+  yield message!.data;
 }
 
 async function* streamMessages(req: ServerRequest, encoding: ReturnType<typeof parseEncoding>, maxBytes: number) {
